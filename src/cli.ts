@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+/**
+ * The `gossip-cdn` command. Each subcommand lives in src/node, src/bootstrap
+ * or src/client and is wired here; every flag has an environment twin.
+ */
+import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('gossip-cdn')
+    .description('A content delivery network of equal nodes')
+    .version(pkg.version)
+    .showHelpAfterError('(run with --help for usage)');
+  return program;
+}
+
+await buildProgram().parseAsync(process.argv);

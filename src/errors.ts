@@ -1,0 +1,96 @@
+/**
+ * The one error module. Every error a client or an operator can see has a
+ * stable code, grouped by subsystem (CDN_ERR_* for a node's public API,
+ * GOSSIP_ERR_* for node-to-node traffic, POINT_ERR_* for the Point), an HTTP
+ * status, and a one-line description that docs/errors.md repeats (a test
+ * keeps the two in step). Callers match on `code`, never on messages.
+ */
+
+interface ErrorSpec {
+  readonly status: number;
+  readonly description: string;
+}
+
+export const ERROR_CODES = {
+  // ---- node: public blob API -------------------------------------------
+  CDN_ERR_BAD_GUID: { status: 400, description: 'The key in the path is not a GUID (RFC 9562 UUID text form).' },
+  CDN_ERR_BAD_HEADER: { status: 400, description: 'A request header is malformed (If-Match, If-None-Match, Content-Length, Content-Type, Cache-Control...).' },
+  CDN_ERR_BAD_RANGE: { status: 400, description: 'The Range header is not a valid bytes range.' },
+  CDN_ERR_RANGE_NOT_SATISFIABLE: { status: 416, description: 'No requested range overlaps the body.' },
+  CDN_ERR_BAD_VECTOR_CLOCK: { status: 400, description: 'The Vector-Clock header is not an RFC 8941 dictionary of node id to non-negative integer.' },
+  CDN_ERR_BAD_QUERY: { status: 400, description: 'A query parameter is malformed or out of range.' },
+  CDN_ERR_BAD_DIGEST: { status: 400, description: 'The body does not match the digest the client sent with it.' },
+  CDN_ERR_NOT_FOUND: { status: 404, description: 'No live version of this key exists (never written, or deleted).' },
+  CDN_ERR_ROUTE_NOT_FOUND: { status: 404, description: 'No such endpoint.' },
+  CDN_ERR_METHOD_NOT_ALLOWED: { status: 405, description: 'The endpoint exists but does not take this method.' },
+  CDN_ERR_UPLOAD_STALLED: { status: 408, description: 'The upload fell below the minimum transfer rate and was cut off; nothing was stored.' },
+  CDN_ERR_CONFLICT: { status: 409, description: 'A concurrent conditional write to the same key won the race; retry with a fresh read.' },
+  CDN_ERR_PRECONDITION_FAILED: { status: 412, description: 'An If-Match, If-None-Match or If-Unmodified-Since precondition does not hold.' },
+  CDN_ERR_TOO_LARGE: { status: 413, description: 'The body is larger than the configured maximum blob size.' },
+  CDN_ERR_UPLOAD_ABORTED: { status: 400, description: 'The client closed the connection before the whole body arrived; nothing was stored.' },
+  CDN_ERR_STORAGE_IO: { status: 500, description: 'A disk read, write or fsync failed; the request was not acknowledged.' },
+  CDN_ERR_INTERNAL: { status: 500, description: 'An unexpected error; the node logged it with the request id.' },
+  CDN_ERR_NOT_READY: { status: 503, description: 'The node is starting or stopping and does not serve this request now.' },
+  CDN_ERR_BODY_UNAVAILABLE: { status: 503, description: 'The version is known but no verified copy of its body can be had right now (for example, the local copy failed its checksum).' },
+  CDN_ERR_STORAGE_QUOTA: { status: 507, description: 'The disk quota would be exceeded; nothing was stored.' },
+
+  // ---- node-to-node -------------------------------------------------------
+  GOSSIP_ERR_BAD_MESSAGE: { status: 400, description: 'A gossip message is malformed, oversized or of an unsupported protocol version.' },
+  GOSSIP_ERR_UNSIGNED: { status: 401, description: 'A node-to-node request carries no signature.' },
+  GOSSIP_ERR_BAD_SIGNATURE: { status: 401, description: 'The signature does not verify against the sender\'s public key.' },
+  GOSSIP_ERR_STALE: { status: 401, description: 'The signed timestamp is outside the accepted window.' },
+  GOSSIP_ERR_REPLAY: { status: 401, description: 'This signed request was seen before.' },
+  GOSSIP_ERR_UNKNOWN_PEER: { status: 401, description: 'The sender is not registered with the Point.' },
+  GOSSIP_ERR_BANNED_PEER: { status: 403, description: 'The sender\'s address is banned.' },
+
+  // ---- the Point ------------------------------------------------------------
+  POINT_ERR_BAD_REQUEST: { status: 400, description: 'The body or query does not match the call\'s schema.' },
+  POINT_ERR_BAD_PUBLIC_KEY: { status: 400, description: 'The public key is not base64url of 32 raw Ed25519 bytes.' },
+  POINT_ERR_UNAUTHORIZED: { status: 401, description: 'The session key is missing, unknown or expired.' },
+  POINT_ERR_BAD_JOIN_TOKEN: { status: 401, description: 'CLUSTER_SECRET is set and the join token is missing or wrong.' },
+  POINT_ERR_BANNED: { status: 403, description: 'The caller\'s address is banned.' },
+  POINT_ERR_NOT_FOUND: { status: 404, description: 'The target node is not registered, not live, or banned.' },
+  POINT_ERR_ROUTE_NOT_FOUND: { status: 404, description: 'No such endpoint on the Point.' },
+  POINT_ERR_REDIS_UNAVAILABLE: { status: 503, description: 'The registry (Redis) cannot be reached; the Point recovers by itself when it returns.' },
+  POINT_ERR_POSTGRES_UNAVAILABLE: { status: 503, description: 'The banlist (PostgreSQL) cannot be reached; the Point recovers by itself when it returns.' },
+  POINT_ERR_INTERNAL: { status: 500, description: 'An unexpected error in the Point; it logged it with the request id.' },
+  POINT_ERR_UNREACHABLE: { status: 502, description: 'Client side: the Point did not answer in time after the allowed retries.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: Record<string, unknown> };
+}
+
+/** Base class of every error the product reports to a client. */
+export class CdnError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(message ?? ERROR_CODES[code].description, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'CdnError';
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+    this.details = options?.details;
+  }
+
+  toBody(): ErrorBody {
+    const body: ErrorBody = { error: { code: this.code, message: this.message } };
+    if (this.details !== undefined) body.error.details = this.details;
+    return body;
+  }
+}
+
+export function isCdnError(err: unknown): err is CdnError {
+  return err instanceof CdnError;
+}
+
+/** The JSON body for any thrown value: known errors keep their code, the rest become INTERNAL. */
+export function errorBody(err: unknown, fallback: ErrorCode = 'CDN_ERR_INTERNAL'): { status: number; body: ErrorBody } {
+  if (err instanceof CdnError) return { status: err.status, body: err.toBody() };
+  const spec = ERROR_CODES[fallback];
+  return { status: spec.status, body: { error: { code: fallback, message: spec.description } } };
+}
