@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { registerNodeCommand } from './node/command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .description('A content delivery network of equal nodes')
     .version(pkg.version)
     .showHelpAfterError('(run with --help for usage)');
+  registerNodeCommand(program);
   return program;
 }
 

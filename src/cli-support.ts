@@ -1,0 +1,27 @@
+/**
+ * What every long-running subcommand shares: one-line errors instead of
+ * stack traces, and a graceful stop on SIGINT/SIGTERM (a second signal
+ * forces the exit).
+ */
+export function fail(err: unknown): never {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const hint = code === 'EADDRINUSE' ? ' (the port is taken; pick another with --port)'
+    : code === 'EACCES' ? ' (permission denied)' : '';
+  process.stderr.write(`gossip-cdn: error: ${message.split('\n')[0] ?? message}${hint}\n`);
+  process.exit(1);
+}
+
+export function onShutdownSignal(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      process.stderr.write(`gossip-cdn: ${signal} again, exiting now\n`);
+      process.exit(130);
+    }
+    stopping = true;
+    stop().then(() => process.exit(0), (err: unknown) => fail(err));
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}

@@ -1,0 +1,148 @@
+/**
+ * GET and HEAD of /blobs/{guid}: headers, conditional requests (RFC 9110
+ * §13.2.2 order), single and multiple ranges, verified bodies. Written
+ * against node:http's request and response so the server can call it
+ * straight from its fast path or from express.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import { CdnError } from '../errors.js';
+import { contextOf, pickWinner } from '../consensus/versions.js';
+import { formatVectorClockHeader } from '../consensus/vector-clock.js';
+import type { Version } from '../consensus/types.js';
+import { decideRanges, planMultipart, type ByteRange } from './ranges.js';
+import { parseEtagList, parseGuid, parseHttpDate, strongMatch, weakMatch } from './request-headers.js';
+import { sendError } from './respond.js';
+import type { BlobApiContext } from './blob-context.js';
+
+export function etagOf(version: Version): string {
+  return `"${version.sha256}"`;
+}
+
+function lastModifiedSeconds(version: Version): number {
+  return Math.floor(version.timestamp.wall / 1000);
+}
+
+/** Handles GET/HEAD /blobs/{guid}; `rawGuid` is the path segment as sent. */
+export async function handleBlobRead(ctx: BlobApiContext, req: IncomingMessage, res: ServerResponse, rawGuid: string): Promise<void> {
+  try {
+    await readBlob(ctx, req, res, rawGuid);
+  } catch (err) {
+    const headers: Record<string, string | number> = {};
+    if (err instanceof CdnError && err.code === 'CDN_ERR_RANGE_NOT_SATISFIABLE') headers['Content-Range'] = `bytes */${String(err.details?.size ?? '*')}`;
+    sendError(res, err, ctx.logger, headers);
+  }
+}
+
+async function readBlob(ctx: BlobApiContext, req: IncomingMessage, res: ServerResponse, rawGuid: string): Promise<void> {
+  const key = parseGuid(rawGuid);
+  const siblings = ctx.store.siblings(key);
+  const winner = pickWinner(siblings);
+  if (winner === undefined || winner.tombstone) {
+    if (winner !== undefined) res.setHeader('Vector-Clock', formatVectorClockHeader(contextOf(siblings)));
+    throw new CdnError('CDN_ERR_NOT_FOUND', winner === undefined ? `no blob ${key}` : `blob ${key} was deleted`);
+  }
+  const etag = etagOf(winner);
+  const modified = lastModifiedSeconds(winner);
+
+  // Preconditions, in the order RFC 9110 §13.2.2 gives.
+  const ifMatch = parseEtagList(req, 'if-match');
+  if (ifMatch !== undefined) {
+    if (!strongMatch(ifMatch, winner.sha256)) throw new CdnError('CDN_ERR_PRECONDITION_FAILED', `If-Match does not match ${etag}`);
+  } else {
+    const since = parseHttpDate(req, 'if-unmodified-since');
+    if (since !== undefined && modified > since) throw new CdnError('CDN_ERR_PRECONDITION_FAILED', 'modified since If-Unmodified-Since');
+  }
+
+  res.setHeader('ETag', etag);
+  res.setHeader('Last-Modified', new Date(modified * 1000).toUTCString());
+  res.setHeader('Cache-Control', winner.cacheControl ?? ctx.defaultCacheControl);
+  res.setHeader('Vector-Clock', formatVectorClockHeader(contextOf(siblings)));
+  res.setHeader('Accept-Ranges', 'bytes');
+  if (siblings.length > 1) res.setHeader('X-Sibling-Count', siblings.length);
+
+  const ifNoneMatch = parseEtagList(req, 'if-none-match');
+  const notModified = ifNoneMatch !== undefined
+    ? weakMatch(ifNoneMatch, winner.sha256)
+    : (() => { const since = parseHttpDate(req, 'if-modified-since'); return since !== undefined && modified <= since; })();
+  if (notModified) {
+    res.statusCode = 304;
+    res.end();
+    return;
+  }
+
+  // Range, unless If-Range names another representation.
+  let rangeHeader = req.headers.range;
+  if (rangeHeader !== undefined) {
+    const rawIfRange = req.headers['if-range'];
+    if (rawIfRange !== undefined) {
+      const ifRange = (Array.isArray(rawIfRange) ? rawIfRange.join(',') : rawIfRange).trim();
+      const valid = ifRange.startsWith('"') || ifRange.startsWith('W/')
+        ? strongMatch(parseEtagList(req, 'if-range') ?? [], winner.sha256)
+        : Math.floor(Date.parse(ifRange) / 1000) === modified;
+      if (!valid) rangeHeader = undefined;
+    }
+  }
+  const decision = decideRanges(rangeHeader, winner.size);
+  if (!ctx.store.hasBody(winner.sha256)) throw new CdnError('CDN_ERR_BODY_UNAVAILABLE', `the body of ${key} is not held here yet`);
+
+  if (decision.kind === 'full') {
+    res.statusCode = 200;
+    res.setHeader('Content-Type', winner.contentType);
+    await sendRange(ctx, req, res, winner, { start: 0, end: winner.size - 1 }, winner.size);
+    return;
+  }
+  const [only] = decision.ranges;
+  if (decision.ranges.length === 1 && only !== undefined) {
+    res.statusCode = 206;
+    res.setHeader('Content-Type', winner.contentType);
+    res.setHeader('Content-Range', `bytes ${only.start}-${only.end}/${winner.size}`);
+    await sendRange(ctx, req, res, winner, only, only.end - only.start + 1);
+    return;
+  }
+  const plan = planMultipart(decision.ranges, winner.size, winner.contentType);
+  res.statusCode = 206;
+  res.setHeader('Content-Type', plan.contentType);
+  res.setHeader('Content-Length', plan.contentLength);
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  // Open every part first so a corrupt body is reported before any byte goes out.
+  const whole = ctx.cache.get(winner.sha256) ?? (ctx.cache.fits(winner.size) ? await loadSmall(ctx, winner) : undefined);
+  const parts: (Buffer | Readable)[] = [];
+  for (const r of decision.ranges) parts.push(whole !== undefined ? whole.subarray(r.start, r.end + 1) : await ctx.store.openBody(winner.sha256, r.start, r.end));
+  async function* multipart(): AsyncGenerator<Buffer> {
+    for (let i = 0; i < parts.length; i++) {
+      yield plan.heads[i] as Buffer;
+      const part = parts[i] as Buffer | Readable;
+      if (Buffer.isBuffer(part)) yield part;
+      else for await (const chunk of part) yield chunk as Buffer;
+    }
+    yield plan.tail;
+  }
+  await pipeline(multipart, res);
+}
+
+async function loadSmall(ctx: BlobApiContext, version: Version): Promise<Buffer> {
+  const body = await ctx.store.readBody(version.sha256);
+  ctx.cache.set(version.sha256, body);
+  return body;
+}
+
+async function sendRange(ctx: BlobApiContext, req: IncomingMessage, res: ServerResponse, version: Version, range: ByteRange, length: number): Promise<void> {
+  res.setHeader('Content-Length', length);
+  if (req.method === 'HEAD' || length === 0) {
+    res.end();
+    return;
+  }
+  const cached = ctx.cache.get(version.sha256) ?? (ctx.cache.fits(version.size) ? await loadSmall(ctx, version) : undefined);
+  if (cached !== undefined) {
+    res.end(range.start === 0 && range.end === cached.length - 1 ? cached : cached.subarray(range.start, range.end + 1));
+    return;
+  }
+  const stream = await ctx.store.openBody(version.sha256, range.start, range.end);
+  ctx.metrics?.bodyStreamsStarted();
+  await pipeline(stream, res);
+}

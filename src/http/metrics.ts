@@ -1,0 +1,61 @@
+/**
+ * The node's Prometheus metrics, on a registry of its own (so several nodes
+ * can live in one process in tests). Store-derived gauges are read at scrape
+ * time rather than kept in step by hand.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { StoreStats } from '../storage/types.js';
+
+export class NodeMetrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'route' | 'method' | 'status'>;
+  private readonly duration: Histogram<'route' | 'method'>;
+  private readonly bytesIn: Counter;
+  private readonly bytesOut: Counter;
+  private readonly written: Counter;
+  private readonly streams: Counter;
+
+  constructor(stats: () => StoreStats, cacheBytes: () => number) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.requests = new Counter({ name: 'cdn_http_requests_total', help: 'HTTP requests answered, by route, method and status', labelNames: ['route', 'method', 'status'], registers });
+    this.duration = new Histogram({
+      name: 'cdn_http_request_duration_seconds', help: 'Time to answer, by route and method', labelNames: ['route', 'method'], registers,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60],
+    });
+    this.bytesIn = new Counter({ name: 'cdn_http_bytes_in_total', help: 'Request body bytes received', registers });
+    this.bytesOut = new Counter({ name: 'cdn_http_bytes_out_total', help: 'Response bytes sent', registers });
+    this.written = new Counter({ name: 'cdn_blob_writes_total', help: 'Versions written by clients of this node', registers });
+    this.streams = new Counter({ name: 'cdn_body_streams_total', help: 'Bodies streamed from disk (not from the memory cache)', registers });
+    const gauge = (name: string, help: string, read: () => number): void => {
+      new Gauge({ name, help, registers, collect() { this.set(read()); } });
+    };
+    gauge('cdn_store_live_keys', 'Keys whose winning version is live', () => stats().liveKeys);
+    gauge('cdn_store_keys', 'Keys known, including deleted ones awaiting collection', () => stats().keys);
+    gauge('cdn_store_bodies', 'Bodies held on disk', () => stats().bodies);
+    gauge('cdn_store_body_bytes', 'Bytes of bodies held on disk', () => stats().bodyBytes);
+    gauge('cdn_store_quota_bytes', 'Disk quota for bodies', () => stats().quotaBytes);
+    gauge('cdn_store_meta_log_bytes', 'Size of the metadata log', () => stats().metaLogBytes);
+    gauge('cdn_store_corrupt_bodies_detected', 'Bodies that failed their checksum since start', () => stats().corruptBodiesDetected);
+    gauge('cdn_body_cache_bytes', 'Bytes in the small-body memory cache', cacheBytes);
+  }
+
+  /** Starts timing a request; the returned function records it once answered (the route is known only then). */
+  observe(method: string): (route: string, status: number, bytesIn: number, bytesOut: number) => void {
+    const end = this.duration.startTimer();
+    return (route, status, bytesIn, bytesOut) => {
+      end({ route, method });
+      this.requests.inc({ route, method, status: String(status) });
+      if (bytesIn > 0) this.bytesIn.inc(bytesIn);
+      if (bytesOut > 0) this.bytesOut.inc(bytesOut);
+    };
+  }
+
+  blobWritten(_size: number): void {
+    this.written.inc();
+  }
+
+  bodyStreamsStarted(): void {
+    this.streams.inc();
+  }
+}

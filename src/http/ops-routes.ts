@@ -1,0 +1,66 @@
+/**
+ * Operator endpoints: liveness, readiness, metrics, the OpenAPI document, the
+ * node's view of the cluster, and the status page.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendJson } from './respond.js';
+import type { NodeMetrics } from './metrics.js';
+import { NODE_OPENAPI } from './openapi.js';
+import { renderStatusPage } from './status-page.js';
+
+export interface PeerView {
+  id: string;
+  address: string;
+  state: 'alive' | 'suspect' | 'dead' | 'left';
+  lastContact: string | null;
+}
+
+export interface ClusterView {
+  id: string;
+  publicKey: string;
+  address: string;
+  startedAt: string;
+  peers: PeerView[];
+  blobs: { live: number; keys: number; bodies: number; bytes: number; quotaBytes: number };
+  point: { url: string; state: string; lastError: string | null };
+}
+
+export interface OpsContext {
+  metrics: NodeMetrics;
+  cluster: () => ClusterView;
+  readiness: () => { ready: boolean; reason: string };
+}
+
+export function handleHealthz(_ctx: OpsContext, _req: IncomingMessage, res: ServerResponse): void {
+  sendJson(res, 200, { status: 'ok' });
+}
+
+export function handleReadyz(ctx: OpsContext, _req: IncomingMessage, res: ServerResponse): void {
+  const { ready, reason } = ctx.readiness();
+  if (ready) sendJson(res, 200, { status: 'ready', reason });
+  else sendJson(res, 503, { error: { code: 'CDN_ERR_NOT_READY', message: reason } });
+}
+
+export async function handleMetrics(ctx: OpsContext, _req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const text = await ctx.metrics.registry.metrics();
+  res.statusCode = 200;
+  res.setHeader('Content-Type', ctx.metrics.registry.contentType);
+  res.end(text);
+}
+
+export function handleOpenApi(_ctx: OpsContext, _req: IncomingMessage, res: ServerResponse): void {
+  sendJson(res, 200, NODE_OPENAPI);
+}
+
+export function handleCluster(ctx: OpsContext, _req: IncomingMessage, res: ServerResponse): void {
+  sendJson(res, 200, ctx.cluster());
+}
+
+export function handleStatusPage(ctx: OpsContext, _req: IncomingMessage, res: ServerResponse): void {
+  const html = renderStatusPage(ctx.cluster());
+  res.statusCode = 200;
+  res.setHeader('Content-Type', 'text/html; charset=utf-8');
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Content-Security-Policy', "default-src 'self'; style-src 'unsafe-inline'");
+  res.end(html);
+}

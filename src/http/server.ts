@@ -1,0 +1,73 @@
+/**
+ * The node's HTTP server: node:http with timeouts set for blob traffic, a
+ * fast path that sends GET/HEAD /blobs/{guid} straight to its handler, and
+ * the express app for everything else. Graceful close finishes in-flight
+ * requests before it cuts what is left.
+ */
+import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
+import type { BlobApiContext } from './blob-context.js';
+import { handleBlobRead } from './blob-read.js';
+import { instrument } from './instrument.js';
+
+/** `/blobs/` followed by exactly a 36-character GUID, no query. */
+const FAST_PATH_LENGTH = '/blobs/'.length + 36;
+const BLOB_ROUTE = '/blobs/:guid';
+
+export interface ServerLimits {
+  /** time to receive the request headers (slowloris bound) */
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxHeaderBytes: number;
+  maxConnections: number;
+}
+
+export const DEFAULT_SERVER_LIMITS: ServerLimits = {
+  headersTimeoutMs: 20_000,
+  keepAliveTimeoutMs: 65_000,
+  maxHeaderBytes: 16 * 1024,
+  maxConnections: 4096,
+};
+
+export function createNodeServer(ctx: BlobApiContext, app: Express, limits: ServerLimits = DEFAULT_SERVER_LIMITS): Server {
+  const server = createServer({
+    // Uploads are paced by UploadGuard (minimum rate), never by a fixed deadline.
+    requestTimeout: 0,
+    headersTimeout: limits.headersTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    maxHeaderSize: limits.maxHeaderBytes,
+  }, (req: IncomingMessage, res: ServerResponse) => {
+    const url = req.url ?? '/';
+    if ((req.method === 'GET' || req.method === 'HEAD') && url.length === FAST_PATH_LENGTH && url.startsWith('/blobs/')) {
+      instrument(ctx.metrics, req, res, () => BLOB_ROUTE);
+      void handleBlobRead(ctx, req, res, url.slice(7));
+      return;
+    }
+    app(req, res);
+  });
+  server.maxConnections = limits.maxConnections;
+  return server;
+}
+
+export async function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server.address() as AddressInfo;
+}
+
+/** Stops accepting, lets in-flight requests finish for up to `graceMs`, then cuts the rest. */
+export async function closeGracefully(server: Server, graceMs: number): Promise<void> {
+  if (!server.listening) return;
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+  timer.unref();
+  await closed;
+  clearTimeout(timer);
+}

@@ -1,0 +1,65 @@
+/**
+ * `gossip-cdn node`: runs one node until SIGINT/SIGTERM, then leaves
+ * gracefully. Every flag has an environment twin.
+ */
+import { Option, type Command } from 'commander';
+import { createLogger } from '../log.js';
+import { buildNodeConfig, NODE_DEFAULTS, type NodeConfigInput } from './config.js';
+import { CdnNode } from './node.js';
+import { fail, onShutdownSignal } from '../cli-support.js';
+
+interface NodeFlags {
+  port?: string;
+  host?: string;
+  advertise?: string;
+  dataDir?: string;
+  bootstrap?: string;
+  clusterSecret?: string;
+  logLevel?: string;
+  maxBlobSize?: string;
+  quota?: string;
+}
+
+export function registerNodeCommand(program: Command): void {
+  program
+    .command('node')
+    .description('run a node')
+    .addOption(new Option('--port <port>', `port to listen on (default ${NODE_DEFAULTS.port})`).env('PORT'))
+    .addOption(new Option('--host <host>', `address to listen on (default ${NODE_DEFAULTS.host})`).env('HOST'))
+    .addOption(new Option('--advertise <host:port>', 'address peers should use to reach this node').env('ADVERTISE'))
+    .addOption(new Option('--data-dir <dir>', 'where blobs, metadata and the node key live (default ./gossip-cdn-data/node-PORT)').env('DATA_DIR'))
+    .addOption(new Option('--bootstrap <url>', `the Point's URL (default ${NODE_DEFAULTS.bootstrapUrl})`).env('BOOTSTRAP_URL'))
+    .addOption(new Option('--cluster-secret <secret>', 'join token the Point requires').env('CLUSTER_SECRET'))
+    .addOption(new Option('--max-blob-size <size>', 'largest body accepted, e.g. 512MB (default 5GiB)').env('MAX_BLOB_SIZE'))
+    .addOption(new Option('--quota <size>', 'disk quota for bodies, e.g. 50GB (default 100GiB)').env('DISK_QUOTA'))
+    .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent').env('LOG_LEVEL'))
+    .action(async (flags: NodeFlags) => {
+      const input: NodeConfigInput = {};
+      if (flags.port !== undefined) input.port = flags.port as unknown as number;
+      if (flags.host !== undefined) input.host = flags.host;
+      if (flags.advertise !== undefined) input.advertise = flags.advertise;
+      if (flags.dataDir !== undefined) input.dataDir = flags.dataDir;
+      if (flags.bootstrap !== undefined) input.bootstrapUrl = flags.bootstrap;
+      if (flags.clusterSecret !== undefined) input.clusterSecret = flags.clusterSecret;
+      if (flags.maxBlobSize !== undefined) input.maxBlobBytes = flags.maxBlobSize;
+      if (flags.quota !== undefined) input.quotaBytes = flags.quota;
+      if (flags.logLevel !== undefined) input.logLevel = flags.logLevel as NodeConfigInput['logLevel'];
+      let config;
+      try {
+        config = buildNodeConfig(input);
+      } catch (err) {
+        fail(err);
+      }
+      const logger = createLogger({ level: config.logLevel, name: 'gossip-cdn-node' });
+      let node: CdnNode;
+      try {
+        node = await CdnNode.start(config, logger);
+      } catch (err) {
+        fail(err);
+      }
+      process.stdout.write(`gossip-cdn node ${node.identity.id} listening on ${node.url} (data in ${config.dataDir})\n`);
+      onShutdownSignal(async () => {
+        await node.stop();
+      });
+    });
+}

@@ -1,0 +1,418 @@
+/**
+ * The blob store: content-addressed body files plus an in-memory index of
+ * every key's sibling set, made durable by the metadata log.
+ *
+ * A write streams its body to a temp file (hashed, checksummed, fdatasync'd),
+ * renames it into place, then — under the key's lock — rechecks the client's
+ * preconditions, builds the version (SPEC §5 write rule), appends the key's new
+ * sibling set to the log (group-committed fdatasync) and only then applies it
+ * in memory and answers. A crash at any point leaves either the old state or
+ * the new one; leftovers are cleaned at the next open.
+ */
+import { mkdir, readdir, rm, unlink, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Logger } from '../log.js';
+import { CdnError } from '../errors.js';
+import type { HybridLogicalClock } from '../consensus/hlc.js';
+import type { SiblingSet, Version } from '../consensus/types.js';
+import { liveWinner, mergeVersion, nextClock, pickWinner } from '../consensus/versions.js';
+import { EMPTY_SHA256, versionSchema } from '../consensus/schema.js';
+import { MetaLog } from './meta-log.js';
+import { BodyPaths, commitTempBody, openVerifiedBody, readVerifiedBody, writeTempBody, type CorruptBodyError } from './body-file.js';
+import { CommitGate, KeyLock } from './key-lock.js';
+import { KeyIndex } from './key-index.js';
+import type { BodyRecord, DeleteRequest, ListPage, PutRequest, StoreOptions, StoreStats, WriteResult } from './types.js';
+
+export { EMPTY_SHA256 };
+const TOMBSTONE_CONTENT_TYPE = 'application/octet-stream';
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+type LogRecord =
+  | { t: 'k'; key: string; versions: Version[] }
+  | { t: 'b'; sha: string; size: number; sums: string }
+  | { t: 'x'; sha: string };
+
+function parseRecord(value: unknown): LogRecord | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const r = value as Record<string, unknown>;
+  if (r.t === 'k' && typeof r.key === 'string' && Array.isArray(r.versions)) {
+    const versions: Version[] = [];
+    for (const v of r.versions) {
+      const parsed = versionSchema.safeParse(v);
+      if (!parsed.success) return undefined;
+      versions.push(parsed.data);
+    }
+    return { t: 'k', key: r.key, versions };
+  }
+  if (r.t === 'b' && typeof r.sha === 'string' && SHA256_HEX.test(r.sha) && Number.isSafeInteger(r.size) && typeof r.sums === 'string') {
+    return { t: 'b', sha: r.sha, size: r.size as number, sums: r.sums };
+  }
+  if (r.t === 'x' && typeof r.sha === 'string' && SHA256_HEX.test(r.sha)) return { t: 'x', sha: r.sha };
+  return undefined;
+}
+
+export interface StoreDeps {
+  nodeId: string;
+  clock: HybridLogicalClock;
+  logger: Logger;
+}
+
+/** Maps an error from the file system to the code the client sees. */
+function storageError(err: unknown): unknown {
+  if (err instanceof CdnError) return err;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new CdnError('CDN_ERR_STORAGE_QUOTA', 'the disk is full; nothing was stored', { cause: err });
+  if (typeof code === 'string') return new CdnError('CDN_ERR_STORAGE_IO', `storage I/O failed (${code}); nothing was stored`, { cause: err });
+  return err;
+}
+
+export class BlobStore {
+  private readonly paths: BodyPaths;
+  private readonly log: MetaLog<LogRecord>;
+  private readonly index = new KeyIndex();
+  private readonly bodies = new Map<string, BodyRecord>();
+  /** versions (across all keys) that name each body */
+  private readonly refs = new Map<string, number>();
+  private readonly locks = new KeyLock();
+  private readonly gate = new CommitGate();
+  private bodyBytes = 0;
+  private reservedBytes = 0;
+  private corruptDetected = 0;
+  private opened = false;
+
+  private constructor(readonly options: StoreOptions, private readonly deps: StoreDeps) {
+    this.paths = new BodyPaths(options.dataDir);
+    this.log = new MetaLog<LogRecord>(join(options.dataDir, 'meta.log'));
+  }
+
+  /** Opens the store: cleans leftovers of interrupted writes and rebuilds the index from disk. */
+  static async open(options: StoreOptions, deps: StoreDeps): Promise<BlobStore> {
+    const store = new BlobStore(options, deps);
+    await store.load();
+    return store;
+  }
+
+  get nodeId(): string {
+    return this.deps.nodeId;
+  }
+
+  get isOpen(): boolean {
+    return this.opened;
+  }
+
+  private async load(): Promise<void> {
+    const { dataDir } = this.options;
+    await mkdir(dataDir, { recursive: true });
+    // Temp files are bodies whose write was never acknowledged.
+    await rm(this.paths.tmpDir, { recursive: true, force: true });
+    await mkdir(this.paths.tmpDir, { recursive: true });
+    await mkdir(this.paths.blobsDir, { recursive: true });
+
+    const replay = await this.log.open(parseRecord);
+    if (replay.truncatedBytes > 0) {
+      this.deps.logger.warn({ truncatedBytes: replay.truncatedBytes, copy: replay.damagedCopy }, 'metadata log had a torn or damaged tail; cut it off');
+    }
+    for (const record of replay.records) {
+      if (record.t === 'k') this.index.set(record.key, record.versions);
+      else if (record.t === 'b') this.bodies.set(record.sha, { sha256: record.sha, size: record.size, checksums: record.sums });
+      else this.bodies.delete(record.sha);
+    }
+    for (const set of this.index.values()) for (const v of set) this.ref(v.sha256, 1);
+
+    // Reconcile body files with the log: a file the log does not name (or no
+    // version uses) was never acknowledged; a record whose file is gone means
+    // the body must be fetched again.
+    const onDisk = new Set<string>();
+    for (const prefix of await readdir(this.paths.blobsDir)) {
+      for (const name of await readdir(join(this.paths.blobsDir, prefix)).catch(() => [] as string[])) {
+        if (SHA256_HEX.test(name) && this.bodies.has(name) && (this.refs.get(name) ?? 0) > 0) onDisk.add(name);
+        else await unlink(join(this.paths.blobsDir, prefix, name)).catch(() => undefined);
+      }
+    }
+    for (const sha of [...this.bodies.keys()]) {
+      if (!onDisk.has(sha)) this.bodies.delete(sha);
+    }
+    for (const b of this.bodies.values()) this.bodyBytes += b.size;
+    this.opened = true;
+    this.deps.logger.info({ keys: this.index.size, bodies: this.bodies.size, bytes: this.bodyBytes }, 'storage opened');
+  }
+
+  private ref(sha: string, delta: number): void {
+    const n = (this.refs.get(sha) ?? 0) + delta;
+    if (n <= 0) this.refs.delete(sha);
+    else this.refs.set(sha, n);
+  }
+
+  // ---- reads ---------------------------------------------------------------
+
+  siblings(key: string): SiblingSet {
+    return this.index.get(key) ?? [];
+  }
+
+  body(sha256: string): BodyRecord | undefined {
+    return this.bodies.get(sha256);
+  }
+
+  hasBody(sha256: string): boolean {
+    return sha256 === EMPTY_SHA256 || this.bodies.has(sha256);
+  }
+
+  /** A verified stream of bytes [start, end] of a stored body; the first chunk is checked before it resolves. */
+  async openBody(sha256: string, start: number, end: number): Promise<Readable> {
+    const body = this.requireBody(sha256);
+    return openVerifiedBody(this.paths.bodyPath(sha256), body, start, end, (err) => this.onCorrupt(err));
+  }
+
+  /** The whole body, verified, in memory: for small bodies only. */
+  async readBody(sha256: string): Promise<Buffer> {
+    if (sha256 === EMPTY_SHA256) return Buffer.alloc(0);
+    const body = this.requireBody(sha256);
+    return readVerifiedBody(this.paths.bodyPath(sha256), body, (err) => this.onCorrupt(err));
+  }
+
+  private requireBody(sha256: string): BodyRecord {
+    const body = this.bodies.get(sha256);
+    if (body === undefined) throw new CdnError('CDN_ERR_BODY_UNAVAILABLE', `no verified copy of body ${sha256} is held here`);
+    return body;
+  }
+
+  /** A body failed its checksum: stop serving it and move it aside; it will be fetched again. */
+  private onCorrupt(err: CorruptBodyError): void {
+    const body = this.bodies.get(err.sha256);
+    if (body === undefined) return;
+    this.corruptDetected++;
+    this.bodies.delete(err.sha256);
+    this.bodyBytes -= body.size;
+    this.deps.logger.error({ sha256: err.sha256, chunk: err.chunk }, 'stored body failed its checksum; quarantined');
+    const from = this.paths.bodyPath(err.sha256);
+    const to = join(this.paths.quarantineDir, `${err.sha256}.${Date.now()}`);
+    void (async () => {
+      await mkdir(this.paths.quarantineDir, { recursive: true });
+      await rename(from, to).catch(() => unlink(from));
+      await this.gate.shared(() => this.log.append([{ t: 'x', sha: err.sha256 }]));
+    })().catch((e: unknown) => this.deps.logger.error({ err: e }, 'could not quarantine corrupt body'));
+  }
+
+  /** A page of live keys in key order, after `cursor` (an opaque string from the previous page). */
+  list(limit: number, cursor: string | undefined): ListPage {
+    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    const items: ListPage['items'] = [];
+    let last: string | undefined;
+    for (const key of this.index.keysAfter(after)) {
+      const winner = liveWinner(this.siblings(key));
+      if (winner === undefined) continue;
+      if (items.length === limit) return { items, nextCursor: last === undefined ? undefined : encodeCursor(last) };
+      items.push({ id: key, etag: winner.sha256, size: winner.size, contentType: winner.contentType });
+      last = key;
+    }
+    return { items, nextCursor: undefined };
+  }
+
+  stats(): StoreStats {
+    let live = 0;
+    for (const set of this.index.values()) if (liveWinner(set) !== undefined) live++;
+    return {
+      liveKeys: live,
+      keys: this.index.size,
+      bodies: this.bodies.size,
+      bodyBytes: this.bodyBytes,
+      quotaBytes: this.options.quotaBytes,
+      metaLogBytes: this.log.bytes,
+      corruptBodiesDetected: this.corruptDetected,
+    };
+  }
+
+  // ---- writes --------------------------------------------------------------
+
+  /** Stores a new version of `key` written by a client of this node. */
+  async put(req: PutRequest): Promise<WriteResult> {
+    this.assertOpen();
+    req.check?.(this.siblings(req.key), 'before-body');
+    let reserved = 0;
+    const reserve = (bytes: number): void => {
+      if (this.bodyBytes + this.reservedBytes + bytes > this.options.quotaBytes) {
+        throw new CdnError('CDN_ERR_STORAGE_QUOTA', `storing this body would exceed the disk quota of ${this.options.quotaBytes} bytes`);
+      }
+      this.reservedBytes += bytes;
+      reserved += bytes;
+    };
+    let tmpPath: string | undefined;
+    try {
+      const written = await writeTempBody(this.paths, req.body, { maxBytes: this.options.maxBlobBytes, reserve });
+      tmpPath = written.tmpPath;
+      if (req.expectedSha256 !== undefined && req.expectedSha256 !== written.sha256) {
+        throw new CdnError('CDN_ERR_BAD_DIGEST', `body sha256 is ${written.sha256}, not ${req.expectedSha256} as the client said`);
+      }
+      return await this.gate.shared(() => this.locks.run(req.key, async () => {
+        const current = this.siblings(req.key);
+        req.check?.(current, 'commit');
+        const fresh = !this.bodies.has(written.sha256);
+        if (fresh && tmpPath !== undefined) {
+          await commitTempBody(this.paths, tmpPath, written.sha256);
+          tmpPath = undefined;
+        }
+        const version: Version = {
+          key: req.key,
+          clock: nextClock(current, req.context, this.nodeId),
+          timestamp: this.deps.clock.now(),
+          origin: this.nodeId,
+          sha256: written.sha256,
+          size: written.size,
+          contentType: req.contentType,
+          cacheControl: req.cacheControl,
+          tombstone: false,
+        };
+        const body: BodyRecord | undefined = fresh ? { sha256: written.sha256, size: written.size, checksums: written.checksums } : undefined;
+        return this.commit(req.key, current, version, body);
+      }));
+    } catch (err) {
+      throw storageError(err);
+    } finally {
+      this.reservedBytes -= reserved;
+      if (tmpPath !== undefined) await unlink(tmpPath).catch(() => undefined);
+    }
+  }
+
+  /** Writes a tombstone for `key`; undefined if the key has no live version here. */
+  async delete(req: DeleteRequest): Promise<WriteResult | undefined> {
+    this.assertOpen();
+    try {
+      return await this.gate.shared(() => this.locks.run(req.key, async () => {
+        const current = this.siblings(req.key);
+        req.check?.(current, 'commit');
+        if (liveWinner(current) === undefined && req.context === undefined) return undefined;
+        const version: Version = {
+          key: req.key,
+          clock: nextClock(current, req.context, this.nodeId),
+          timestamp: this.deps.clock.now(),
+          origin: this.nodeId,
+          sha256: EMPTY_SHA256,
+          size: 0,
+          contentType: TOMBSTONE_CONTENT_TYPE,
+          tombstone: true,
+        };
+        return this.commit(req.key, current, version, undefined);
+      }));
+    } catch (err) {
+      throw storageError(err);
+    }
+  }
+
+  /** Durably records the key's new sibling set (and a new body), then applies it. Caller holds the key lock. */
+  private async commit(key: string, current: SiblingSet, version: Version, body: BodyRecord | undefined): Promise<WriteResult> {
+    const { set } = mergeVersion(current, version);
+    const records: LogRecord[] = [];
+    if (body !== undefined) records.push({ t: 'b', sha: body.sha256, size: body.size, sums: body.checksums });
+    records.push({ t: 'k', key, versions: [...set] });
+    await this.log.append(records);
+    if (body !== undefined) {
+      this.bodies.set(body.sha256, body);
+      this.bodyBytes += body.size;
+    }
+    this.replaceSet(key, current, set);
+    this.scheduleMaintenance();
+    return { version, created: liveWinner(current) === undefined, siblings: set };
+  }
+
+  private replaceSet(key: string, before: SiblingSet, after: SiblingSet): void {
+    for (const v of after) this.ref(v.sha256, 1);
+    for (const v of before) this.ref(v.sha256, -1);
+    if (after.length === 0) this.index.delete(key);
+    else this.index.set(key, after);
+    for (const v of before) void this.releaseBodyIfUnused(v.sha256);
+  }
+
+  private releasing = new Set<string>();
+
+  /** Removes a body no version names any more: log first, then the file. */
+  private async releaseBodyIfUnused(sha: string): Promise<void> {
+    if ((this.refs.get(sha) ?? 0) > 0 || this.releasing.has(sha)) return;
+    const body = this.bodies.get(sha);
+    if (body === undefined) return;
+    this.releasing.add(sha);
+    try {
+      await this.gate.shared(() => this.log.append([{ t: 'x', sha }]));
+      if ((this.refs.get(sha) ?? 0) > 0) {
+        // Named again meanwhile (the same bytes written anew): record it back.
+        await this.gate.shared(() => this.log.append([{ t: 'b', sha, size: body.size, sums: body.checksums }]));
+        return;
+      }
+      this.bodies.delete(sha);
+      this.bodyBytes -= body.size;
+      await unlink(this.paths.bodyPath(sha)).catch(() => undefined);
+    } catch (err) {
+      this.deps.logger.warn({ err, sha }, 'could not release an unused body; it is removed at next start');
+    } finally {
+      this.releasing.delete(sha);
+    }
+  }
+
+  /**
+   * Collects tombstones older than the grace period: a key whose every
+   * sibling is a tombstone written more than `tombstoneGraceMs` ago is
+   * forgotten. Returns how many keys were collected.
+   */
+  async collectTombstones(nowMs: number): Promise<number> {
+    const horizon = nowMs - this.options.tombstoneGraceMs;
+    let collected = 0;
+    for (const key of [...this.index.keys()]) {
+      const set = this.siblings(key);
+      const winner = pickWinner(set);
+      if (winner === undefined || !set.every((v) => v.tombstone && v.timestamp.wall < horizon)) continue;
+      await this.gate.shared(() => this.locks.run(key, async () => {
+        const now = this.siblings(key);
+        if (!now.every((v) => v.tombstone && v.timestamp.wall < horizon)) return;
+        await this.log.append([{ t: 'k', key, versions: [] }]);
+        this.replaceSet(key, now, []);
+        collected++;
+      }));
+    }
+    return collected;
+  }
+
+  // ---- maintenance -----------------------------------------------------------
+
+  private compacting = false;
+
+  /** Rewrites the log once it holds more than twice the records the live state needs. */
+  private scheduleMaintenance(): void {
+    const live = this.index.size + this.bodies.size;
+    if (this.compacting || this.log.appendedRecords < 2 * live + 10_000) return;
+    this.compacting = true;
+    void this.compact()
+      .catch((err: unknown) => this.deps.logger.error({ err }, 'metadata log compaction failed; will retry'))
+      .finally(() => { this.compacting = false; });
+  }
+
+  async compact(): Promise<void> {
+    await this.gate.exclusively(async () => {
+      const records: LogRecord[] = [];
+      for (const b of this.bodies.values()) records.push({ t: 'b', sha: b.sha256, size: b.size, sums: b.checksums });
+      for (const [key, versions] of this.index.entries()) records.push({ t: 'k', key, versions: [...versions] });
+      await this.log.rewrite(records);
+    });
+  }
+
+  private assertOpen(): void {
+    if (!this.opened) throw new CdnError('CDN_ERR_NOT_READY', 'storage is not open');
+  }
+
+  async close(): Promise<void> {
+    if (!this.opened) return;
+    this.opened = false;
+    await this.gate.exclusively(async () => {
+      await this.log.close();
+    });
+  }
+}
+
+function encodeCursor(key: string): string {
+  return Buffer.from(key, 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  const key = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!/^[0-9a-f-]{36}$/.test(key)) throw new CdnError('CDN_ERR_BAD_QUERY', 'cursor is not one this node gave out');
+  return key;
+}
