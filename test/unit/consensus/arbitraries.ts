@@ -29,7 +29,7 @@ export const hlcArb: fc.Arbitrary<HlcTimestamp> = fc.record({
   logical: fc.integer({ min: 0, max: 2 }),
 });
 
-/** A version of KEY; every field drawn from a small pool, so full ties happen. */
+/** A valid version of KEY; every field drawn from a small pool, so full ties happen. */
 export const versionArb: fc.Arbitrary<Version> = fc
   .record({
     clock: clockArb,
@@ -42,7 +42,8 @@ export const versionArb: fc.Arbitrary<Version> = fc
     tombstone: fc.boolean(),
   })
   .map((r): Version => {
-    const v: Version = { key: KEY, ...r };
+    // a tombstone carries the empty body, as versionSchema requires
+    const v: Version = r.tombstone ? { key: KEY, ...r, sha256: EMPTY_SHA256, size: 0 } : { key: KEY, ...r };
     if (r.cacheControl === undefined) {
       const { cacheControl: _omit, ...rest } = v;
       return rest;
