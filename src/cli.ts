@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { registerBootstrapCommand } from './bootstrap/command.js';
 import { registerNodeCommand } from './node/command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .description('A content delivery network of equal nodes')
     .version(pkg.version)
     .showHelpAfterError('(run with --help for usage)');
+  registerBootstrapCommand(program);
   registerNodeCommand(program);
   return program;
 }

@@ -1,0 +1,105 @@
+/**
+ * Builds the Point's express app (no listening here: `server.ts` does that,
+ * and tests listen on port 0). Bodies are JSON of at most 16 KiB; every
+ * error, including the body parser's and unknown routes, is the JSON shape
+ * `{"error": {"code", "message"}}`; a 503 carries Retry-After.
+ */
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { CdnError, errorBody } from '../errors.js';
+import type { PointContext } from './context.js';
+import { openApiDocument } from './openapi.js';
+import { pointRoutes } from './routes.js';
+import { MAX_BODY_BYTES, type HealthResult } from './schemas.js';
+
+/** Every path the Point serves, with its method; other methods get 405. */
+export const POINT_ROUTES: ReadonlyArray<readonly [method: 'get' | 'post', path: string]> = [
+  ['post', '/reg'], ['post', '/heartbeat'], ['get', '/look'], ['get', '/check'], ['post', '/ban'],
+  ['post', '/remove'], ['get', '/points'], ['get', '/healthz'], ['get', '/readyz'], ['get', '/metrics'], ['get', '/openapi.json'],
+];
+
+async function up(probe: () => Promise<void>): Promise<boolean> {
+  try {
+    await probe();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function health(ctx: PointContext): Promise<HealthResult> {
+  const [registryUp, banlistUp] = await Promise.all([up(() => ctx.registry.ping()), up(() => ctx.banlist.ping())]);
+  ctx.metrics.backendUp.set({ backend: 'registry', kind: ctx.registryKind }, registryUp ? 1 : 0);
+  ctx.metrics.backendUp.set({ backend: 'banlist', kind: ctx.banlistKind }, banlistUp ? 1 : 0);
+  return {
+    status: registryUp && banlistUp ? 'ok' : 'degraded',
+    registry: { kind: ctx.registryKind, up: registryUp },
+    banlist: { kind: ctx.banlistKind, up: banlistUp },
+  };
+}
+
+export function createPointApp(ctx: PointContext): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  const openapi = JSON.stringify(openApiDocument());
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+      ctx.metrics.requests.inc({ route, method: req.method, status: String(res.statusCode) });
+      ctx.metrics.duration.observe({ route }, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    next();
+  });
+  app.use(express.json({ limit: MAX_BODY_BYTES, type: 'application/json', strict: true }));
+
+  // Liveness: always 200 while the process serves; says which backend is down.
+  app.get('/healthz', async (_req, res) => {
+    res.json(await health(ctx));
+  });
+  // Readiness: 503 while a backend is down.
+  app.get('/readyz', async (_req, res) => {
+    const result = await health(ctx);
+    res.status(result.status === 'ok' ? 200 : 503).json(result);
+  });
+  app.get('/metrics', async (_req, res) => {
+    ctx.metrics.bannedAddresses.set(ctx.banCache.size);
+    res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
+  });
+  app.get('/openapi.json', (_req, res) => {
+    res.type('application/json').send(openapi);
+  });
+  app.use(pointRoutes(ctx));
+
+  for (const path of new Set(POINT_ROUTES.map(([, p]) => p))) {
+    app.all(path, () => {
+      throw new CdnError('POINT_ERR_METHOD_NOT_ALLOWED');
+    });
+  }
+  app.use(() => {
+    throw new CdnError('POINT_ERR_ROUTE_NOT_FOUND');
+  });
+
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const { status, body } = errorBody(translate(err), 'POINT_ERR_INTERNAL');
+    if (status >= 500) {
+      ctx.logger[status === 503 ? 'warn' : 'error']({ err: err instanceof Error ? err.message : String(err), method: req.method, path: req.path }, body.error.code);
+    }
+    if (status === 503) res.set('Retry-After', '1');
+    if (status === 405) res.set('Allow', POINT_ROUTES.filter(([, p]) => p === req.path).map(([m]) => m.toUpperCase()).join(', '));
+    res.status(status).json(body);
+  });
+  return app;
+}
+
+/** Body-parser failures carry `type`; they become our codes. */
+function translate(err: unknown): unknown {
+  if (err instanceof CdnError) return err;
+  const type = (err as { type?: unknown }).type;
+  if (type === 'entity.too.large') return new CdnError('POINT_ERR_BODY_TOO_LARGE');
+  if (typeof type === 'string' && (type.startsWith('entity.') || type.endsWith('.unsupported') || type === 'request.aborted')) {
+    return new CdnError('POINT_ERR_BAD_REQUEST', `the body is not valid JSON (${type})`);
+  }
+  return err;
+}

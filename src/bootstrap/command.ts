@@ -1,0 +1,101 @@
+/**
+ * `gossip-cdn bootstrap`: runs the Point (SPEC §3.1). Every flag has an
+ * environment twin; a bad value is a one-line error and a non-zero exit;
+ * SIGINT/SIGTERM close it gracefully (a second signal exits at once).
+ */
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { createLogger, LOG_LEVELS } from '../log.js';
+import { buildPointConfig, POINT_DEFAULTS } from './config.js';
+import { startPoint, type RunningPoint } from './server.js';
+
+function integer(min: number, max: number): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+function urlList(value: string): string[] {
+  const urls = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  for (const url of urls) {
+    if (!URL.canParse(url)) throw new InvalidArgumentError(`not a URL: ${url}`);
+  }
+  return urls;
+}
+
+interface BootstrapFlags {
+  port: number;
+  host: string;
+  redisUrl?: string;
+  databaseUrl?: string;
+  dataDir: string;
+  clusterSecret?: string;
+  logLevel: (typeof LOG_LEVELS)[number];
+  heartbeatTtl: number;
+  banQuorum: number;
+  banDuration: number;
+  removeQuorum: number;
+  peerPoints: string[];
+  redisPrefix: string;
+}
+
+function fail(message: string): never {
+  process.stderr.write(`gossip-cdn bootstrap: ${message}\n`);
+  process.exit(1);
+}
+
+export function registerBootstrapCommand(program: Command): void {
+  const d = POINT_DEFAULTS;
+  program
+    .command('bootstrap')
+    .description('run the Point, the bootstrap service nodes register with (Redis + PostgreSQL, or embedded backends without their URLs)')
+    .addOption(new Option('--port <port>', 'TCP port to listen on').env('PORT').default(d.port).argParser(integer(0, 65535)))
+    .addOption(new Option('--host <host>', 'address to listen on').env('HOST').default(d.host))
+    .addOption(new Option('--redis-url <url>', 'Redis for the registry (unset: in-process registry)').env('REDIS_URL'))
+    .addOption(new Option('--database-url <url>', 'PostgreSQL for the banlist (unset: embedded PGlite in --data-dir)').env('DATABASE_URL'))
+    .addOption(new Option('--data-dir <dir>', 'where the embedded banlist persists').env('DATA_DIR').default(d.dataDir))
+    .addOption(new Option('--cluster-secret <secret>', 'require join tokens (prefer the env twin: flags show in ps)').env('CLUSTER_SECRET'))
+    .addOption(new Option('--log-level <level>', 'log level').env('LOG_LEVEL').default(d.logLevel).choices(LOG_LEVELS))
+    .addOption(new Option('--heartbeat-ttl <seconds>', 'registration lifetime without a heartbeat; nodes heartbeat every ttl/3').env('POINT_HEARTBEAT_TTL').default(d.heartbeatTtlSec).argParser(integer(1, 86_400)))
+    .addOption(new Option('--ban-quorum <n>', 'distinct reporter addresses needed to ban an address').env('POINT_BAN_QUORUM').default(d.banQuorum).argParser(integer(1, 100)))
+    .addOption(new Option('--ban-duration <seconds>', 'how long a ban lasts unless renewed (default 7 days)').env('POINT_BAN_DURATION').default(d.banDurationSec).argParser(integer(1, 365 * 86_400)))
+    .addOption(new Option('--remove-quorum <n>', 'distinct reporter addresses needed to drop an unreachable node').env('POINT_REMOVE_QUORUM').default(d.removeQuorum).argParser(integer(1, 100)))
+    .addOption(new Option('--peer-points <urls>', 'comma-separated URLs of other Points of this cluster, answered by /points').env('POINT_PEERS').default([], 'none').argParser(urlList))
+    .addOption(new Option('--redis-prefix <prefix>', 'prefix of every Redis key').env('POINT_REDIS_PREFIX').default(d.redisPrefix))
+    .action(async (flags: BootstrapFlags) => {
+      let config;
+      try {
+        config = buildPointConfig({
+          port: flags.port, host: flags.host, redisUrl: flags.redisUrl || undefined, databaseUrl: flags.databaseUrl || undefined,
+          dataDir: flags.dataDir, clusterSecret: flags.clusterSecret || undefined, logLevel: flags.logLevel,
+          heartbeatTtlSec: flags.heartbeatTtl, banQuorum: flags.banQuorum, banDurationSec: flags.banDuration,
+          removeQuorum: flags.removeQuorum, peerPoints: flags.peerPoints, redisPrefix: flags.redisPrefix,
+        });
+      } catch (err) {
+        fail((err as Error).message);
+      }
+      const logger = createLogger({ level: config.logLevel, name: 'gossip-cdn-point' });
+      let point: RunningPoint;
+      try {
+        point = await startPoint(config, { logger });
+      } catch (err) {
+        fail(`cannot start: ${(err as Error).message}`);
+      }
+      const registry = point.registryKind === 'redis' ? 'Redis' : 'in-process (embedded)';
+      const banlist = point.banlistKind === 'postgres' ? 'PostgreSQL' : `PGlite in ${config.dataDir} (embedded)`;
+      process.stdout.write(`Point listening on ${point.url} (registry: ${registry}; banlist: ${banlist})\n`);
+
+      let signalled = false;
+      const shutdown = (signal: NodeJS.Signals): void => {
+        if (signalled) process.exit(1);
+        signalled = true;
+        logger.info({ signal }, 'stopping');
+        point.stop().then(() => process.exit(0), (err: Error) => fail(`unclean stop: ${err.message}`));
+      };
+      process.on('SIGINT', shutdown);
+      process.on('SIGTERM', shutdown);
+    });
+}

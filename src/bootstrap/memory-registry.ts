@@ -1,0 +1,156 @@
+/**
+ * The embedded registry: the same semantics as the Redis one (TTL by
+ * `expiresAt`, bounded sweeps, uniform random sampling without replacement)
+ * held in this process. Sampling is a partial Fisher-Yates over an id array
+ * with swap-removal, so `sample` costs O(count) whatever the registry size.
+ */
+import type { Clock, NodeRecord, PublicNode, Registration, Registry, UnreachableReport } from './registry.js';
+
+interface Entry {
+  record: NodeRecord;
+  sessionKey: string;
+}
+
+export interface MemoryRegistryOptions {
+  clock?: Clock;
+  /** uniform in [0, 1) */
+  random?: () => number;
+}
+
+export class MemoryRegistry implements Registry {
+  private readonly nodes = new Map<string, Entry>();
+  private readonly sessions = new Map<string, string>();
+  private readonly ids: string[] = [];
+  private readonly positions = new Map<string, number>();
+  private readonly unreachable = new Map<string, Map<string, number>>();
+  private readonly clock: Clock;
+  private readonly random: () => number;
+
+  constructor(options: MemoryRegistryOptions = {}) {
+    this.clock = options.clock ?? Date.now;
+    this.random = options.random ?? Math.random;
+  }
+
+  async start(): Promise<void> {}
+
+  async stop(): Promise<void> {}
+
+  async register(reg: Registration, ttlMs: number): Promise<void> {
+    const now = this.clock();
+    const previous = this.nodes.get(reg.id);
+    if (previous !== undefined) this.sessions.delete(previous.sessionKey);
+    else this.addId(reg.id);
+    const record: NodeRecord = {
+      id: reg.id, ip: reg.ip, port: reg.port, publicKey: reg.publicKey,
+      registeredAt: now, lastSeen: now, expiresAt: now + ttlMs,
+    };
+    this.nodes.set(reg.id, { record, sessionKey: reg.sessionKey });
+    this.sessions.set(reg.sessionKey, reg.id);
+    this.unreachable.delete(reg.id);
+  }
+
+  async authenticate(sessionKey: string): Promise<NodeRecord | undefined> {
+    const id = this.sessions.get(sessionKey);
+    return id === undefined ? undefined : this.live(id);
+  }
+
+  async get(id: string): Promise<NodeRecord | undefined> {
+    return this.live(id);
+  }
+
+  async heartbeat(id: string, ttlMs: number): Promise<boolean> {
+    const entry = this.nodes.get(id);
+    const now = this.clock();
+    if (entry === undefined || entry.record.expiresAt <= now) return false;
+    entry.record = { ...entry.record, lastSeen: now, expiresAt: now + ttlMs };
+    return true;
+  }
+
+  async sample(excludeId: string, count: number): Promise<PublicNode[]> {
+    const now = this.clock();
+    const out: PublicNode[] = [];
+    const n = this.ids.length;
+    // Partial Fisher-Yates over a virtual copy: only swapped slots are stored,
+    // so a draw of `count` costs O(count) however many nodes are registered.
+    const swapped = new Map<number, string>();
+    const at = (k: number): string => swapped.get(k) ?? (this.ids[k] as string);
+    for (let i = 0; i < n && out.length < count; i++) {
+      const j = i + Math.floor(this.random() * (n - i));
+      const picked = at(j);
+      swapped.set(j, at(i));
+      const entry = this.nodes.get(picked);
+      if (picked === excludeId || entry === undefined || entry.record.expiresAt <= now) continue;
+      const { id, ip, port, publicKey } = entry.record;
+      out.push({ id, ip, port, publicKey });
+    }
+    return out;
+  }
+
+  async remove(id: string): Promise<void> {
+    const entry = this.nodes.get(id);
+    if (entry !== undefined) this.sessions.delete(entry.sessionKey);
+    this.nodes.delete(id);
+    this.unreachable.delete(id);
+    this.removeId(id);
+  }
+
+  async removeByIp(ip: string): Promise<string[]> {
+    const now = this.clock();
+    const ids = [...this.nodes.values()].filter((e) => e.record.ip === ip && e.record.expiresAt > now).map((e) => e.record.id);
+    for (const id of ids) await this.remove(id);
+    return ids;
+  }
+
+  async reportUnreachable(targetId: string, reporterIp: string, quorum: number, windowMs: number): Promise<UnreachableReport> {
+    const now = this.clock();
+    const reports = this.unreachable.get(targetId) ?? new Map<string, number>();
+    reports.set(reporterIp, now + windowMs);
+    for (const [ip, until] of reports) if (until <= now) reports.delete(ip);
+    this.unreachable.set(targetId, reports);
+    if (reports.size >= quorum) {
+      await this.remove(targetId);
+      return { reports: reports.size, removed: true };
+    }
+    return { reports: reports.size, removed: false };
+  }
+
+  async sweep(batch: number): Promise<number> {
+    const now = this.clock();
+    let removed = 0;
+    for (const entry of this.nodes.values()) {
+      if (removed >= batch) break;
+      if (entry.record.expiresAt <= now) {
+        await this.remove(entry.record.id);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  async size(): Promise<number> {
+    return this.ids.length;
+  }
+
+  async ping(): Promise<void> {}
+
+  private live(id: string): NodeRecord | undefined {
+    const entry = this.nodes.get(id);
+    return entry !== undefined && entry.record.expiresAt > this.clock() ? entry.record : undefined;
+  }
+
+  private addId(id: string): void {
+    this.positions.set(id, this.ids.length);
+    this.ids.push(id);
+  }
+
+  private removeId(id: string): void {
+    const at = this.positions.get(id);
+    if (at === undefined) return;
+    const last = this.ids.pop() as string;
+    if (last !== id) {
+      this.ids[at] = last;
+      this.positions.set(last, at);
+    }
+    this.positions.delete(id);
+  }
+}

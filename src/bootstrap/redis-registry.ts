@@ -1,0 +1,263 @@
+/**
+ * The production registry on Redis. Key layout (every key under `prefix`):
+ *
+ *   node:{id}       hash: key (session key), ip, port, publicKey, registered, seen, expires (ms)
+ *   nodes           set of registered ids (SRANDMEMBER source of `look`)
+ *   expiry          sorted set: id scored by its `expires`, so the sweeper finds lapsed ids in O(log n + k)
+ *   session:{key}   string: session key -> id (O(1) authentication)
+ *   ip:{ip}         set of ids registered from an address (a ban drops them all)
+ *   unreach:{id}    sorted set: reporter address scored by when its report lapses
+ *
+ * Every change runs inside MULTI/EXEC. Changes that depend on what is there
+ * (register, heartbeat, remove, sweep) WATCH the node hash first on a
+ * dedicated connection, so a heartbeat racing the sweeper or a removal either
+ * wins whole or retries; nothing is ever half-written.
+ */
+import type { ChainableCommander, Redis } from 'ioredis';
+import { CdnError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { LOOK_SCRIPT, LOOK_SCRIPT_SHA } from './look-script.js';
+import { RedisConnections, redisUnavailable } from './redis-connections.js';
+import type { Clock, NodeRecord, PublicNode, Registration, Registry, UnreachableReport } from './registry.js';
+
+export interface RedisRegistryOptions {
+  url: string;
+  prefix: string;
+  commandTimeoutMs: number;
+  logger: Logger;
+  clock?: Clock;
+}
+
+/** Optimistic transactions give up after this many aborted EXECs in a row. */
+const MAX_TX_ATTEMPTS = 5;
+/** Ids trimmed per WATCHed transaction inside one sweep. */
+const SWEEP_CHUNK = 50;
+
+export class RedisRegistry implements Registry {
+  private readonly redis: RedisConnections;
+  private readonly p: string;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+
+  constructor(options: RedisRegistryOptions) {
+    this.redis = new RedisConnections({ url: options.url, commandTimeoutMs: options.commandTimeoutMs, logger: options.logger });
+    this.p = options.prefix;
+    this.clock = options.clock ?? Date.now;
+    this.logger = options.logger;
+  }
+
+  async start(): Promise<void> {
+    await this.redis.connect();
+    try {
+      await this.loadScript();
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'redis not reachable at start; serving 503 until it is');
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.redis.close();
+  }
+
+  async register(reg: Registration, ttlMs: number): Promise<void> {
+    const now = this.clock();
+    await this.transaction(reg.id, async (conn, old) => {
+      const tx = conn.multi();
+      if (old.key !== undefined) tx.del(this.sessionKey(old.key));
+      if (old.ip !== undefined && old.ip !== reg.ip) tx.srem(this.ipKey(old.ip), reg.id);
+      tx.del(this.nodeKey(reg.id));
+      tx.hset(this.nodeKey(reg.id), {
+        key: reg.sessionKey, ip: reg.ip, port: String(reg.port), publicKey: reg.publicKey,
+        registered: String(now), seen: String(now), expires: String(now + ttlMs),
+      });
+      tx.sadd(this.k('nodes'), reg.id);
+      tx.zadd(this.k('expiry'), now + ttlMs, reg.id);
+      tx.set(this.sessionKey(reg.sessionKey), reg.id);
+      tx.sadd(this.ipKey(reg.ip), reg.id);
+      tx.del(this.k(`unreach:${reg.id}`));
+      return tx.exec();
+    });
+  }
+
+  async authenticate(sessionKey: string): Promise<NodeRecord | undefined> {
+    const id = await this.call(() => this.redis.main.get(this.sessionKey(sessionKey)));
+    if (id === null) return undefined;
+    const hash = await this.call(() => this.redis.main.hgetall(this.nodeKey(id)));
+    // A session key left over from a replaced registration maps to an id whose hash holds another key.
+    return hash.key === sessionKey ? this.live(id, hash) : undefined;
+  }
+
+  async get(id: string): Promise<NodeRecord | undefined> {
+    const hash = await this.call(() => this.redis.main.hgetall(this.nodeKey(id)));
+    return this.live(id, hash);
+  }
+
+  async heartbeat(id: string, ttlMs: number): Promise<boolean> {
+    let alive = false;
+    await this.transaction(id, async (conn, old) => {
+      const now = this.clock();
+      alive = old.key !== undefined && Number(old.expires) > now;
+      if (!alive) return [];
+      return conn.multi()
+        .hset(this.nodeKey(id), { seen: String(now), expires: String(now + ttlMs) })
+        .zadd(this.k('expiry'), now + ttlMs, id)
+        .exec();
+    });
+    return alive;
+  }
+
+  async sample(excludeId: string, count: number): Promise<PublicNode[]> {
+    const args = [this.p, excludeId, String(count), String(this.clock())];
+    const rows = await this.call(async () => {
+      try {
+        return await this.redis.main.evalsha(LOOK_SCRIPT_SHA, 1, this.k('nodes'), ...args);
+      } catch (err) {
+        if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+        await this.loadScript();
+        return this.redis.main.evalsha(LOOK_SCRIPT_SHA, 1, this.k('nodes'), ...args);
+      }
+    });
+    return (rows as string[][]).map(([id, ip, port, publicKey]) => ({
+      id: id as string, ip: ip as string, port: Number(port), publicKey: publicKey as string,
+    }));
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.transaction(id, async (conn, old) => this.removal(conn.multi(), id, old).exec());
+  }
+
+  async removeByIp(ip: string): Promise<string[]> {
+    const ids = await this.call(() => this.redis.main.smembers(this.ipKey(ip)));
+    const removed: string[] = [];
+    for (const id of ids) {
+      const record = await this.get(id);
+      if (record?.ip === ip) {
+        await this.remove(id);
+        removed.push(id);
+      }
+    }
+    return removed;
+  }
+
+  async reportUnreachable(targetId: string, reporterIp: string, quorum: number, windowMs: number): Promise<UnreachableReport> {
+    const now = this.clock();
+    const key = this.k(`unreach:${targetId}`);
+    const replies = await this.call(() => this.redis.main.multi()
+      .zadd(key, now + windowMs, reporterIp)
+      .zremrangebyscore(key, '-inf', now)
+      .zcard(key)
+      .pexpire(key, windowMs)
+      .exec());
+    const reports = Number(replies?.[2]?.[1] ?? 0);
+    if (reports < quorum) return { reports, removed: false };
+    await this.remove(targetId);
+    return { reports, removed: true };
+  }
+
+  async sweep(batch: number): Promise<number> {
+    const now = this.clock();
+    const due = await this.call(() => this.redis.main.zrangebyscore(this.k('expiry'), '-inf', now, 'LIMIT', 0, batch));
+    let removed = 0;
+    for (let i = 0; i < due.length; i += SWEEP_CHUNK) {
+      removed += await this.sweepChunk(due.slice(i, i + SWEEP_CHUNK), now);
+    }
+    return removed;
+  }
+
+  async size(): Promise<number> {
+    return this.call(() => this.redis.main.scard(this.k('nodes')));
+  }
+
+  async ping(): Promise<void> {
+    await this.call(() => this.redis.main.ping());
+  }
+
+  /** WATCHes the chunk's hashes, re-reads them, and trims only those still lapsed. */
+  private async sweepChunk(ids: string[], now: number): Promise<number> {
+    let removed = 0;
+    await this.call(() => this.redis.withTx(async (conn) => {
+      await conn.watch(...ids.map((id) => this.nodeKey(id)));
+      const read = conn.pipeline();
+      for (const id of ids) read.hmget(this.nodeKey(id), 'key', 'ip', 'expires');
+      const rows = (await read.exec()) ?? [];
+      const tx = conn.multi();
+      removed = 0;
+      ids.forEach((id, i) => {
+        const [key, ip, expires] = (rows[i]?.[1] ?? []) as Array<string | null>;
+        if (expires !== null && expires !== undefined && Number(expires) > now) return; // heartbeated meanwhile
+        this.removal(tx, id, { key: key ?? undefined, ip: ip ?? undefined });
+        removed++;
+      });
+      if (removed === 0) return;
+      // An aborted EXEC (a heartbeat touched one of them) leaves the chunk for the next sweep.
+      if ((await tx.exec()) === null) removed = 0;
+    }));
+    return removed;
+  }
+
+  private removal(tx: ChainableCommander, id: string, old: { key?: string | undefined; ip?: string | undefined }): ChainableCommander {
+    tx.del(this.nodeKey(id));
+    if (old.key !== undefined) tx.del(this.sessionKey(old.key));
+    if (old.ip !== undefined) tx.srem(this.ipKey(old.ip), id);
+    tx.srem(this.k('nodes'), id);
+    tx.zrem(this.k('expiry'), id);
+    tx.del(this.k(`unreach:${id}`));
+    return tx;
+  }
+
+  /**
+   * WATCH node:{id}, read what is there, let `build` queue a MULTI and EXEC
+   * it; retry when another client changed the hash in between.
+   */
+  private async transaction(
+    id: string,
+    build: (conn: Redis, old: { key?: string | undefined; ip?: string | undefined; expires?: string | undefined }) => Promise<unknown>,
+  ): Promise<void> {
+    await this.call(() => this.redis.withTx(async (conn) => {
+      for (let attempt = 0; attempt < MAX_TX_ATTEMPTS; attempt++) {
+        await conn.watch(this.nodeKey(id));
+        const [key, ip, expires] = await conn.hmget(this.nodeKey(id), 'key', 'ip', 'expires');
+        const result = await build(conn, { key: key ?? undefined, ip: ip ?? undefined, expires: expires ?? undefined });
+        if (result !== null) return;
+      }
+      throw new CdnError('POINT_ERR_REDIS_UNAVAILABLE', `Redis transaction on ${id} kept being interrupted`);
+    }));
+  }
+
+  private async loadScript(): Promise<void> {
+    const sha = await this.redis.main.script('LOAD', LOOK_SCRIPT);
+    if (sha !== LOOK_SCRIPT_SHA) throw new Error(`look script sha mismatch: ${String(sha)}`);
+  }
+
+  private live(id: string, hash: Record<string, string>): NodeRecord | undefined {
+    const { key, ip, port, publicKey, registered, seen, expires } = hash;
+    if (key === undefined || ip === undefined || port === undefined || publicKey === undefined || expires === undefined) return undefined;
+    const expiresAt = Number(expires);
+    if (!(expiresAt > this.clock())) return undefined;
+    return { id, ip, port: Number(port), publicKey, registeredAt: Number(registered), lastSeen: Number(seen), expiresAt };
+  }
+
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw redisUnavailable(err);
+    }
+  }
+
+  private k(name: string): string {
+    return `${this.p}${name}`;
+  }
+
+  private nodeKey(id: string): string {
+    return this.k(`node:${id}`);
+  }
+
+  private sessionKey(key: string): string {
+    return this.k(`session:${key}`);
+  }
+
+  private ipKey(ip: string): string {
+    return this.k(`ip:${ip}`);
+  }
+}
