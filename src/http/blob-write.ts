@@ -69,6 +69,9 @@ async function storeBody(ctx: BlobApiContext, req: IncomingMessage, key: string)
   const expected = expectedSha256(req);
   const check = writePreconditions(req);
   const guard = new UploadGuard(req, ctx.minUploadBytesPerSecond, ctx.stallWindowMs);
+  // The guard can fail before the store attaches to it (a client gone during
+  // open()); the store's pipeline still sees the stored error.
+  guard.on('error', () => undefined);
   req.pipe(guard);
   req.once('error', (err) => guard.destroy(err));
   try {

@@ -18,6 +18,8 @@ interface NodeFlags {
   logLevel?: string;
   maxBlobSize?: string;
   quota?: string;
+  minUploadRate?: string;
+  stallWindow?: string;
 }
 
 export function registerNodeCommand(program: Command): void {
@@ -32,6 +34,8 @@ export function registerNodeCommand(program: Command): void {
     .addOption(new Option('--cluster-secret <secret>', 'join token the Point requires').env('CLUSTER_SECRET'))
     .addOption(new Option('--max-blob-size <size>', 'largest body accepted, e.g. 512MB (default 5GiB)').env('MAX_BLOB_SIZE'))
     .addOption(new Option('--quota <size>', 'disk quota for bodies, e.g. 50GB (default 100GiB)').env('DISK_QUOTA'))
+    .addOption(new Option('--min-upload-rate <bytes/s>', `uploads slower than this over the stall window are cut off (default ${NODE_DEFAULTS.minUploadBytesPerSecond})`).env('MIN_UPLOAD_RATE'))
+    .addOption(new Option('--stall-window <ms>', `window over which the upload rate is judged (default ${NODE_DEFAULTS.stallWindowMs})`).env('STALL_WINDOW_MS'))
     .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent').env('LOG_LEVEL'))
     .action(async (flags: NodeFlags) => {
       const input: NodeConfigInput = {};
@@ -43,6 +47,8 @@ export function registerNodeCommand(program: Command): void {
       if (flags.clusterSecret !== undefined) input.clusterSecret = flags.clusterSecret;
       if (flags.maxBlobSize !== undefined) input.maxBlobBytes = flags.maxBlobSize;
       if (flags.quota !== undefined) input.quotaBytes = flags.quota;
+      if (flags.minUploadRate !== undefined) input.minUploadBytesPerSecond = flags.minUploadRate as unknown as number;
+      if (flags.stallWindow !== undefined) input.stallWindowMs = flags.stallWindow as unknown as number;
       if (flags.logLevel !== undefined) input.logLevel = flags.logLevel as NodeConfigInput['logLevel'];
       let config;
       try {

@@ -15,7 +15,8 @@ import type { Readable } from 'node:stream';
 import type { Logger } from '../log.js';
 import { CdnError } from '../errors.js';
 import type { HybridLogicalClock } from '../consensus/hlc.js';
-import type { SiblingSet, Version } from '../consensus/types.js';
+import type { SiblingSet, VectorClock, Version } from '../consensus/types.js';
+import { normalizeClock } from '../consensus/vector-clock.js';
 import { liveWinner, mergeVersion, nextClock, pickWinner } from '../consensus/versions.js';
 import { EMPTY_SHA256, versionSchema } from '../consensus/schema.js';
 import { MetaLog } from './meta-log.js';
@@ -31,7 +32,9 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 type LogRecord =
   | { t: 'k'; key: string; versions: Version[] }
   | { t: 'b'; sha: string; size: number; sums: string }
-  | { t: 'x'; sha: string };
+  | { t: 'x'; sha: string }
+  /** the highest counter this node has given its own clock entry (survives tombstone collection) */
+  | { t: 'c'; n: number };
 
 function parseRecord(value: unknown): LogRecord | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
@@ -49,6 +52,7 @@ function parseRecord(value: unknown): LogRecord | undefined {
     return { t: 'b', sha: r.sha, size: r.size as number, sums: r.sums };
   }
   if (r.t === 'x' && typeof r.sha === 'string' && SHA256_HEX.test(r.sha)) return { t: 'x', sha: r.sha };
+  if (r.t === 'c' && Number.isSafeInteger(r.n)) return { t: 'c', n: r.n as number };
   return undefined;
 }
 
@@ -79,6 +83,8 @@ export class BlobStore {
   private bodyBytes = 0;
   private reservedBytes = 0;
   private corruptDetected = 0;
+  /** node-wide high-water mark of this node's own clock entry */
+  private ownCounter = 0;
   private opened = false;
 
   private constructor(readonly options: StoreOptions, private readonly deps: StoreDeps) {
@@ -114,9 +120,13 @@ export class BlobStore {
       this.deps.logger.warn({ truncatedBytes: replay.truncatedBytes, copy: replay.damagedCopy }, 'metadata log had a torn or damaged tail; cut it off');
     }
     for (const record of replay.records) {
-      if (record.t === 'k') this.index.set(record.key, record.versions);
-      else if (record.t === 'b') this.bodies.set(record.sha, { sha256: record.sha, size: record.size, checksums: record.sums });
-      else this.bodies.delete(record.sha);
+      if (record.t === 'k') {
+        if (record.versions.length === 0) this.index.delete(record.key);
+        else this.index.set(record.key, record.versions);
+        for (const v of record.versions) this.ownCounter = Math.max(this.ownCounter, v.clock[this.nodeId] ?? 0);
+      } else if (record.t === 'b') this.bodies.set(record.sha, { sha256: record.sha, size: record.size, checksums: record.sums });
+      else if (record.t === 'x') this.bodies.delete(record.sha);
+      else this.ownCounter = Math.max(this.ownCounter, record.n);
     }
     for (const set of this.index.values()) for (const v of set) this.ref(v.sha256, 1);
 
@@ -254,7 +264,7 @@ export class BlobStore {
         }
         const version: Version = {
           key: req.key,
-          clock: nextClock(current, req.context, this.nodeId),
+          clock: this.stampClock(current, req.context),
           timestamp: this.deps.clock.now(),
           origin: this.nodeId,
           sha256: written.sha256,
@@ -284,7 +294,7 @@ export class BlobStore {
         if (liveWinner(current) === undefined && req.context === undefined) return undefined;
         const version: Version = {
           key: req.key,
-          clock: nextClock(current, req.context, this.nodeId),
+          clock: this.stampClock(current, req.context),
           timestamp: this.deps.clock.now(),
           origin: this.nodeId,
           sha256: EMPTY_SHA256,
@@ -297,6 +307,20 @@ export class BlobStore {
     } catch (err) {
       throw storageError(err);
     }
+  }
+
+  /**
+   * The SPEC §5 write rule, with this node's entry drawn from a node-wide
+   * counter: it still rises with every write to the key, and it never
+   * restarts after a key's tombstones are collected, so a new write can never
+   * be dominated by an old version of the key that another node still holds.
+   */
+  private stampClock(current: SiblingSet, context: VectorClock | undefined): VectorClock {
+    const clock = nextClock(current, context, this.nodeId);
+    const mine = clock[this.nodeId] ?? 0;
+    const next = Math.max(mine, this.ownCounter + 1);
+    this.ownCounter = next;
+    return next === mine ? clock : normalizeClock({ ...clock, [this.nodeId]: next });
   }
 
   /** Durably records the key's new sibling set (and a new body), then applies it. Caller holds the key lock. */
@@ -387,7 +411,7 @@ export class BlobStore {
 
   async compact(): Promise<void> {
     await this.gate.exclusively(async () => {
-      const records: LogRecord[] = [];
+      const records: LogRecord[] = [{ t: 'c', n: this.ownCounter }];
       for (const b of this.bodies.values()) records.push({ t: 'b', sha: b.sha256, size: b.size, sums: b.checksums });
       for (const [key, versions] of this.index.entries()) records.push({ t: 'k', key, versions: [...versions] });
       await this.log.rewrite(records);
