@@ -1,11 +1,15 @@
 /**
  * The `look` Lua script: loaded once with SCRIPT LOAD, run by EVALSHA (the
  * registry falls back to loading it again when Redis answers NOSCRIPT, e.g.
- * after a restart or SCRIPT FLUSH). It samples the id set with SRANDMEMBER
- * (distinct members), reads each hash with HGETALL, skips the caller and
- * lapsed registrations, and copies out only id, ip, port and publicKey, so a
- * session key can never leave Redis through it. Read-only: trimming lapsed
- * ids is the sweeper's job, inside MULTI/EXEC.
+ * after a restart or SCRIPT FLUSH). It draws 2*count+1 distinct ids with
+ * SRANDMEMBER (the spare ones stand in for the caller and for lapsed ids not
+ * swept yet), reads each hash with HGETALL, skips the caller and lapsed
+ * registrations, and copies out only id, ip, port and publicKey, so a session
+ * key can never leave Redis through it. SRANDMEMBER picks a uniform subset
+ * but returns it in a biased order (small sets come back in set order), so
+ * the caller shuffles the candidates before keeping `count` of them; taking
+ * the first ones would favour some nodes. Read-only: trimming lapsed ids is
+ * the sweeper's job, inside MULTI/EXEC.
  *
  * KEYS[1] = the id set; ARGV = key prefix, caller id, count wanted, now (ms).
  * Node hashes are addressed by prefix .. 'node:' .. id, so this script needs a
@@ -21,7 +25,6 @@ local now = tonumber(ARGV[4])
 local ids = redis.call('SRANDMEMBER', KEYS[1], want * 2 + 1)
 local out = {}
 for _, id in ipairs(ids) do
-  if #out >= want then break end
   if id ~= caller then
     local flat = redis.call('HGETALL', prefix .. 'node:' .. id)
     local h = {}

@@ -26,6 +26,8 @@ export interface RedisRegistryOptions {
   commandTimeoutMs: number;
   logger: Logger;
   clock?: Clock;
+  /** uniform in [0, 1); shuffles the script's candidates */
+  random?: () => number;
 }
 
 /** Optimistic transactions give up after this many aborted EXECs in a row. */
@@ -37,12 +39,14 @@ export class RedisRegistry implements Registry {
   private readonly redis: RedisConnections;
   private readonly p: string;
   private readonly clock: Clock;
+  private readonly random: () => number;
   private readonly logger: Logger;
 
   constructor(options: RedisRegistryOptions) {
     this.redis = new RedisConnections({ url: options.url, commandTimeoutMs: options.commandTimeoutMs, logger: options.logger });
     this.p = options.prefix;
     this.clock = options.clock ?? Date.now;
+    this.random = options.random ?? Math.random;
     this.logger = options.logger;
   }
 
@@ -117,7 +121,7 @@ export class RedisRegistry implements Registry {
         return this.redis.main.evalsha(LOOK_SCRIPT_SHA, 1, this.k('nodes'), ...args);
       }
     });
-    return (rows as string[][]).map(([id, ip, port, publicKey]) => ({
+    return shuffledPrefix(rows as string[][], count, this.random).map(([id, ip, port, publicKey]) => ({
       id: id as string, ip: ip as string, port: Number(port), publicKey: publicKey as string,
     }));
   }
@@ -260,4 +264,14 @@ export class RedisRegistry implements Registry {
   private ipKey(ip: string): string {
     return this.k(`ip:${ip}`);
   }
+}
+
+/** The first `count` items of a uniform shuffle (partial Fisher-Yates, in place). */
+export function shuffledPrefix<T>(items: T[], count: number, random: () => number): T[] {
+  const n = Math.min(count, items.length);
+  for (let i = 0; i < n; i++) {
+    const j = i + Math.floor(random() * (items.length - i));
+    [items[i], items[j]] = [items[j] as T, items[i] as T];
+  }
+  return items.slice(0, n);
 }
