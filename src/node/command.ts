@@ -4,7 +4,7 @@
  */
 import { Option, type Command } from 'commander';
 import { createLogger } from '../log.js';
-import { buildNodeConfig, NODE_DEFAULTS, type NodeConfigInput } from './config.js';
+import { buildNodeConfig, ConfigError, NODE_DEFAULTS, type NodeConfigInput } from './config.js';
 import { CdnNode } from './node.js';
 import { fail, onShutdownSignal } from '../cli-support.js';
 
@@ -21,6 +21,13 @@ interface NodeFlags {
   minUploadRate?: string;
   stallWindow?: string;
 }
+
+const FLAG_OF: Record<string, string> = {
+  port: '--port (PORT)', host: '--host (HOST)', advertise: '--advertise (ADVERTISE)', dataDir: '--data-dir (DATA_DIR)',
+  bootstrapUrl: '--bootstrap (BOOTSTRAP_URL)', clusterSecret: '--cluster-secret (CLUSTER_SECRET)', logLevel: '--log-level (LOG_LEVEL)',
+  maxBlobBytes: '--max-blob-size (MAX_BLOB_SIZE)', quotaBytes: '--quota (DISK_QUOTA)',
+  minUploadBytesPerSecond: '--min-upload-rate (MIN_UPLOAD_RATE)', stallWindowMs: '--stall-window (STALL_WINDOW_MS)',
+};
 
 export function registerNodeCommand(program: Command): void {
   program
@@ -54,7 +61,8 @@ export function registerNodeCommand(program: Command): void {
       try {
         config = buildNodeConfig(input);
       } catch (err) {
-        fail(err);
+        // Name the flag the user typed, not the config key behind it.
+        fail(err instanceof ConfigError && err.option in FLAG_OF ? new Error(`${FLAG_OF[err.option]}: ${err.message.slice(err.option.length + 2)}`) : err);
       }
       const logger = createLogger({ level: config.logLevel, name: 'gossip-cdn-node' });
       let node: CdnNode;

@@ -48,13 +48,13 @@ const sizeOption = (name: string) => z.union([z.number(), z.string()]).transform
 const hostPort = /^[^\s:/]+:\d{1,5}$|^\[[0-9a-fA-F:.]+\]:\d{1,5}$/;
 
 export const nodeConfigSchema = z.strictObject({
-  port: z.coerce.number().int().min(0, 'port must be 0-65535').max(65535, 'port must be 0-65535').default(NODE_DEFAULTS.port),
+  port: z.coerce.number({ error: 'must be a port number 0-65535' }).int('must be a port number 0-65535').min(0, 'must be a port number 0-65535').max(65535, 'must be a port number 0-65535').default(NODE_DEFAULTS.port),
   host: z.string().min(1).default(NODE_DEFAULTS.host),
   advertise: z.string().regex(hostPort, 'advertise must be HOST:PORT').optional(),
   dataDir: z.string().min(1).optional(),
   bootstrapUrl: z.url({ protocol: /^https?$/, error: 'bootstrap must be an http(s) URL' }).default(NODE_DEFAULTS.bootstrapUrl),
   clusterSecret: z.string().min(1).optional(),
-  logLevel: z.enum(LOG_LEVELS).default(NODE_DEFAULTS.logLevel),
+  logLevel: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default(NODE_DEFAULTS.logLevel),
   maxBlobBytes: sizeOption('max blob size').default(NODE_DEFAULTS.maxBlobBytes),
   quotaBytes: sizeOption('disk quota').default(NODE_DEFAULTS.quotaBytes),
   tombstoneGraceMs: z.number().int().positive().default(NODE_DEFAULTS.tombstoneGraceMs),
@@ -70,15 +70,19 @@ export const nodeConfigSchema = z.strictObject({
 export type NodeConfigInput = z.input<typeof nodeConfigSchema>;
 export type NodeConfig = Readonly<z.output<typeof nodeConfigSchema> & { dataDir: string }>;
 
-export class ConfigError extends Error {}
+/** A configuration that cannot be used; `option` names the offending key. */
+export class ConfigError extends Error {
+  constructor(readonly option: string, message: string) {
+    super(option === '' ? message : `${option}: ${message}`);
+  }
+}
 
 /** Validates and freezes a node configuration; throws ConfigError naming the option. */
 export function buildNodeConfig(input: NodeConfigInput): NodeConfig {
   const parsed = nodeConfigSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const where = issue?.path.join('.') ?? '';
-    throw new ConfigError(`${where === '' ? '' : `${where}: `}${issue?.message ?? 'invalid configuration'}`);
+    throw new ConfigError(issue?.path.join('.') ?? '', issue?.message ?? 'invalid configuration');
   }
   const c = parsed.data;
   // No single body can be larger than the whole quota.
