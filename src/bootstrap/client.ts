@@ -67,7 +67,8 @@ export class PointClient {
       keepAliveTimeout: 4000, // below the Point's 5 s, so the client never reuses a socket the server is closing
       headersTimeout: this.timeoutMs,
       bodyTimeout: this.timeoutMs,
-      connect: { timeout: this.timeoutMs, ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}) },
+      connect: { timeout: this.timeoutMs },
+      ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
     });
   }
 

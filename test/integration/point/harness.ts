@@ -1,0 +1,106 @@
+/**
+ * A Point for integration tests, on real Redis and PostgreSQL: each call to
+ * `startTestPoint` gets its own Redis key prefix and a fresh database, listens
+ * on 127.0.0.1 port 0, and `close()` removes all of it. `callFrom(ip)` talks
+ * to it from a chosen loopback address (the Point sees callers by socket
+ * address, so 127.0.0.2, 127.0.0.3... are distinct reporters).
+ */
+import { Agent, request } from 'undici';
+import { buildPointConfig, POINT_LOCAL_TEST, type PointConfig, type PointConfigInput } from '../../../src/bootstrap/config.js';
+import { startPoint, type RunningPoint } from '../../../src/bootstrap/server.js';
+import { generateIdentity } from '../../../src/identity/keystore.js';
+import { dropPrefix, freshDatabase, uniquePrefix, type Service } from '../../helpers/services.js';
+
+export interface TestPoint {
+  point: RunningPoint;
+  config: PointConfig;
+  prefix: string;
+  close(): Promise<void>;
+}
+
+export async function startTestPoint(redis: Service, postgres: Service, overrides: PointConfigInput = {}): Promise<TestPoint> {
+  const prefix = uniquePrefix();
+  const database = await freshDatabase(postgres.url);
+  const config = buildPointConfig({ redisUrl: redis.url, databaseUrl: database.url, redisPrefix: prefix, ...overrides }, POINT_LOCAL_TEST);
+  const point = await startPoint(config);
+  return {
+    point, config, prefix,
+    async close() {
+      await point.stop();
+      await database.drop().catch(() => undefined);
+      await dropPrefix(redis.url, prefix).catch(() => undefined);
+    },
+  };
+}
+
+const agents = new Map<string, Agent>();
+
+function agentFor(localAddress: string): Agent {
+  let agent = agents.get(localAddress);
+  if (agent === undefined) {
+    agent = new Agent({ localAddress, connect: { timeout: 5000 }, headersTimeout: 10_000, bodyTimeout: 10_000 });
+    agents.set(localAddress, agent);
+  }
+  return agent;
+}
+
+export async function closeAgents(): Promise<void> {
+  await Promise.all([...agents.values()].map((a) => a.close()));
+  agents.clear();
+}
+
+export interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  json: unknown;
+  /** the error code of an error answer */
+  code: string | undefined;
+}
+
+export interface CallOptions {
+  from?: string;
+  /** JSON-encoded unless `raw` is given */
+  body?: unknown;
+  raw?: string;
+  headers?: Record<string, string>;
+}
+
+/** One HTTP call to `url + path` from a chosen source address. */
+export async function call(url: string, method: string, path: string, options: CallOptions = {}): Promise<Answer> {
+  const hasBody = options.raw !== undefined || options.body !== undefined;
+  const res = await request(`${url}${path}`, {
+    method: method as 'GET',
+    dispatcher: agentFor(options.from ?? '127.0.0.1'),
+    headers: { ...(hasBody ? { 'content-type': 'application/json' } : {}), ...options.headers },
+    ...(hasBody ? { body: options.raw ?? JSON.stringify(options.body) } : {}),
+  });
+  const text = await res.body.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  const code = (json as { error?: { code?: string } } | undefined)?.error?.code;
+  return { status: res.statusCode, headers: res.headers, json, code };
+}
+
+export interface TestNode {
+  id: string;
+  key: string;
+  publicKey: string;
+  ip: string;
+  port: number;
+}
+
+/** Registers a new identity from `ip`; fails the test unless the Point answers 201. */
+export async function registerNode(url: string, ip = '127.0.0.1', port = 7000, extra: Record<string, unknown> = {}): Promise<TestNode> {
+  const { id, publicKey } = generateIdentity();
+  const answer = await call(url, 'POST', '/reg', { from: ip, body: { port, publicKey, ...extra } });
+  if (answer.status !== 201) throw new Error(`reg from ${ip} answered ${answer.status}: ${JSON.stringify(answer.json)}`);
+  const { key } = answer.json as { key: string };
+  return { id, key, publicKey, ip, port };
+}
+
+export const q = (params: Record<string, string | number>): string =>
+  `?${new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]))}`;
