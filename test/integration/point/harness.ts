@@ -103,4 +103,4 @@ export async function registerNode(url: string, ip = '127.0.0.1', port = 7000, e
 }
 
 export const q = (params: Record<string, string | number>): string =>
-  `?${new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]))}`;
+  `?${new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]))}`;
