@@ -51,6 +51,7 @@ export async function startPrivateRedis(): Promise<Service> {
   const url = `redis://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
+    if (child !== undefined) return;
     const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
     child = proc;
     await waitFor(async () => {
@@ -117,13 +118,14 @@ export async function startPrivatePostgres(): Promise<Service> {
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
   let running = false;
   const start = async (): Promise<void> => {
+    if (running) return;
     asPostgres(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'log'), '-o', options, '-w', '-t', '30', 'start']);
     running = true;
   };
   const stop = async (): Promise<void> => {
     if (!running) return;
     running = false;
-    asPostgres(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
+    asPostgres(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']);
   };
   await start();
   return { url, private: true, start, stop, close: async () => { await stop(); rmSync(dir, { recursive: true, force: true }); } };

@@ -9,6 +9,7 @@ import { Agent, request } from 'undici';
 import { buildPointConfig, POINT_LOCAL_TEST, type PointConfig, type PointConfigInput } from '../../../src/bootstrap/config.js';
 import { startPoint, type RunningPoint } from '../../../src/bootstrap/server.js';
 import { generateIdentity } from '../../../src/identity/keystore.js';
+import type { Logger } from '../../../src/log.js';
 import { dropPrefix, freshDatabase, uniquePrefix, type Service } from '../../helpers/services.js';
 
 export interface TestPoint {
@@ -18,11 +19,11 @@ export interface TestPoint {
   close(): Promise<void>;
 }
 
-export async function startTestPoint(redis: Service, postgres: Service, overrides: PointConfigInput = {}): Promise<TestPoint> {
+export async function startTestPoint(redis: Service, postgres: Service, overrides: PointConfigInput = {}, logger?: Logger): Promise<TestPoint> {
   const prefix = uniquePrefix();
   const database = await freshDatabase(postgres.url);
   const config = buildPointConfig({ redisUrl: redis.url, databaseUrl: database.url, redisPrefix: prefix, ...overrides }, POINT_LOCAL_TEST);
-  const point = await startPoint(config);
+  const point = await startPoint(config, logger === undefined ? {} : { logger });
   return {
     point, config, prefix,
     async close() {
