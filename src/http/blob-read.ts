@@ -8,13 +8,25 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { CdnError } from '../errors.js';
-import { contextOf, pickWinner } from '../consensus/versions.js';
+import { contextOf } from '../consensus/versions.js';
 import { formatVectorClockHeader } from '../consensus/vector-clock.js';
-import type { Version } from '../consensus/types.js';
+import type { SiblingSet, Version } from '../consensus/types.js';
 import { decideRanges, planMultipart, type ByteRange } from './ranges.js';
 import { parseEtagList, parseGuid, parseHttpDate, strongMatch, weakMatch } from './request-headers.js';
 import { sendError } from './respond.js';
 import type { BlobApiContext } from './blob-context.js';
+
+/** Vector-Clock header per sibling set: sets are immutable, so the text is computed once. */
+const contextHeaders = new WeakMap<SiblingSet, string>();
+
+export function contextHeader(siblings: SiblingSet): string {
+  let text = contextHeaders.get(siblings);
+  if (text === undefined) {
+    text = formatVectorClockHeader(contextOf(siblings));
+    contextHeaders.set(siblings, text);
+  }
+  return text;
+}
 
 export function etagOf(version: Version): string {
   return `"${version.sha256}"`;
@@ -38,9 +50,10 @@ export async function handleBlobRead(ctx: BlobApiContext, req: IncomingMessage, 
 async function readBlob(ctx: BlobApiContext, req: IncomingMessage, res: ServerResponse, rawGuid: string): Promise<void> {
   const key = parseGuid(rawGuid);
   const siblings = ctx.store.siblings(key);
-  const winner = pickWinner(siblings);
+  // The store keeps every sibling set canonical: the winner is first.
+  const winner = siblings[0];
   if (winner === undefined || winner.tombstone) {
-    if (winner !== undefined) res.setHeader('Vector-Clock', formatVectorClockHeader(contextOf(siblings)));
+    if (winner !== undefined) res.setHeader('Vector-Clock', contextHeader(siblings));
     throw new CdnError('CDN_ERR_NOT_FOUND', winner === undefined ? `no blob ${key}` : `blob ${key} was deleted`);
   }
   const etag = etagOf(winner);
@@ -58,7 +71,7 @@ async function readBlob(ctx: BlobApiContext, req: IncomingMessage, res: ServerRe
   res.setHeader('ETag', etag);
   res.setHeader('Last-Modified', new Date(modified * 1000).toUTCString());
   res.setHeader('Cache-Control', winner.cacheControl ?? ctx.defaultCacheControl);
-  res.setHeader('Vector-Clock', formatVectorClockHeader(contextOf(siblings)));
+  res.setHeader('Vector-Clock', contextHeader(siblings));
   res.setHeader('Accept-Ranges', 'bytes');
   if (siblings.length > 1) res.setHeader('X-Sibling-Count', siblings.length);
 

@@ -17,7 +17,7 @@ import { CdnError } from '../errors.js';
 import type { HybridLogicalClock } from '../consensus/hlc.js';
 import type { SiblingSet, VectorClock, Version } from '../consensus/types.js';
 import { normalizeClock } from '../consensus/vector-clock.js';
-import { liveWinner, mergeVersion, nextClock, pickWinner } from '../consensus/versions.js';
+import { liveWinner, mergeVersion, nextClock, pickWinner, toSiblingSet } from '../consensus/versions.js';
 import { EMPTY_SHA256, versionSchema } from '../consensus/schema.js';
 import { MetaLog } from './meta-log.js';
 import { BodyPaths, commitTempBody, openVerifiedBody, readVerifiedBody, writeTempBody, type CorruptBodyError } from './body-file.js';
@@ -85,6 +85,8 @@ export class BlobStore {
   private corruptDetected = 0;
   /** node-wide high-water mark of this node's own clock entry */
   private ownCounter = 0;
+  private readonly changeListeners: ((key: string, siblings: SiblingSet) => void)[] = [];
+  private readonly bodyLostListeners: ((sha256: string) => void)[] = [];
   private opened = false;
 
   private constructor(readonly options: StoreOptions, private readonly deps: StoreDeps) {
@@ -122,7 +124,7 @@ export class BlobStore {
     for (const record of replay.records) {
       if (record.t === 'k') {
         if (record.versions.length === 0) this.index.delete(record.key);
-        else this.index.set(record.key, record.versions);
+        else this.index.set(record.key, toSiblingSet(record.versions));
         for (const v of record.versions) this.ownCounter = Math.max(this.ownCounter, v.clock[this.nodeId] ?? 0);
       } else if (record.t === 'b') this.bodies.set(record.sha, { sha256: record.sha, size: record.size, checksums: record.sums });
       else if (record.t === 'x') this.bodies.delete(record.sha);
@@ -154,7 +156,24 @@ export class BlobStore {
     else this.refs.set(sha, n);
   }
 
+  // ---- events ----------------------------------------------------------------
+
+  /** Called after every change to a key's sibling set: local writes, remote merges, collection. */
+  onChange(listener: (key: string, siblings: SiblingSet) => void): void {
+    this.changeListeners.push(listener);
+  }
+
+  /** Called when a held body failed its checksum and was set aside: it should be fetched again. */
+  onBodyLost(listener: (sha256: string) => void): void {
+    this.bodyLostListeners.push(listener);
+  }
+
   // ---- reads ---------------------------------------------------------------
+
+  /** Every key known, including deleted ones awaiting collection. */
+  keys(): IterableIterator<string> {
+    return this.index.keys();
+  }
 
   siblings(key: string): SiblingSet {
     return this.index.get(key) ?? [];
@@ -195,6 +214,7 @@ export class BlobStore {
     this.bodies.delete(err.sha256);
     this.bodyBytes -= body.size;
     this.deps.logger.error({ sha256: err.sha256, chunk: err.chunk }, 'stored body failed its checksum; quarantined');
+    for (const listener of this.bodyLostListeners) listener(err.sha256);
     const from = this.paths.bodyPath(err.sha256);
     const to = join(this.paths.quarantineDir, `${err.sha256}.${Date.now()}`);
     void (async () => {
@@ -345,6 +365,84 @@ export class BlobStore {
     if (after.length === 0) this.index.delete(key);
     else this.index.set(key, after);
     for (const v of before) void this.releaseBodyIfUnused(v.sha256);
+    for (const listener of this.changeListeners) listener(key, after);
+  }
+
+  /**
+   * Merges versions learned from a peer (SPEC §5 receipt rule), durably, and
+   * resolves with the ones adopted: new to this node and not dominated.
+   * Bodies come separately (`putRemoteBody`).
+   */
+  async applyRemote(versions: readonly Version[]): Promise<Version[]> {
+    this.assertOpen();
+    const byKey = new Map<string, Version[]>();
+    for (const v of versions) {
+      const list = byKey.get(v.key);
+      if (list === undefined) byKey.set(v.key, [v]);
+      else list.push(v);
+    }
+    const adopted: Version[] = [];
+    await Promise.all([...byKey].map(([key, list]) => this.gate.shared(() => this.locks.run(key, async () => {
+      const current = this.siblings(key);
+      let set = current;
+      for (const v of list) set = mergeVersion(set, v).set;
+      if (set === current || (set.length === current.length && set.every((v, i) => current[i] === v))) return;
+      const kept = list.filter((v) => set.includes(v));
+      try {
+        await this.log.append([{ t: 'k', key, versions: [...set] }]);
+      } catch (err) {
+        throw storageError(err);
+      }
+      for (const v of set) this.ownCounter = Math.max(this.ownCounter, v.clock[this.nodeId] ?? 0);
+      this.replaceSet(key, current, set);
+      adopted.push(...kept);
+    }))));
+    this.scheduleMaintenance();
+    return adopted;
+  }
+
+  /**
+   * Stores a body fetched from a peer. It streams to a temp file while it is
+   * hashed, and is kept only if its sha256 and size match what the version
+   * says (CDN_ERR_BAD_DIGEST otherwise: the peer sent bad data) and some
+   * version here still names it.
+   */
+  async putRemoteBody(sha256: string, size: number, source: Readable): Promise<boolean> {
+    this.assertOpen();
+    if (this.bodies.has(sha256)) {
+      source.destroy();
+      return false;
+    }
+    let reserved = 0;
+    const reserve = (bytes: number): void => {
+      if (this.bodyBytes + this.reservedBytes + bytes > this.options.quotaBytes) {
+        throw new CdnError('CDN_ERR_STORAGE_QUOTA', `storing body ${sha256} would exceed the disk quota`);
+      }
+      this.reservedBytes += bytes;
+      reserved += bytes;
+    };
+    let tmpPath: string | undefined;
+    try {
+      const written = await writeTempBody(this.paths, source, { maxBytes: size, reserve });
+      tmpPath = written.tmpPath;
+      if (written.sha256 !== sha256 || written.size !== size) {
+        throw new CdnError('CDN_ERR_BAD_DIGEST', `body from peer hashed to ${written.sha256} (${written.size} bytes), expected ${sha256} (${size} bytes)`);
+      }
+      return await this.gate.shared(async () => {
+        if (this.bodies.has(sha256) || (this.refs.get(sha256) ?? 0) === 0) return false;
+        await commitTempBody(this.paths, written.tmpPath, sha256);
+        tmpPath = undefined;
+        await this.log.append([{ t: 'b', sha: sha256, size, sums: written.checksums }]);
+        this.bodies.set(sha256, { sha256, size, checksums: written.checksums });
+        this.bodyBytes += size;
+        return true;
+      });
+    } catch (err) {
+      throw storageError(err);
+    } finally {
+      this.reservedBytes -= reserved;
+      if (tmpPath !== undefined) await unlink(tmpPath).catch(() => undefined);
+    }
   }
 
   private releasing = new Set<string>();
