@@ -8,8 +8,10 @@ import { createLogger, LOG_LEVELS } from '../log.js';
 import { buildPointConfig, POINT_DEFAULTS } from './config.js';
 import { startPoint, type RunningPoint } from './server.js';
 
-function integer(min: number, max: number): (value: string) => number {
-  return (value: string) => {
+/** An empty value (e.g. `PORT=` in the environment) means "not set": the default stays. */
+function integer(min: number, max: number): (value: string, previous: number) => number {
+  return (value: string, previous: number) => {
+    if (value.trim() === '') return previous;
     const n = Number(value);
     if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
       throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
@@ -69,10 +71,11 @@ export function registerBootstrapCommand(program: Command): void {
       let config;
       try {
         config = buildPointConfig({
-          port: flags.port, host: flags.host, redisUrl: flags.redisUrl || undefined, databaseUrl: flags.databaseUrl || undefined,
-          dataDir: flags.dataDir, clusterSecret: flags.clusterSecret || undefined, logLevel: flags.logLevel,
+          // empty environment values count as unset
+          port: flags.port, host: flags.host || d.host, redisUrl: flags.redisUrl || undefined, databaseUrl: flags.databaseUrl || undefined,
+          dataDir: flags.dataDir || d.dataDir, clusterSecret: flags.clusterSecret || undefined, logLevel: flags.logLevel,
           heartbeatTtlSec: flags.heartbeatTtl, banQuorum: flags.banQuorum, banDurationSec: flags.banDuration,
-          removeQuorum: flags.removeQuorum, peerPoints: flags.peerPoints, redisPrefix: flags.redisPrefix,
+          removeQuorum: flags.removeQuorum, peerPoints: flags.peerPoints, redisPrefix: flags.redisPrefix || d.redisPrefix,
         });
       } catch (err) {
         fail((err as Error).message);
