@@ -55,6 +55,12 @@ export const memberUpdateSchema = z.strictObject({
   publicKey,
   incarnation: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   state: z.enum(['alive', 'suspect', 'dead', 'left']),
+  /**
+   * who made the claim (the accuser of a `suspect`, the node that declared a
+   * `dead`); forwarders keep it, so receivers count independent accusers
+   * (Lifeguard suspicion confirmations), not the nodes that relayed one rumor
+   */
+  by: nodeId.optional(),
 });
 export type MemberUpdate = z.infer<typeof memberUpdateSchema>;
 
