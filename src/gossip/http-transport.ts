@@ -19,6 +19,8 @@ import type { Clock, NodeId, PeerInfo, Transport } from './types.js';
 
 export const MESSAGE_PATH = '/gossip/message';
 export const BODY_PATH_PREFIX = '/gossip/bodies/';
+export const KEYS_PATH_PREFIX = '/gossip/keys/';
+const MAX_KEY_ANSWER_BYTES = 256 * 1024;
 
 export interface HttpTransportOptions {
   /** connect + headers + body timeout for one message, ms */
@@ -133,6 +135,27 @@ export class HttpTransport implements Transport {
       throw new CdnError('CDN_ERR_BODY_UNAVAILABLE', `peer ${peer.id} sent no Content-Length for body ${sha256}`);
     }
     return { size, body: res.body };
+  }
+
+  /** Asks a peer for its versions of one key (read-through of a key this node never heard of). */
+  async fetchVersions(peer: PeerInfo, key: string, timeoutMs: number): Promise<unknown> {
+    const path = `${KEYS_PATH_PREFIX}${key}`;
+    const res = await request(`http://${peer.address}${path}`, {
+      method: 'GET', headers: this.sign('GET', path, ''), dispatcher: this.agent, headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
+    });
+    if (res.statusCode !== 200) {
+      await res.body.dump();
+      return undefined;
+    }
+    const text = await res.body.text();
+    if (text.length > MAX_KEY_ANSWER_BYTES) return undefined;
+    return JSON.parse(text) as unknown;
+  }
+
+  /** Waits (up to `ms`) for queued messages to go out, e.g. a leave before exit. */
+  async flush(ms: number): Promise<void> {
+    const idle = Promise.all([...this.queues.values()].map((q) => q.onIdle()));
+    await Promise.race([idle, new Promise((resolve) => setTimeout(resolve, ms).unref())]);
   }
 
   async close(): Promise<void> {

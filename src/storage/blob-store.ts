@@ -86,7 +86,7 @@ export class BlobStore {
   /** node-wide high-water mark of this node's own clock entry */
   private ownCounter = 0;
   private readonly changeListeners: ((key: string, siblings: SiblingSet) => void)[] = [];
-  private readonly bodyLostListeners: ((sha256: string) => void)[] = [];
+  private readonly bodyLostListeners: ((sha256: string, size: number) => void)[] = [];
   private opened = false;
 
   private constructor(readonly options: StoreOptions, private readonly deps: StoreDeps) {
@@ -164,7 +164,7 @@ export class BlobStore {
   }
 
   /** Called when a held body failed its checksum and was set aside: it should be fetched again. */
-  onBodyLost(listener: (sha256: string) => void): void {
+  onBodyLost(listener: (sha256: string, size: number) => void): void {
     this.bodyLostListeners.push(listener);
   }
 
@@ -214,7 +214,7 @@ export class BlobStore {
     this.bodies.delete(err.sha256);
     this.bodyBytes -= body.size;
     this.deps.logger.error({ sha256: err.sha256, chunk: err.chunk }, 'stored body failed its checksum; quarantined');
-    for (const listener of this.bodyLostListeners) listener(err.sha256);
+    for (const listener of this.bodyLostListeners) listener(err.sha256, body.size);
     const from = this.paths.bodyPath(err.sha256);
     const to = join(this.paths.quarantineDir, `${err.sha256}.${Date.now()}`);
     void (async () => {

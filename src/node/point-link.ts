@@ -1,0 +1,154 @@
+/**
+ * A node's relationship with the Point: register (retrying with backoff and
+ * jitter for as long as it takes, while the node serves), heartbeat at a third
+ * of the TTL, register again when the Point forgets us, ask it for peers, ask
+ * it to vouch for strangers, and pass on reports of bad peers. Nothing here
+ * blocks the node: an unreachable Point only means fewer new peers.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Logger } from '../log.js';
+import { isCdnError } from '../errors.js';
+import { PointClient } from '../bootstrap/client.js';
+import { backoffDelay } from '../bootstrap/backoff.js';
+import type { NodeIdentity } from '../identity/keystore.js';
+import type { PeerRegistry, Vouch } from '../gossip/peer-auth.js';
+import type { NodeId, PeerInfo } from '../gossip/types.js';
+
+export type PointState = 'not contacted' | 'registering' | 'registered' | 'unreachable' | 'refused';
+
+export interface PointLinkOptions {
+  url: string;
+  /** the port peers reach us on (the Point takes our IP from the connection) */
+  port: number;
+  /** source address for connections to the Point, so it sees the address we serve on */
+  localAddress?: string | undefined;
+  clusterSecret?: string | undefined;
+  /** how often to ask for peers while registered */
+  lookIntervalMs: number;
+  /** peers asked for each time */
+  lookCount: number;
+  /** retry schedule while the Point cannot be reached */
+  retry: { baseMs: number; capMs: number };
+}
+
+export class PointLink implements PeerRegistry {
+  private readonly client: PointClient;
+  private sessionKey: string | undefined;
+  private ttlSec = 30;
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+  private readonly abort = new AbortController();
+  state: PointState = 'not contacted';
+  lastError: string | null = null;
+
+  constructor(
+    private readonly identity: NodeIdentity,
+    private readonly options: PointLinkOptions,
+    private readonly logger: Logger,
+    private readonly onPeers: (peers: { info: PeerInfo; vouch: Vouch }[]) => void,
+  ) {
+    this.client = new PointClient({ url: options.url, localAddress: options.localAddress, clusterSecret: options.clusterSecret, retries: 1, timeoutMs: 2000 });
+  }
+
+  start(): void {
+    this.loop = this.run().catch((err: unknown) => this.logger.error({ err }, 'point link stopped unexpectedly'));
+  }
+
+  private async sleep(ms: number): Promise<void> {
+    await delay(ms, undefined, { signal: this.abort.signal }).catch(() => undefined);
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    let nextLook = 0;
+    while (!this.stopped) {
+      try {
+        if (this.sessionKey === undefined) {
+          this.state = 'registering';
+          const reg = await this.client.reg({ port: this.options.port, publicKey: this.identity.publicKey, id: this.identity.id });
+          this.sessionKey = reg.key;
+          this.ttlSec = reg.ttl;
+          this.state = 'registered';
+          this.lastError = null;
+          failures = 0;
+          nextLook = 0;
+          this.logger.info({ point: this.options.url, ttl: reg.ttl }, 'registered with the Point');
+        } else {
+          await this.client.heartbeat(this.sessionKey);
+          this.state = 'registered';
+          failures = 0;
+        }
+        if (Date.now() >= nextLook) {
+          await this.lookOnce();
+          nextLook = Date.now() + this.options.lookIntervalMs;
+        }
+        await this.sleep(Math.max(200, (this.ttlSec * 1000) / 3));
+      } catch (err) {
+        if (this.stopped) break;
+        failures++;
+        this.lastError = err instanceof Error ? err.message : String(err);
+        const code = isCdnError(err) ? err.code : undefined;
+        if (code === 'POINT_ERR_UNAUTHORIZED') {
+          this.sessionKey = undefined; // the Point forgot us (TTL lapsed, or it restarted): register again
+          continue;
+        }
+        this.state = code === 'POINT_ERR_BANNED' || code === 'POINT_ERR_BAD_JOIN_TOKEN' || code === 'POINT_ERR_ID_TAKEN' ? 'refused' : 'unreachable';
+        if (failures === 1 || failures % 10 === 0) this.logger.warn({ point: this.options.url, err: this.lastError, state: this.state }, 'the Point is not answering as it should; still serving, will retry');
+        await this.sleep(backoffDelay(Math.min(failures, 10), this.options.retry, Math.random) + this.options.retry.baseMs);
+      }
+    }
+  }
+
+  private async lookOnce(): Promise<void> {
+    if (this.sessionKey === undefined) return;
+    const nodes = await this.client.look(this.sessionKey, this.options.lookCount);
+    this.onPeers(nodes.map((n) => ({
+      info: { id: n.id, address: `${n.ip.includes(':') ? `[${n.ip}]` : n.ip}:${n.port}`, publicKey: n.publicKey },
+      vouch: { ip: n.ip, port: n.port, publicKey: n.publicKey },
+    })));
+  }
+
+  /** Asks for peers now (e.g. when we know none). */
+  async lookNow(): Promise<void> {
+    await this.lookOnce().catch((err: unknown) => this.logger.debug({ err }, 'look failed'));
+  }
+
+  async vouch(id: NodeId): Promise<Vouch | 'unknown' | 'unreachable'> {
+    if (this.sessionKey === undefined) return 'unreachable';
+    try {
+      const rec = await this.client.check(this.sessionKey, id);
+      return { ip: rec.ip, port: rec.port, publicKey: rec.publicKey };
+    } catch (err) {
+      const code = isCdnError(err) ? err.code : undefined;
+      if (code === 'POINT_ERR_NOT_FOUND') return 'unknown';
+      return 'unreachable';
+    }
+  }
+
+  /** Reports an address that sent bad data; the Point bans it once a quorum of nodes agree. */
+  reportBadPeer(ip: string, reason: string): void {
+    const key = this.sessionKey;
+    if (key === undefined) return;
+    this.client.ban(key, ip, reason.slice(0, 200)).then(
+      (r) => this.logger.warn({ ip, reason, reports: r.reports, banned: r.banned }, 'reported a bad peer to the Point'),
+      (err: unknown) => this.logger.debug({ err }, 'could not report a bad peer'),
+    );
+  }
+
+  /** Reports a peer that stopped answering. */
+  reportUnreachable(id: NodeId): void {
+    const key = this.sessionKey;
+    if (key === undefined) return;
+    this.client.remove(key, id).catch((err: unknown) => this.logger.debug({ err }, 'could not report an unreachable peer'));
+  }
+
+  /** Tells the Point we are leaving (best effort), then stops. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    await this.loop;
+    const key = this.sessionKey;
+    if (key !== undefined) await this.client.remove(key, this.identity.id).catch(() => undefined);
+    await this.client.close();
+  }
+}

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { generateIdentity } from '../../../src/identity/keystore.js';
+import { ReplayGuard, SIGNATURE_WINDOW_MS, signRequest, verifyRequest } from '../../../src/gossip/signing.js';
+import { VirtualClock } from '../../../src/gossip/sim/virtual-clock.js';
+
+const nonce = (): string => randomBytes(16).toString('base64url');
+
+describe('signed requests', () => {
+  const alice = generateIdentity();
+  const mallory = generateIdentity();
+  const body = Buffer.from('{"hello":1}');
+
+  function setup() {
+    const clock = new VirtualClock();
+    return { clock, replay: new ReplayGuard(clock) };
+  }
+
+  it('verifies a request signed by its sender', () => {
+    const { clock, replay } = setup();
+    const headers = signRequest(alice, 'POST', '/gossip/message', body, clock.now(), nonce());
+    expect(verifyRequest(headers, 'POST', '/gossip/message', body, clock, replay)).toEqual({ id: alice.id, publicKey: alice.publicKey });
+  });
+
+  it.each([
+    ['method', (h: Record<string, string>) => ({ h, method: 'GET', path: '/gossip/message', body })],
+    ['path', (h: Record<string, string>) => ({ h, method: 'POST', path: '/gossip/other', body })],
+    ['body', (h: Record<string, string>) => ({ h, method: 'POST', path: '/gossip/message', body: Buffer.from('{"hello":2}') })],
+    ['timestamp', (h: Record<string, string>) => ({ h: { ...h, 'x-gossip-timestamp': String(Number(h['x-gossip-timestamp']) + 1) }, method: 'POST', path: '/gossip/message', body })],
+    ['nonce', (h: Record<string, string>) => ({ h: { ...h, 'x-gossip-nonce': nonce() }, method: 'POST', path: '/gossip/message', body })],
+  ])('any change to the %s breaks the signature', (_what, tamper) => {
+    const { clock, replay } = setup();
+    const t = tamper(signRequest(alice, 'POST', '/gossip/message', body, clock.now(), nonce()));
+    expect(() => verifyRequest(t.h, t.method, t.path, t.body, clock, replay)).toThrow(expect.objectContaining({ code: 'GOSSIP_ERR_BAD_SIGNATURE' }));
+  });
+
+  it('refuses unsigned, impersonated, stale and replayed requests', () => {
+    const { clock, replay } = setup();
+    expect(() => verifyRequest({}, 'POST', '/p', body, clock, replay)).toThrow(expect.objectContaining({ code: 'GOSSIP_ERR_UNSIGNED' }));
+    const claimed = { ...signRequest(mallory, 'POST', '/p', body, clock.now(), nonce()), 'x-gossip-node': alice.id };
+    expect(() => verifyRequest(claimed, 'POST', '/p', body, clock, replay)).toThrow(expect.objectContaining({ code: 'GOSSIP_ERR_BAD_SIGNATURE' }));
+    const borrowed = { ...signRequest(mallory, 'POST', '/p', body, clock.now(), nonce()), 'x-gossip-node': alice.id, 'x-gossip-key': alice.publicKey };
+    expect(() => verifyRequest(borrowed, 'POST', '/p', body, clock, replay)).toThrow(expect.objectContaining({ code: 'GOSSIP_ERR_BAD_SIGNATURE' }));
+    const old = signRequest(alice, 'POST', '/p', body, clock.now() - SIGNATURE_WINDOW_MS - 1, nonce());
+    expect(() => verifyRequest(old, 'POST', '/p', body, clock, replay)).toThrow(expect.objectContaining({ code: 'GOSSIP_ERR_STALE' }));
+    const once = signRequest(alice, 'POST', '/p', body, clock.now(), nonce());
+    verifyRequest(once, 'POST', '/p', body, clock, replay);
+    expect(() => verifyRequest(once, 'POST', '/p', body, clock, replay)).toThrow(expect.objectContaining({ code: 'GOSSIP_ERR_REPLAY' }));
+  });
+
+  it('the replay guard stays bounded', () => {
+    const clock = new VirtualClock();
+    const guard = new ReplayGuard(clock, 100);
+    for (let i = 0; i < 1000; i++) guard.firstSighting('n', String(i), clock.now());
+    expect(guard.firstSighting('n', '999', clock.now())).toBe(false);
+    expect((guard as unknown as { seen: Map<string, number> }).seen.size).toBeLessThanOrEqual(101);
+  });
+});
