@@ -1,27 +1,34 @@
 /**
  * The `look` Lua script: loaded once with SCRIPT LOAD, run by EVALSHA (the
- * registry falls back to loading it again when Redis answers NOSCRIPT, e.g.
- * after a restart or SCRIPT FLUSH). It draws 2*count+1 distinct ids with
- * SRANDMEMBER (the spare ones stand in for the caller and for lapsed ids not
- * swept yet), reads each hash with HGETALL, skips the caller and lapsed
- * registrations, and copies out only id, ip, port and publicKey, so a session
- * key can never leave Redis through it. SRANDMEMBER picks a uniform subset
- * but returns it in a biased order (small sets come back in set order), so
- * the caller shuffles the candidates before keeping `count` of them; taking
- * the first ones would favour some nodes. Read-only: trimming lapsed ids is
+ * registry loads it again when Redis answers NOSCRIPT, e.g. after a restart
+ * or SCRIPT FLUSH). One round trip does the whole call:
+ *
+ * 1. authenticate: session:{key} -> id, and node:{id} must still hold that key
+ *    and be live; otherwise it returns nil (the Point answers 401);
+ * 2. sample: SRANDMEMBER draws 2*count+1 distinct ids (the spares stand in for
+ *    the caller and for lapsed ids the sweeper has not trimmed yet), HGETALL
+ *    reads each, and only id, ip, port and publicKey are copied out, so a
+ *    session key can never leave Redis through it.
+ *
+ * SRANDMEMBER picks a uniform subset but returns small sets in set order, so
+ * the Point shuffles the candidates before keeping `count` of them (taking
+ * the first ones would favour some nodes). Read-only: trimming lapsed ids is
  * the sweeper's job, inside MULTI/EXEC.
  *
- * KEYS[1] = the id set; ARGV = key prefix, caller id, count wanted, now (ms).
- * Node hashes are addressed by prefix .. 'node:' .. id, so this script needs a
- * standalone Redis (or a cluster hash tag on the prefix), as documented.
+ * KEYS[1] = the id set; ARGV = key prefix, session key, count, now (ms).
+ * Node hashes are addressed as prefix .. 'node:' .. id, so the script needs a
+ * standalone Redis (or a cluster hash tag in the prefix), as documented.
  */
 import { createHash } from 'node:crypto';
 
 export const LOOK_SCRIPT = `
 local prefix = ARGV[1]
-local caller = ARGV[2]
 local want = tonumber(ARGV[3])
 local now = tonumber(ARGV[4])
+local caller = redis.call('GET', prefix .. 'session:' .. ARGV[2])
+if not caller then return false end
+local me = redis.call('HMGET', prefix .. 'node:' .. caller, 'key', 'expires')
+if me[1] ~= ARGV[2] or not me[2] or tonumber(me[2]) <= now then return false end
 local ids = redis.call('SRANDMEMBER', KEYS[1], want * 2 + 1)
 local out = {}
 for _, id in ipairs(ids) do

@@ -2,7 +2,7 @@
  * The embedded registry: the same semantics as the Redis one (TTL by
  * `expiresAt`, bounded sweeps, uniform random sampling without replacement)
  * held in this process. Sampling is a partial Fisher-Yates over an id array
- * with swap-removal, so `sample` costs O(count) whatever the registry size.
+ * with swap-removal, so `look` costs O(count) whatever the registry size.
  */
 import type { Clock, NodeRecord, PublicNode, Registration, Registry, UnreachableReport } from './registry.js';
 
@@ -66,7 +66,12 @@ export class MemoryRegistry implements Registry {
     return true;
   }
 
-  async sample(excludeId: string, count: number): Promise<PublicNode[]> {
+  async look(sessionKey: string, count: number): Promise<PublicNode[] | undefined> {
+    const caller = await this.authenticate(sessionKey);
+    return caller === undefined ? undefined : this.sample(caller.id, count);
+  }
+
+  private sample(excludeId: string, count: number): PublicNode[] {
     const now = this.clock();
     const out: PublicNode[] = [];
     const n = this.ids.length;

@@ -110,8 +110,8 @@ export class RedisRegistry implements Registry {
     return alive;
   }
 
-  async sample(excludeId: string, count: number): Promise<PublicNode[]> {
-    const args = [this.p, excludeId, String(count), String(this.clock())];
+  async look(sessionKey: string, count: number): Promise<PublicNode[] | undefined> {
+    const args = [this.p, sessionKey, String(count), String(this.clock())];
     const rows = await this.call(async () => {
       try {
         return await this.redis.main.evalsha(LOOK_SCRIPT_SHA, 1, this.k('nodes'), ...args);
@@ -121,6 +121,7 @@ export class RedisRegistry implements Registry {
         return this.redis.main.evalsha(LOOK_SCRIPT_SHA, 1, this.k('nodes'), ...args);
       }
     });
+    if (rows === null) return undefined;
     return shuffledPrefix(rows as string[][], count, this.random).map(([id, ip, port, publicKey]) => ({
       id: id as string, ip: ip as string, port: Number(port), publicKey: publicKey as string,
     }));

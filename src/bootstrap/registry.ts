@@ -46,8 +46,12 @@ export interface Registry {
   get(id: string): Promise<NodeRecord | undefined>;
   /** Extends a live node's TTL; false when it has lapsed or was removed. */
   heartbeat(id: string, ttlMs: number): Promise<boolean>;
-  /** Up to `count` distinct live nodes chosen at random, never `excludeId`. */
-  sample(excludeId: string, count: number): Promise<PublicNode[]>;
+  /**
+   * The `look` call in one step: authenticates the session key and draws up
+   * to `count` distinct live nodes uniformly at random, never the caller.
+   * Undefined when the key is unknown, replaced or lapsed.
+   */
+  look(sessionKey: string, count: number): Promise<PublicNode[] | undefined>;
   /** Drops a node and its session. */
   remove(id: string): Promise<void>;
   /** Drops every live node registered from `ip`; returns their ids. */

@@ -39,13 +39,17 @@ function asObject(input: unknown, what: string): Record<string, unknown> {
 }
 
 /**
- * Session-key authentication for every call but reg: a missing key is 401
- * before the schema is looked at; a malformed input is 400 before Redis is.
+ * Every call but reg needs a session key: a missing one is 401 before the
+ * schema is looked at; a malformed input is 400 before Redis is asked.
  */
-async function authenticate<S extends z.ZodType<{ key: string }>>(ctx: PointContext, schema: S, input: unknown, what: string): Promise<{ caller: NodeRecord; input: z.infer<S> }> {
+function keyed<S extends z.ZodType<{ key: string }>>(schema: S, input: unknown, what: string): z.infer<S> {
   const raw = asObject(input, what);
   if (typeof raw.key !== 'string' || raw.key.length === 0) throw new CdnError('POINT_ERR_UNAUTHORIZED', 'a session key (key) is required; get one from POST /reg');
-  const parsed = parse(schema, raw);
+  return parse(schema, raw);
+}
+
+async function authenticate<S extends z.ZodType<{ key: string }>>(ctx: PointContext, schema: S, input: unknown, what: string): Promise<{ caller: NodeRecord; input: z.infer<S> }> {
+  const parsed = keyed(schema, input, what);
   const caller = await ctx.registry.authenticate(parsed.key);
   if (caller === undefined) throw new CdnError('POINT_ERR_UNAUTHORIZED');
   return { caller, input: parsed };
@@ -91,8 +95,10 @@ export function pointRoutes(ctx: PointContext): Router {
   });
 
   router.get('/look', async (req, res) => {
-    const { caller, input } = await authenticate(ctx, LookQuery, req.query, 'query');
-    const nodes = await ctx.registry.sample(caller.id, clamp(input.numnodes));
+    // authentication and sampling are one EVALSHA (see look-script.ts)
+    const input = keyed(LookQuery, req.query, 'query');
+    const nodes = await ctx.registry.look(input.key, clamp(input.numnodes));
+    if (nodes === undefined) throw new CdnError('POINT_ERR_UNAUTHORIZED');
     res.json(nodes.filter((n) => !ctx.banCache.has(n.ip)));
   });
 

@@ -57,16 +57,18 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
       const again = { ...reg, ip: '10.0.0.2', sessionKey: `${reg.sessionKey}-new` };
       await h.registry.register(again, TTL);
       expect(await h.registry.authenticate(reg.sessionKey)).toBeUndefined();
+      expect(await h.registry.look(reg.sessionKey, 5)).toBeUndefined();
+      expect(await h.registry.look(again.sessionKey, 5)).toEqual([]);
       expect((await h.registry.authenticate(again.sessionKey))?.ip).toBe('10.0.0.2');
       expect(await h.registry.size()).toBe(1);
       expect(await h.registry.removeByIp('10.0.0.1')).toEqual([]);
     });
 
-    test('sample returns distinct live nodes, never the caller, never a session key', async () => {
+    test('look returns distinct live nodes, never the caller, never a session key', async () => {
       const regs = Array.from({ length: 12 }, (_, i) => registration('10.0.0.1', 7000 + i));
       for (const reg of regs) await h.registry.register(reg, TTL);
       const caller = regs[0]!;
-      const some = await h.registry.sample(caller.id, 5);
+      const some = (await h.registry.look(caller.sessionKey, 5))!;
       expect(some).toHaveLength(5);
       expect(new Set(some.map((n) => n.id)).size).toBe(5);
       for (const node of some) {
@@ -74,35 +76,39 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
         expect(node.id).not.toBe(caller.id);
         expect(JSON.stringify(node)).not.toContain('session-');
       }
-      const all = await h.registry.sample(caller.id, 100);
+      const all = (await h.registry.look(caller.sessionKey, 100))!;
       expect(all.map((n) => n.id).sort()).toEqual(regs.slice(1).map((r) => r.id).sort());
       expect(all.find((n) => n.id === regs[3]!.id)).toEqual({ id: regs[3]!.id, ip: '10.0.0.1', port: 7003, publicKey: regs[3]!.publicKey });
     });
 
-    test('sample is random even on a small set: draws of one node reach every node (regression: SRANDMEMBER returns small sets in set order)', async () => {
+    test('look is random even on a small set: draws of one node reach every node (regression: SRANDMEMBER returns small sets in set order)', async () => {
       const regs = Array.from({ length: 6 }, () => registration());
       for (const reg of regs) await h.registry.register(reg, TTL);
       const seen = new Set<string>();
-      for (let i = 0; i < 300 && seen.size < 6; i++) {
-        for (const n of await h.registry.sample('nobody', 1)) seen.add(n.id);
+      for (let i = 0; i < 300 && seen.size < 5; i++) {
+        for (const n of (await h.registry.look(regs[0]!.sessionKey, 1))!) seen.add(n.id);
       }
-      expect(seen.size).toBe(6);
+      expect(seen.size).toBe(5);
     });
 
-    test('a node whose TTL lapses is neither live nor sampled, and the sweep trims it', async () => {
+    test('a node whose TTL lapses is neither live, nor seen, nor able to look, and the sweep trims it', async () => {
       const stale = registration('10.0.0.1');
       const fresh = registration('10.0.0.2');
+      const observer = registration('10.0.0.3');
       await h.registry.register(stale, TTL);
       h.clock.advance(TTL / 2);
       await h.registry.register(fresh, TTL);
+      await h.registry.register(observer, TTL);
+      expect((await h.registry.look(stale.sessionKey, 10))?.length).toBe(2);
       h.clock.advance(TTL / 2);
       expect(await h.registry.authenticate(stale.sessionKey)).toBeUndefined();
       expect(await h.registry.get(stale.id)).toBeUndefined();
       expect(await h.registry.heartbeat(stale.id, TTL)).toBe(false);
-      expect((await h.registry.sample('nobody', 10)).map((n) => n.id)).toEqual([fresh.id]);
-      expect(await h.registry.size()).toBe(2);
+      expect(await h.registry.look(stale.sessionKey, 10)).toBeUndefined();
+      expect((await h.registry.look(observer.sessionKey, 10))?.map((n) => n.id)).toEqual([fresh.id]);
+      expect(await h.registry.size()).toBe(3);
       expect(await h.registry.sweep(100)).toBe(1);
-      expect(await h.registry.size()).toBe(1);
+      expect(await h.registry.size()).toBe(2);
       expect(await h.registry.sweep(100)).toBe(0);
       expect(await h.registry.removeByIp('10.0.0.1')).toEqual([]);
     });
@@ -134,14 +140,15 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
       const a = registration('10.0.0.1');
       const b = registration('10.0.0.1');
       const c = registration('10.0.0.2');
-      for (const reg of [a, b, c]) await h.registry.register(reg, TTL);
+      const observer = registration('10.0.0.3');
+      for (const reg of [a, b, c, observer]) await h.registry.register(reg, TTL);
       await h.registry.remove(c.id);
       expect(await h.registry.authenticate(c.sessionKey)).toBeUndefined();
       await h.registry.register(c, TTL);
       expect((await h.registry.removeByIp('10.0.0.1')).sort()).toEqual([a.id, b.id].sort());
       expect(await h.registry.authenticate(a.sessionKey)).toBeUndefined();
-      expect((await h.registry.sample('nobody', 10)).map((n) => n.id)).toEqual([c.id]);
-      expect(await h.registry.size()).toBe(1);
+      expect((await h.registry.look(observer.sessionKey, 10))?.map((n) => n.id)).toEqual([c.id]);
+      expect(await h.registry.size()).toBe(2);
     });
 
     test('unreachable reports need a quorum of distinct addresses within the window', async () => {
@@ -166,11 +173,11 @@ export function registryContract(name: string, make: () => Promise<RegistryHarne
       expect(await h.registry.reportUnreachable(target.id, '10.0.0.2', 2, 10_000)).toEqual({ reports: 1, removed: false });
     });
 
-    test('many concurrent registrations and samples all land', async () => {
+    test('many concurrent registrations and looks all land', async () => {
       const regs = Array.from({ length: 100 }, (_, i) => registration(`10.0.${Math.floor(i / 50)}.${i % 50}`, 7000 + i));
       await Promise.all([
         ...regs.map((reg) => h.registry.register(reg, TTL)),
-        ...regs.slice(0, 20).map(() => h.registry.sample('nobody', 5)),
+        ...regs.slice(0, 20).map((reg) => h.registry.look(reg.sessionKey, 5)),
       ]);
       expect(await h.registry.size()).toBe(100);
       const hearts = await Promise.all(regs.map((reg) => h.registry.heartbeat(reg.id, TTL)));

@@ -1,0 +1,176 @@
+#!/usr/bin/env node
+/**
+ * The Point benchmark (`npm run bench:point`, after `npm run build`).
+ *
+ * Scenario: a Point (bench/point/point-process.mjs: what `gossip-cdn
+ * bootstrap` runs, from dist/, in its own process) on real
+ * Redis and PostgreSQL (REDIS_URL / DATABASE_URL, or private instances),
+ * 1,000 registered nodes. autocannon drives, in turn:
+ *   look       GET /look?key=K&numnodes=8, K cycling over the 1,000 session keys
+ *   floor      the same look against a bare node:http server doing one EVALSHA
+ *              of the same script on the same Redis (bench/point/floor-server.mjs)
+ *   heartbeat  POST /heartbeat {key}, cycling over the 1,000 keys
+ *   reg        POST /reg, cycling over 1,000 more identities (re-registrations)
+ * Each runs --rounds times for --duration seconds; the report gives the median
+ * requests/s and p99 latency of each, the look/floor ratio (target >= 0.7), and
+ * how many nodes one Point can carry at the default heartbeat interval.
+ * Results go to bench/results/point-latest.json (and a timestamped copy).
+ *
+ *   node bench/point/run.mjs [--duration 5] [--rounds 3] [--connections 16] [--nodes 1000]
+ */
+import { spawn } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import process from 'node:process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { freePort, postgresService, redisService } from './services.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const REPO = resolve(HERE, '..', '..');
+const BUILT = join(REPO, 'dist', 'bootstrap', 'server.js');
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '16' },
+    nodes: { type: 'string', default: '1000' },
+  },
+});
+const DURATION = Number(values.duration);
+const ROUNDS = Number(values.rounds);
+const CONNECTIONS = Number(values.connections);
+const NODES = Number(values.nodes);
+/** POINT_DEFAULTS.heartbeatTtlSec / 3: how often a node heartbeats by default */
+const DEFAULT_HEARTBEAT_INTERVAL_S = 10;
+const log = (m = '') => process.stdout.write(`${m}\n`);
+
+const children = [];
+const cleanups = [];
+
+function startProcess(args, env, ready) {
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  return new Promise((resolveReady, reject) => {
+    const onData = (chunk) => {
+      out += chunk.toString();
+      if (ready.test(out)) resolveReady(child);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}:\n${out}`)));
+  });
+}
+
+function publicKey() {
+  return generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x;
+}
+
+async function post(url, path, body) {
+  const res = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (res.status >= 300) throw new Error(`${path} answered ${res.status}: ${await res.text()}`);
+  return res.json();
+}
+
+function cycle(items) {
+  let i = 0;
+  return () => items[i++ % items.length];
+}
+
+async function drive(name, url, request) {
+  const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, requests: [request] });
+  const bad = result.non2xx + result.errors + result.timeouts;
+  return { name, rps: result.requests.average, p99: result.latency.p99, p50: result.latency.p50, bad, total: result.requests.total };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function main() {
+  if (!existsSync(BUILT)) throw new Error(`${BUILT} not found: run \`npm run build\` first`);
+  const [redis, postgres] = await Promise.all([redisService(), postgresService()]);
+  cleanups.push(redis.close, postgres.close);
+  const prefix = `bench-${randomBytes(4).toString('hex')}:`;
+  const pointPort = await freePort();
+  const floorPort = await freePort();
+  await startProcess([join(HERE, 'point-process.mjs'), '--port', String(pointPort), '--redis-url', redis.url, '--database-url', postgres.url, '--prefix', prefix], {}, /Point listening/);
+  await startProcess([join(HERE, 'floor-server.mjs'), '--port', String(floorPort), '--redis-url', redis.url, '--prefix', prefix], {}, /floor ready/);
+  const point = `http://127.0.0.1:${pointPort}`;
+  const floor = `http://127.0.0.1:${floorPort}`;
+
+  log(`Point benchmark: ${NODES} nodes, ${CONNECTIONS} connections, ${ROUNDS} rounds x ${DURATION} s per call`);
+  log(`Redis: ${redis.kind}; PostgreSQL: ${postgres.kind}; ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}`);
+  const nodes = [];
+  for (let i = 0; i < NODES; i += 50) {
+    nodes.push(...await Promise.all(Array.from({ length: Math.min(50, NODES - i) }, (_, j) => post(point, '/reg', { port: 7000 + ((i + j) % 1000), publicKey: publicKey() }))));
+  }
+  const keys = nodes.map((n) => n.key);
+  const regBodies = Array.from({ length: NODES }, (_, i) => JSON.stringify({ port: 9000 + (i % 1000), publicKey: publicKey() }));
+  log(`registered ${nodes.length} nodes\n`);
+
+  const nextKey = cycle(keys);
+  const nextBody = cycle(regBodies);
+  const scenarios = [
+    ['look', point, { method: 'GET', setupRequest: (req) => ({ ...req, path: `/look?key=${nextKey()}&numnodes=8` }) }],
+    ['floor look', floor, { method: 'GET', setupRequest: (req) => ({ ...req, path: `/look?key=${nextKey()}&numnodes=8` }) }],
+    ['heartbeat', point, { method: 'POST', path: '/heartbeat', headers: { 'content-type': 'application/json' }, setupRequest: (req) => ({ ...req, body: JSON.stringify({ key: nextKey() }) }) }],
+    ['reg', point, { method: 'POST', path: '/reg', headers: { 'content-type': 'application/json' }, setupRequest: (req) => ({ ...req, body: nextBody() }) }],
+  ];
+  // warm up JIT and connection pools
+  for (const [name, url, request] of scenarios) await autocannon({ url, connections: 4, amount: 500, requests: [request] }).catch(() => log(`warm-up of ${name} failed`));
+
+  const runs = Object.fromEntries(scenarios.map(([name]) => [name, []]));
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const [name, url, request] of scenarios) {
+      const r = await drive(name, url, request);
+      runs[name].push(r);
+      log(`round ${round}  ${name.padEnd(10)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${String(r.p50).padStart(3)} ms   p99 ${String(r.p99).padStart(3)} ms${r.bad ? `   ${r.bad} failed` : ''}`);
+    }
+  }
+
+  const summary = Object.fromEntries(Object.entries(runs).map(([name, rs]) => [name, {
+    rps: Math.round(median(rs.map((r) => r.rps))), p99Ms: median(rs.map((r) => r.p99)), failed: rs.reduce((n, r) => n + r.bad, 0), runs: rs,
+  }]));
+  const ratio = summary.look.rps / summary['floor look'].rps;
+  const capacity = Math.floor(summary.heartbeat.rps * DEFAULT_HEARTBEAT_INTERVAL_S);
+  log('\nmedian of rounds');
+  log('call          req/s    p99 ms');
+  for (const name of ['reg', 'look', 'heartbeat', 'floor look']) {
+    log(`${name.padEnd(12)} ${String(summary[name].rps).padStart(7)}   ${String(summary[name].p99Ms).padStart(5)}${summary[name].failed ? `   (${summary[name].failed} failed)` : ''}`);
+  }
+  log(`\nlook / floor look = ${ratio.toFixed(2)}x (target >= 0.70x) ${ratio >= 0.7 ? 'MET' : 'NOT MET'}`);
+  log(`capacity: ${summary.heartbeat.rps} heartbeats/s x ${DEFAULT_HEARTBEAT_INTERVAL_S} s default interval = ~${capacity.toLocaleString('en')} nodes at 100% of one Point process;`);
+  log(`          ~${Math.floor(capacity / 2).toLocaleString('en')} nodes leaving half the Point for reg, look and check`);
+
+  const results = join(REPO, 'bench', 'results');
+  mkdirSync(results, { recursive: true });
+  const report = {
+    when: new Date().toISOString(), node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model,
+    redis: redis.kind, postgres: postgres.kind, nodes: NODES, connections: CONNECTIONS, durationS: DURATION, rounds: ROUNDS,
+    summary, lookToFloorRatio: Number(ratio.toFixed(3)), heartbeatIntervalS: DEFAULT_HEARTBEAT_INTERVAL_S, nodesPerPoint: capacity,
+  };
+  writeFileSync(join(results, 'point-latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(results, `point-${report.when.replace(/[:.]/g, '-')}.json`), `${JSON.stringify(report, null, 2)}\n`);
+}
+
+async function cleanup() {
+  for (const child of children) child.kill('SIGTERM');
+  await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+  for (const close of cleanups) await close().catch(() => undefined);
+}
+
+process.once('SIGINT', () => { void cleanup().then(() => process.exit(130)); });
+try {
+  await main();
+  await cleanup();
+} catch (err) {
+  process.stderr.write(`bench:point failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  await cleanup();
+  process.exit(1);
+}
