@@ -152,21 +152,21 @@ export class MembershipSim {
 
   private create(info: PeerInfo): Membership {
     const random = this.nodeRandom.fork();
-    let membership: Membership | undefined;
+    const self: { membership?: Membership } = {};
     const net = this.net;
     const transport: Transport = {
       send: (to: PeerInfo, message: GossipMessage) => {
         // what GossipCore does: piggyback on every message that carries no updates of its own
-        const updates = message.updates === undefined ? membership?.piggyback() : undefined;
+        const updates = message.updates === undefined ? self.membership?.piggyback() : undefined;
         net.send(info.id, to.id, updates === undefined ? message : { ...message, updates });
       },
     };
-    membership = new Membership({ self: info, transport, clock: this.clock, random, logger: this.logger }, this.config.options);
-    const created = membership;
-    created.onChange((m) => {
+    const membership = new Membership({ self: info, transport, clock: this.clock, random, logger: this.logger }, this.config.options);
+    self.membership = membership;
+    membership.onChange((m) => {
       this.changes.push({ at: this.clock.now(), observer: info.id, member: m.id, state: m.state, incarnation: m.incarnation });
     });
-    return created;
+    return membership;
   }
 
   private attach(node: SimNode): void {
