@@ -28,6 +28,7 @@ import { fetch } from 'undici';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
 import { freePort, postgresService, redisService } from './services.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -107,13 +108,18 @@ async function main() {
 
   log(`Point benchmark: ${NODES} nodes, ${CONNECTIONS} connections, ${ROUNDS} rounds x ${DURATION} s per call`);
   log(`Redis: ${redis.kind}; PostgreSQL: ${postgres.kind}; ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}`);
+  const probe = new Redis(redis.url);
+  const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await probe.info('memory'))?.[1] ?? 0);
+  const memoryBefore = await usedMemory();
   const nodes = [];
   for (let i = 0; i < NODES; i += 50) {
     nodes.push(...await Promise.all(Array.from({ length: Math.min(50, NODES - i) }, (_, j) => post(point, '/reg', { port: 7000 + ((i + j) % 1000), publicKey: publicKey() }))));
   }
   const keys = nodes.map((n) => n.key);
+  const bytesPerNode = Math.round((await usedMemory() - memoryBefore) / NODES);
+  probe.disconnect();
   const regBodies = Array.from({ length: NODES }, (_, i) => JSON.stringify({ port: 9000 + (i % 1000), publicKey: publicKey() }));
-  log(`registered ${nodes.length} nodes\n`);
+  log(`registered ${nodes.length} nodes (~${bytesPerNode} bytes of Redis memory each)\n`);
 
   const nextKey = cycle(keys);
   const nextBody = cycle(regBodies);
@@ -154,7 +160,7 @@ async function main() {
   const report = {
     when: new Date().toISOString(), node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model,
     redis: redis.kind, postgres: postgres.kind, nodes: NODES, connections: CONNECTIONS, durationS: DURATION, rounds: ROUNDS,
-    summary, lookToFloorRatio: Number(ratio.toFixed(3)), heartbeatIntervalS: DEFAULT_HEARTBEAT_INTERVAL_S, nodesPerPoint: capacity,
+    summary, lookToFloorRatio: Number(ratio.toFixed(3)), heartbeatIntervalS: DEFAULT_HEARTBEAT_INTERVAL_S, nodesPerPoint: capacity, redisBytesPerNode: bytesPerNode,
   };
   writeFileSync(join(results, 'point-latest.json'), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(join(results, `point-${report.when.replace(/[:.]/g, '-')}.json`), `${JSON.stringify(report, null, 2)}\n`);
