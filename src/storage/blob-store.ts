@@ -9,7 +9,7 @@
  * in memory and answers. A crash at any point leaves either the old state or
  * the new one; leftovers are cleaned at the next open.
  */
-import { mkdir, readdir, rm, unlink, rename } from 'node:fs/promises';
+import { mkdir, rm, unlink, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../log.js';
@@ -17,44 +17,18 @@ import { CdnError } from '../errors.js';
 import type { HybridLogicalClock } from '../consensus/hlc.js';
 import type { SiblingSet, VectorClock, Version } from '../consensus/types.js';
 import { normalizeClock } from '../consensus/vector-clock.js';
-import { liveWinner, mergeVersion, nextClock, pickWinner, toSiblingSet } from '../consensus/versions.js';
-import { EMPTY_SHA256, versionSchema } from '../consensus/schema.js';
+import { liveWinner, mergeVersion, nextClock, pickWinner } from '../consensus/versions.js';
+import { EMPTY_SHA256 } from '../consensus/schema.js';
 import { MetaLog } from './meta-log.js';
-import { BodyPaths, commitTempBody, openVerifiedBody, readVerifiedBody, writeTempBody, type CorruptBodyError } from './body-file.js';
+import { parseRecord, replayRecords, type LogRecord } from './meta-records.js';
+import { QuotaTracker } from './quota.js';
+import { BodyPaths, commitTempBody, reconcileBodyFiles, openVerifiedBody, readVerifiedBody, writeTempBody, type CorruptBodyError } from './body-file.js';
 import { CommitGate, KeyLock } from './key-lock.js';
 import { KeyIndex } from './key-index.js';
 import type { BodyRecord, DeleteRequest, ListPage, PutRequest, StoreOptions, StoreStats, WriteResult } from './types.js';
 
 export { EMPTY_SHA256 };
 const TOMBSTONE_CONTENT_TYPE = 'application/octet-stream';
-const SHA256_HEX = /^[0-9a-f]{64}$/;
-
-type LogRecord =
-  | { t: 'k'; key: string; versions: Version[] }
-  | { t: 'b'; sha: string; size: number; sums: string }
-  | { t: 'x'; sha: string }
-  /** the highest counter this node has given its own clock entry (survives tombstone collection) */
-  | { t: 'c'; n: number };
-
-function parseRecord(value: unknown): LogRecord | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const r = value as Record<string, unknown>;
-  if (r.t === 'k' && typeof r.key === 'string' && Array.isArray(r.versions)) {
-    const versions: Version[] = [];
-    for (const v of r.versions) {
-      const parsed = versionSchema.safeParse(v);
-      if (!parsed.success) return undefined;
-      versions.push(parsed.data);
-    }
-    return { t: 'k', key: r.key, versions };
-  }
-  if (r.t === 'b' && typeof r.sha === 'string' && SHA256_HEX.test(r.sha) && Number.isSafeInteger(r.size) && typeof r.sums === 'string') {
-    return { t: 'b', sha: r.sha, size: r.size as number, sums: r.sums };
-  }
-  if (r.t === 'x' && typeof r.sha === 'string' && SHA256_HEX.test(r.sha)) return { t: 'x', sha: r.sha };
-  if (r.t === 'c' && Number.isSafeInteger(r.n)) return { t: 'c', n: r.n as number };
-  return undefined;
-}
 
 export interface StoreDeps {
   nodeId: string;
@@ -80,8 +54,7 @@ export class BlobStore {
   private readonly refs = new Map<string, number>();
   private readonly locks = new KeyLock();
   private readonly gate = new CommitGate();
-  private bodyBytes = 0;
-  private reservedBytes = 0;
+  private readonly quota: QuotaTracker;
   private corruptDetected = 0;
   /** node-wide high-water mark of this node's own clock entry */
   private ownCounter = 0;
@@ -91,6 +64,7 @@ export class BlobStore {
 
   private constructor(readonly options: StoreOptions, private readonly deps: StoreDeps) {
     this.paths = new BodyPaths(options.dataDir);
+    this.quota = new QuotaTracker(options.quotaBytes);
     this.log = new MetaLog<LogRecord>(join(options.dataDir, 'meta.log'));
   }
 
@@ -121,33 +95,21 @@ export class BlobStore {
     if (replay.truncatedBytes > 0) {
       this.deps.logger.warn({ truncatedBytes: replay.truncatedBytes, copy: replay.damagedCopy }, 'metadata log had a torn or damaged tail; cut it off');
     }
-    for (const record of replay.records) {
-      if (record.t === 'k') {
-        if (record.versions.length === 0) this.index.delete(record.key);
-        else this.index.set(record.key, toSiblingSet(record.versions));
-        for (const v of record.versions) this.ownCounter = Math.max(this.ownCounter, v.clock[this.nodeId] ?? 0);
-      } else if (record.t === 'b') this.bodies.set(record.sha, { sha256: record.sha, size: record.size, checksums: record.sums });
-      else if (record.t === 'x') this.bodies.delete(record.sha);
-      else this.ownCounter = Math.max(this.ownCounter, record.n);
-    }
+    const state = replayRecords(replay.records, this.nodeId, this.index);
+    this.ownCounter = state.ownCounter;
     for (const set of this.index.values()) for (const v of set) this.ref(v.sha256, 1);
 
     // Reconcile body files with the log: a file the log does not name (or no
     // version uses) was never acknowledged; a record whose file is gone means
     // the body must be fetched again.
-    const onDisk = new Set<string>();
-    for (const prefix of await readdir(this.paths.blobsDir)) {
-      for (const name of await readdir(join(this.paths.blobsDir, prefix)).catch(() => [] as string[])) {
-        if (SHA256_HEX.test(name) && this.bodies.has(name) && (this.refs.get(name) ?? 0) > 0) onDisk.add(name);
-        else await unlink(join(this.paths.blobsDir, prefix, name)).catch(() => undefined);
-      }
+    const onDisk = await reconcileBodyFiles(this.paths, (sha) => state.bodies.has(sha) && (this.refs.get(sha) ?? 0) > 0);
+    for (const [sha, body] of state.bodies) {
+      if (!onDisk.has(sha)) continue;
+      this.bodies.set(sha, body);
+      this.quota.add(body.size);
     }
-    for (const sha of [...this.bodies.keys()]) {
-      if (!onDisk.has(sha)) this.bodies.delete(sha);
-    }
-    for (const b of this.bodies.values()) this.bodyBytes += b.size;
     this.opened = true;
-    this.deps.logger.info({ keys: this.index.size, bodies: this.bodies.size, bytes: this.bodyBytes }, 'storage opened');
+    this.deps.logger.info({ keys: this.index.size, bodies: this.bodies.size, bytes: this.quota.used }, 'storage opened');
   }
 
   private ref(sha: string, delta: number): void {
@@ -212,7 +174,7 @@ export class BlobStore {
     if (body === undefined) return;
     this.corruptDetected++;
     this.bodies.delete(err.sha256);
-    this.bodyBytes -= body.size;
+    this.quota.remove(body.size);
     this.deps.logger.error({ sha256: err.sha256, chunk: err.chunk }, 'stored body failed its checksum; quarantined');
     for (const listener of this.bodyLostListeners) listener(err.sha256, body.size);
     const from = this.paths.bodyPath(err.sha256);
@@ -246,7 +208,7 @@ export class BlobStore {
       liveKeys: live,
       keys: this.index.size,
       bodies: this.bodies.size,
-      bodyBytes: this.bodyBytes,
+      bodyBytes: this.quota.used,
       quotaBytes: this.options.quotaBytes,
       metaLogBytes: this.log.bytes,
       corruptBodiesDetected: this.corruptDetected,
@@ -259,17 +221,10 @@ export class BlobStore {
   async put(req: PutRequest): Promise<WriteResult> {
     this.assertOpen();
     req.check?.(this.siblings(req.key), 'before-body');
-    let reserved = 0;
-    const reserve = (bytes: number): void => {
-      if (this.bodyBytes + this.reservedBytes + bytes > this.options.quotaBytes) {
-        throw new CdnError('CDN_ERR_STORAGE_QUOTA', `storing this body would exceed the disk quota of ${this.options.quotaBytes} bytes`);
-      }
-      this.reservedBytes += bytes;
-      reserved += bytes;
-    };
+    const reservation = this.quota.reservation();
     let tmpPath: string | undefined;
     try {
-      const written = await writeTempBody(this.paths, req.body, { maxBytes: this.options.maxBlobBytes, reserve });
+      const written = await writeTempBody(this.paths, req.body, { maxBytes: this.options.maxBlobBytes, reserve: (n) => reservation.reserve(n) });
       tmpPath = written.tmpPath;
       if (req.expectedSha256 !== undefined && req.expectedSha256 !== written.sha256) {
         throw new CdnError('CDN_ERR_BAD_DIGEST', `body sha256 is ${written.sha256}, not ${req.expectedSha256} as the client said`);
@@ -299,7 +254,7 @@ export class BlobStore {
     } catch (err) {
       throw storageError(err);
     } finally {
-      this.reservedBytes -= reserved;
+      reservation.release();
       if (tmpPath !== undefined) await unlink(tmpPath).catch(() => undefined);
     }
   }
@@ -352,7 +307,7 @@ export class BlobStore {
     await this.log.append(records);
     if (body !== undefined) {
       this.bodies.set(body.sha256, body);
-      this.bodyBytes += body.size;
+      this.quota.add(body.size);
     }
     this.replaceSet(key, current, set);
     this.scheduleMaintenance();
@@ -413,17 +368,10 @@ export class BlobStore {
       source.destroy();
       return false;
     }
-    let reserved = 0;
-    const reserve = (bytes: number): void => {
-      if (this.bodyBytes + this.reservedBytes + bytes > this.options.quotaBytes) {
-        throw new CdnError('CDN_ERR_STORAGE_QUOTA', `storing body ${sha256} would exceed the disk quota`);
-      }
-      this.reservedBytes += bytes;
-      reserved += bytes;
-    };
+    const reservation = this.quota.reservation();
     let tmpPath: string | undefined;
     try {
-      const written = await writeTempBody(this.paths, source, { maxBytes: size, reserve });
+      const written = await writeTempBody(this.paths, source, { maxBytes: size, reserve: (n) => reservation.reserve(n) });
       tmpPath = written.tmpPath;
       if (written.sha256 !== sha256 || written.size !== size) {
         throw new CdnError('CDN_ERR_BAD_DIGEST', `body from peer hashed to ${written.sha256} (${written.size} bytes), expected ${sha256} (${size} bytes)`);
@@ -434,13 +382,13 @@ export class BlobStore {
         tmpPath = undefined;
         await this.log.append([{ t: 'b', sha: sha256, size, sums: written.checksums }]);
         this.bodies.set(sha256, { sha256, size, checksums: written.checksums });
-        this.bodyBytes += size;
+        this.quota.add(size);
         return true;
       });
     } catch (err) {
       throw storageError(err);
     } finally {
-      this.reservedBytes -= reserved;
+      reservation.release();
       if (tmpPath !== undefined) await unlink(tmpPath).catch(() => undefined);
     }
   }
@@ -461,7 +409,7 @@ export class BlobStore {
         return;
       }
       this.bodies.delete(sha);
-      this.bodyBytes -= body.size;
+      this.quota.remove(body.size);
       await unlink(this.paths.bodyPath(sha)).catch(() => undefined);
     } catch (err) {
       this.deps.logger.warn({ err, sha }, 'could not release an unused body; it is removed at next start');

@@ -6,7 +6,7 @@
  * before passing it on.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { open, rename, unlink, mkdir, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rename, unlink, mkdir, type FileHandle } from 'node:fs/promises';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
@@ -92,6 +92,21 @@ export async function commitTempBody(paths: BodyPaths, tmpPath: string, sha256: 
   await mkdir(dirname(final), { recursive: true });
   await rename(tmpPath, final);
   await fsyncDir(dirname(final));
+}
+
+/**
+ * Deletes body files that `keep` rejects (never acknowledged, or no longer
+ * named by any version) and returns the sha256s of those kept.
+ */
+export async function reconcileBodyFiles(paths: BodyPaths, keep: (sha256: string) => boolean): Promise<Set<string>> {
+  const kept = new Set<string>();
+  for (const prefix of await readdir(paths.blobsDir)) {
+    for (const name of await readdir(join(paths.blobsDir, prefix)).catch(() => [] as string[])) {
+      if (/^[0-9a-f]{64}$/.test(name) && keep(name)) kept.add(name);
+      else await unlink(join(paths.blobsDir, prefix, name)).catch(() => undefined);
+    }
+  }
+  return kept;
 }
 
 export class CorruptBodyError extends CdnError {
