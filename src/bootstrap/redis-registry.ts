@@ -9,9 +9,9 @@
  *   unreach:{id}    sorted set: reporter address scored by when its report lapses
  *
  * Every change runs inside MULTI/EXEC. Changes that depend on what is there
- * (register, heartbeat, remove, sweep) WATCH the node hash first on a
- * dedicated connection, so a heartbeat racing the sweeper or a removal either
- * wins whole or retries; nothing is ever half-written.
+ * (register, remove, sweep) WATCH the node hash first on a dedicated
+ * connection and retry when EXEC is aborted. Heartbeats skip the WATCH (see
+ * `heartbeat`): the one thing they can leave behind is invisible and swept.
  */
 import type { ChainableCommander, Redis } from 'ioredis';
 import { CdnError } from '../errors.js';
@@ -96,18 +96,24 @@ export class RedisRegistry implements Registry {
     return this.live(id, hash);
   }
 
+  /**
+   * MULTI (HSET seen/expires, ZADD expiry) after checking the node is live.
+   * No WATCH, on purpose: heartbeats are the hot path. If a sweep or a
+   * removal deletes the node between the check and the EXEC, the HSET
+   * recreates a hash holding only seen/expires. Such a partial hash is
+   * invisible (authentication, get and the look script all require key, ip,
+   * port and publicKey) and the ZADD puts it back in the sweeper's way, so it
+   * is trimmed once it lapses.
+   */
   async heartbeat(id: string, ttlMs: number): Promise<boolean> {
-    let alive = false;
-    await this.transaction(id, async (conn, old) => {
-      const now = this.clock();
-      alive = old.key !== undefined && Number(old.expires) > now;
-      if (!alive) return [];
-      return conn.multi()
-        .hset(this.nodeKey(id), { seen: String(now), expires: String(now + ttlMs) })
-        .zadd(this.k('expiry'), now + ttlMs, id)
-        .exec();
-    });
-    return alive;
+    const now = this.clock();
+    const record = await this.get(id);
+    if (record === undefined) return false;
+    await this.call(() => this.redis.main.multi()
+      .hset(this.nodeKey(id), { seen: String(now), expires: String(now + ttlMs) })
+      .zadd(this.k('expiry'), now + ttlMs, id)
+      .exec());
+    return true;
   }
 
   async look(sessionKey: string, count: number): Promise<PublicNode[] | undefined> {
