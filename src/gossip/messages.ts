@@ -43,6 +43,7 @@ const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 const treePath = z.string().regex(/^[0-9a-f]{0,8}$/, 'must be a hex tree path');
 const hash64 = z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 hex digits');
+const packedChildren = z.string().regex(/^[0-9a-f]{64}$/, 'must be 16 children × 4 hex digits');
 const sessionId = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/);
 const guid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
 
@@ -92,7 +93,18 @@ export const gossipMessageSchema = z.discriminatedUnion('type', [
    * receiver answers with its hashes for the children of every node that
    * differs, or, at the leaves, with `ae-keys`.
    */
-  z.strictObject({ ...base, type: z.literal('ae-nodes'), sid: sessionId, nodes: z.array(z.tuple([treePath, hash64])).max(LIMITS.maxAeNodes) }),
+  z.strictObject({
+    ...base,
+    type: z.literal('ae-nodes'),
+    sid: sessionId,
+    nodes: z.array(z.tuple([treePath, hash64])).max(LIMITS.maxAeNodes),
+    /**
+     * optional compact form of a descent step: for each parent path, its 16
+     * children's hashes packed as 16 × 4 hex digits (a 16-bit slice of each
+     * child's hash, salted by `sid`), child 0 first. See anti-entropy.ts.
+     */
+    children: z.array(z.tuple([treePath, packedChildren])).max(LIMITS.maxAeNodes).optional(),
+  }),
   /** anti-entropy leaves: the sender's digest of every key in these buckets; the receiver sends back what differs */
   z.strictObject({
     ...base,
