@@ -1,0 +1,163 @@
+/**
+ * Configuration of the data plane (dissemination + anti-entropy): named
+ * defaults, two profiles, validation, freezing. Every knob says what it
+ * trades. Design and measurements: proposals/0001-gossip-protocol.md
+ * ("Dissemination", "Anti-entropy").
+ */
+import { LIMITS } from './messages.js';
+
+export interface DataPlaneConfig {
+  /**
+   * Peers a new version's metadata is pushed to, by its origin and by every
+   * node on first receipt. Rounds to reach N nodes ≈ log_fanout N + a short
+   * tail; the share of nodes a rumor misses (mopped up by anti-entropy) is
+   * about e^(-fanout): 5% at 3, 2% at 4, 0.7% at 5. Cost: ≈ fanout × N
+   * metadata messages per write, cluster-wide.
+   */
+  readonly fanout: number;
+  /**
+   * Forwarding stops when a rumor has travelled this many hops. Each node
+   * forwards a version once (on first receipt), so this only bounds odd
+   * topologies; it must exceed the epidemic's depth (≈ log2 N + ln N) or rumors
+   * die early and anti-entropy carries more. At most LIMITS.maxHops - 1
+   * (LIMITS.maxHops marks a repair, which is never forwarded).
+   */
+  readonly maxHops: number;
+  /**
+   * A push-pull session with one random live peer starts this often. Idle
+   * sessions cost ~100 bytes each way whatever the key count, so this mostly
+   * sets how fast rumor misses and partitions heal: the uninformed share goes
+   * p → ~p² per interval.
+   */
+  readonly antiEntropyIntervalMs: number;
+  /**
+   * Levels of the hash tree over hex prefixes of sha256(key): 16^depth leaf
+   * buckets, stored sparsely. Deeper trees cost memory (≈ one node per key per
+   * level below log16(keys)) and one round trip per level, and shrink the
+   * buckets whose keys are listed at the end of a descent. 5 suits 10k–1M keys
+   * (measured: proposal 0001).
+   */
+  readonly treeDepth: number;
+  /**
+   * A differing subtree holding at most this many keys (on the side that
+   * finds it) is settled by listing its keys (`ae-keys`, ~60 bytes a key)
+   * instead of descending further (~75 bytes a level, one round trip each).
+   */
+  readonly aeLeafKeys: number;
+  /**
+   * Descend with 16-bit slices of the 16 children's hashes packed in one
+   * string per parent (`ae-nodes.children`, ~75 bytes a parent) instead of
+   * one [path, 64-bit hash] pair per child (~30 bytes a child, ~450 a
+   * parent). A slice can collide (2^-16 per differing child); the slice is
+   * salted by the session id, so a miss is found by a later session.
+   */
+  readonly aePackedChildren: boolean;
+  /** Parents expanded in one `ae-nodes` reply; more wait for the next session. Bounds reply size. */
+  readonly aeMaxExpansions: number;
+  /** Versions sent in answer to one anti-entropy message; more wait for the next session. */
+  readonly aeMaxVersionsPerReply: number;
+  /** Distinct versions the seen-filter remembers (LRU). More means fewer redundant pushes, more memory. */
+  readonly seenFilterVersions: number;
+  /** Peers remembered per version in the seen-filter (≈ fanout × a few is enough). */
+  readonly seenFilterPeersPerVersion: number;
+  /** Bodies whose holders are remembered (LRU). */
+  readonly bodyHolderEntries: number;
+  /** Holders remembered per body (origin first). */
+  readonly holdersPerBody: number;
+  /**
+   * Stale admission (proposal 0002, "resurrection window"): a version whose
+   * HLC wall time is older than this is not adopted by a node that holds no
+   * version of its key. 0 turns it off. Set it to the tombstone grace period.
+   * Cost: a node that joins empty never learns keys last written longer ago.
+   */
+  readonly staleAdmissionMs: number;
+}
+
+export type DataPlaneOptions = DataPlaneConfig;
+
+/** Production: LAN/WAN clusters of up to thousands of nodes and millions of keys. */
+export const PRODUCTION_DATA_PLANE: DataPlaneConfig = Object.freeze({
+  fanout: 4,
+  maxHops: 16,
+  antiEntropyIntervalMs: 1_000,
+  treeDepth: 5,
+  aeLeafKeys: 1,
+  aePackedChildren: true,
+  aeMaxExpansions: 256,
+  aeMaxVersionsPerReply: 1_024,
+  seenFilterVersions: 16_384,
+  seenFilterPeersPerVersion: 16,
+  bodyHolderEntries: 16_384,
+  holdersPerBody: 8,
+  staleAdmissionMs: 0,
+});
+
+/** Local tests and the simulator: same protocol, faster anti-entropy, smaller caches. */
+export const LOCAL_TEST_DATA_PLANE: DataPlaneConfig = Object.freeze({
+  ...PRODUCTION_DATA_PLANE,
+  antiEntropyIntervalMs: 100,
+  seenFilterVersions: 4_096,
+  bodyHolderEntries: 4_096,
+});
+
+export const DATA_PLANE_PROFILES = Object.freeze({ production: PRODUCTION_DATA_PLANE, localTest: LOCAL_TEST_DATA_PLANE });
+export type DataPlaneProfile = keyof typeof DATA_PLANE_PROFILES;
+
+type NumericKey = { [K in keyof DataPlaneConfig]: DataPlaneConfig[K] extends number ? K : never }[keyof DataPlaneConfig];
+
+/** [min, max] of every numeric knob, integers all. */
+const RANGES: Readonly<Record<NumericKey, readonly [number, number]>> = {
+  fanout: [1, 32],
+  maxHops: [1, LIMITS.maxHops - 1],
+  antiEntropyIntervalMs: [1, 3_600_000],
+  treeDepth: [1, 8],
+  aeLeafKeys: [0, LIMITS.maxAeKeys],
+  aeMaxExpansions: [1, Math.floor(LIMITS.maxAeNodes / 16)],
+  aeMaxVersionsPerReply: [1, 64 * LIMITS.maxVersions],
+  seenFilterVersions: [1, 10_000_000],
+  seenFilterPeersPerVersion: [1, 1_024],
+  bodyHolderEntries: [1, 10_000_000],
+  holdersPerBody: [1, 256],
+  staleAdmissionMs: [0, Number.MAX_SAFE_INTEGER],
+};
+
+const BOOLEANS: ReadonlySet<string> = new Set(['aePackedChildren']);
+
+/** Thrown for an unknown option or a value outside its rule; the message names both. */
+export class DataPlaneConfigError extends RangeError {
+  override readonly name = 'DataPlaneConfigError';
+}
+
+/**
+ * A complete, checked, frozen configuration: a profile (or a full config)
+ * with overrides applied.
+ * @throws DataPlaneConfigError naming the option and its rule.
+ */
+export function dataPlaneConfig(
+  base: DataPlaneProfile | DataPlaneConfig = 'production',
+  overrides: Partial<DataPlaneConfig> = {},
+): DataPlaneConfig {
+  const merged: Record<string, unknown> = { ...(typeof base === 'string' ? DATA_PLANE_PROFILES[base] : base) };
+  for (const [name, value] of Object.entries(overrides)) {
+    if (value !== undefined) merged[name] = value;
+  }
+  return validateDataPlaneConfig(merged);
+}
+
+/** Checks a complete configuration object; returns it frozen. */
+export function validateDataPlaneConfig(value: Readonly<Record<string, unknown>>): DataPlaneConfig {
+  const known = new Set([...Object.keys(RANGES), ...BOOLEANS]);
+  for (const name of Object.keys(value)) {
+    if (!known.has(name)) throw new DataPlaneConfigError(`dataPlane.${name}: unknown option`);
+  }
+  for (const [name, [min, max]] of Object.entries(RANGES)) {
+    const v = value[name];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      throw new DataPlaneConfigError(`dataPlane.${name}: must be an integer in [${min}, ${max}] (got ${String(v)})`);
+    }
+  }
+  for (const name of BOOLEANS) {
+    if (typeof value[name] !== 'boolean') throw new DataPlaneConfigError(`dataPlane.${name}: must be true or false`);
+  }
+  return Object.freeze({ ...value }) as unknown as DataPlaneConfig;
+}
