@@ -4,6 +4,7 @@
  * error, including the body parser's and unknown routes, is the JSON shape
  * `{"error": {"code", "message"}}`; a 503 carries Retry-After.
  */
+import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { CdnError, errorBody } from '../errors.js';
 import type { PointContext } from './context.js';
@@ -84,7 +85,11 @@ export function createPointApp(ctx: PointContext): express.Express {
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const { status, body } = errorBody(translate(err), 'POINT_ERR_INTERNAL');
     if (status >= 500) {
-      ctx.logger[status === 503 ? 'warn' : 'error']({ err: err instanceof Error ? err.message : String(err), method: req.method, path: req.path }, body.error.code);
+      // the request id ties the answer to the log line
+      const requestId = randomUUID();
+      body.error.details = { ...body.error.details, requestId };
+      res.set('X-Request-Id', requestId);
+      ctx.logger[status === 503 ? 'warn' : 'error']({ err: err instanceof Error ? err.message : String(err), method: req.method, path: req.path, requestId }, body.error.code);
     }
     if (status === 503) res.set('Retry-After', '1');
     if (status === 405) res.set('Allow', POINT_ROUTES.filter(([, p]) => p === req.path).map(([m]) => m.toUpperCase()).join(', '));

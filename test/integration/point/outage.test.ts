@@ -50,8 +50,9 @@ test('Redis down: 503 naming Redis at once; it recovers by itself when Redis ret
     const answer = await call(url, 'GET', `/look${q({ key: me.key })}`);
     return answer.status === 503 ? answer : undefined;
   }, { what: 'look to answer 503', timeoutMs: 10_000 });
-  expect(look.json).toEqual({ error: { code: 'POINT_ERR_REDIS_UNAVAILABLE', message: expect.stringContaining('Redis') } });
+  expect(look.json).toEqual({ error: { code: 'POINT_ERR_REDIS_UNAVAILABLE', message: expect.stringContaining('Redis'), details: { requestId: expect.any(String) } } });
   expect(look.headers['retry-after']).toBe('1');
+  expect(look.headers['x-request-id']).toBe((look.json as { error: { details: { requestId: string } } }).error.details.requestId);
   for (const answer of [
     await call(url, 'POST', '/heartbeat', { body: { key: me.key } }),
     await call(url, 'POST', '/reg', { body: newKey() }),
@@ -84,7 +85,7 @@ test('Postgres down: reg and ban answer 503 naming Postgres; look and heartbeat 
     const answer = await call(url, 'POST', '/reg', { from: '127.0.0.4', body: newKey() });
     return answer.status === 503 ? answer : undefined;
   }, { what: 'reg to answer 503', timeoutMs: 10_000 });
-  expect(reg.json).toEqual({ error: { code: 'POINT_ERR_POSTGRES_UNAVAILABLE', message: expect.stringContaining('PostgreSQL') } });
+  expect(reg.json).toMatchObject({ error: { code: 'POINT_ERR_POSTGRES_UNAVAILABLE', message: expect.stringContaining('PostgreSQL') } });
   const ban = await call(url, 'POST', '/ban', { from: a.ip, body: { key: a.key, ip: '10.0.0.1', reason: 'x' } });
   expect([ban.status, ban.code]).toEqual([503, 'POINT_ERR_POSTGRES_UNAVAILABLE']);
   // the registry does not need Postgres
