@@ -1,101 +1,98 @@
 /**
  * The simulator's network: a priority queue of deliveries in virtual time,
- * with latency, loss, duplication and partitions decided by a seeded random
- * source, so one seed gives one run. Messages are delivered one at a time and
- * every microtask a delivery started finishes before the next one, so async
- * handlers stay deterministic.
+ * with latency, loss, duplication, slow receivers and cuts (partitions,
+ * one-way links) decided by a seeded random source, so one seed gives one
+ * run. Messages are delivered one at a time and every microtask a delivery
+ * started finishes before the next one, so async handlers stay deterministic.
+ *
+ * Every message crosses the "wire" as JSON, as it does over HTTP: it is
+ * serialised when sent (which also measures its size and snapshots it, so a
+ * sender that later mutates an object it sent cannot reach into the
+ * receiver) and parsed again when delivered. In `validated` mode it is also
+ * checked against the wire schema (messages.ts) exactly as the HTTP runtime
+ * checks it; a message the real receiver would refuse with 400 is dropped and
+ * recorded as a wire violation, which the tests require to be zero.
  */
-import type { GossipMessage } from '../messages.js';
+import { parseGossipMessage, type GossipMessage, type GossipMessageType } from '../messages.js';
 import type { NodeId, PeerInfo, Transport } from '../types.js';
+import { LAN_LATENCY, sampleLatency, type LatencyModel } from './latency.js';
+import { DeliveryQueue, type Delivery } from './delivery-queue.js';
 import type { SeededRandom } from './seeded-random.js';
 import type { VirtualClock } from './virtual-clock.js';
 
 export interface LinkModel {
-  /** one-way latency in ms: min + uniform jitter */
-  latencyMs: { min: number; jitter: number };
+  /** one-way latency distribution */
+  readonly latency: LatencyModel;
   /** probability a message is lost */
-  loss: number;
-  /** probability a delivered message is delivered twice */
-  duplicate: number;
+  readonly loss: number;
+  /** probability a message that is not lost is delivered twice (each copy with its own latency) */
+  readonly duplicate: number;
 }
 
-export const PERFECT_LINK: LinkModel = { latencyMs: { min: 1, jitter: 0 }, loss: 0, duplicate: 0 };
+export const PERFECT_LINK: LinkModel = Object.freeze({ latency: { kind: 'constant', ms: 1 } as const, loss: 0, duplicate: 0 });
+export const LAN_LINK: LinkModel = Object.freeze({ latency: LAN_LATENCY, loss: 0, duplicate: 0 });
 
-interface Delivery {
-  at: number;
-  order: number;
-  to: NodeId;
-  from: NodeId;
-  message: GossipMessage;
-  bytes: number;
-}
+/**
+ * How faithfully messages cross the wire. `json`: serialised and parsed.
+ * `validated`: also checked against the wire schema, as the HTTP runtime does
+ * (slower: use it in tests and in small runs).
+ */
+export type WireMode = 'json' | 'validated';
 
 export type Receiver = (message: GossipMessage, from: NodeId) => unknown;
 
-/** A binary min-heap on (at, order). */
-class DeliveryQueue {
-  private readonly heap: Delivery[] = [];
-
-  get size(): number {
-    return this.heap.length;
-  }
-
-  peek(): Delivery | undefined {
-    return this.heap[0];
-  }
-
-  push(d: Delivery): void {
-    const h = this.heap;
-    h.push(d);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!before(h[i] as Delivery, h[p] as Delivery)) break;
-      [h[i], h[p]] = [h[p] as Delivery, h[i] as Delivery];
-      i = p;
-    }
-  }
-
-  pop(): Delivery | undefined {
-    const h = this.heap;
-    const top = h[0];
-    const last = h.pop();
-    if (h.length > 0 && last !== undefined) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && before(h[l] as Delivery, h[m] as Delivery)) m = l;
-        if (r < h.length && before(h[r] as Delivery, h[m] as Delivery)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m] as Delivery, h[i] as Delivery];
-        i = m;
-      }
-    }
-    return top;
-  }
+/** Messages from any of `from` to any of `to` are dropped. */
+interface Cut {
+  readonly from: ReadonlySet<NodeId>;
+  readonly to: ReadonlySet<NodeId>;
 }
 
-function before(a: Delivery, b: Delivery): boolean {
-  return a.at < b.at || (a.at === b.at && a.order < b.order);
+/** A message the receiving runtime would have refused (400), with why. */
+export interface WireViolation {
+  readonly at: number;
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly type: string;
+  readonly error: string;
 }
+
+export interface TypeCounter {
+  messages: number;
+  bytes: number;
+}
+
+/** Called for each delivery, before the receiver runs (the simulation's trace). */
+export type DeliveryObserver = (at: number, from: NodeId, to: NodeId, type: GossipMessageType, bytes: number) => void;
 
 export class SimNetwork {
   private readonly queue = new DeliveryQueue();
   private readonly receivers = new Map<NodeId, Receiver>();
+  private readonly extraDelay = new Map<NodeId, number>();
+  private cuts: Cut[] = [];
   private order = 0;
-  /** blocked[from] = set of ids `from` cannot reach */
-  private readonly blocked = new Map<NodeId, Set<NodeId>>();
   link: LinkModel = PERFECT_LINK;
+  wire: WireMode = 'json';
+  observer: DeliveryObserver | undefined;
   /** counters, for reports */
   sent = 0;
   delivered = 0;
-  dropped = 0;
+  /** lost to the link's loss rate */
+  lost = 0;
+  /** dropped by a cut (partition, one-way block) */
+  blocked = 0;
+  /** addressed to a node that is down */
+  undeliverable = 0;
+  /** payload bytes of every message sent (JSON body; HTTP headers not included) */
   bytes = 0;
+  readonly byType = new Map<string, TypeCounter>();
+  readonly violations: WireViolation[] = [];
 
   constructor(private readonly clock: VirtualClock, private readonly random: SeededRandom) {}
+
+  /** every message that did not arrive, for whatever reason */
+  get dropped(): number {
+    return this.lost + this.blocked + this.undeliverable;
+  }
 
   attach(id: NodeId, receiver: Receiver): void {
     this.receivers.set(id, receiver);
@@ -111,34 +108,70 @@ export class SimNetwork {
   }
 
   send(from: NodeId, to: NodeId, message: GossipMessage): void {
+    const payload = JSON.stringify(message);
+    const bytes = payload.length;
     this.sent++;
-    const bytes = JSON.stringify(message).length;
     this.bytes += bytes;
-    if (this.blocked.get(from)?.has(to) === true || this.random.next() < this.link.loss) {
-      this.dropped++;
+    let counter = this.byType.get(message.type);
+    if (counter === undefined) this.byType.set(message.type, (counter = { messages: 0, bytes: 0 }));
+    counter.messages++;
+    counter.bytes += bytes;
+    if (this.isCut(from, to)) {
+      this.blocked++;
       return;
     }
-    const copies = this.random.next() < this.link.duplicate ? 2 : 1;
-    for (let i = 0; i < copies; i++) {
-      const at = this.clock.now() + this.link.latencyMs.min + this.random.next() * this.link.latencyMs.jitter;
-      this.queue.push({ at, order: this.order++, to, from, message, bytes });
+    // one draw for loss and one for duplication on every message, so changing a
+    // rate does not shift the rest of the stream
+    const lossDraw = this.random.next();
+    const dupDraw = this.random.next();
+    if (lossDraw < this.link.loss) {
+      this.lost++;
+      return;
     }
+    const copies = dupDraw < this.link.duplicate ? 2 : 1;
+    const now = this.clock.now();
+    const extra = this.extraDelay.get(to) ?? 0;
+    for (let i = 0; i < copies; i++) {
+      const at = now + sampleLatency(this.link.latency, this.random) + extra;
+      this.queue.push({ at, order: this.order++, to, from, payload, type: message.type, bytes });
+    }
+  }
+
+  /** Drops everything from any of `from` to any of `to` until heal(); one way only. */
+  cut(from: Iterable<NodeId>, to: Iterable<NodeId>): void {
+    this.cuts.push({ from: new Set(from), to: new Set(to) });
   }
 
   /** Cuts `from` off from `to` (one way). */
   block(from: NodeId, to: NodeId): void {
-    let set = this.blocked.get(from);
-    if (set === undefined) this.blocked.set(from, (set = new Set()));
-    set.add(to);
+    this.cut([from], [to]);
   }
 
-  /** Two groups that cannot reach each other, both ways. */
+  /** Two groups that cannot reach each other, both ways. Nodes in neither group still reach both. */
   partition(a: readonly NodeId[], b: readonly NodeId[]): void {
-    for (const x of a) for (const y of b) { this.block(x, y); this.block(y, x); }
+    this.cut(a, b);
+    this.cut(b, a);
   }
 
+  /** Removes every cut. */
   heal(): void {
-    this.blocked.clear();
+    this.cuts = [];
+  }
+
+  isCut(from: NodeId, to: NodeId): boolean {
+    for (const c of this.cuts) {
+      if (c.from.has(from) && c.to.has(to)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Every message to `id` arrives `ms` later than the link says: a node slow to
+   * read its socket (an overloaded process, a long GC pause). 0 removes it.
+   */
+  setInboundDelay(id: NodeId, ms: number): void {
+    if (ms <= 0) this.extraDelay.delete(id);
+    else this.extraDelay.set(id, ms);
   }
 
   pending(): number {
@@ -149,21 +182,37 @@ export class SimNetwork {
     return this.queue.peek()?.at;
   }
 
-  /** Delivers every message due up to `until` (virtual ms), in order. */
+  /** Delivers every message due up to `until` (virtual ms), in order; then sets the clock to `until`. */
   async deliverUntil(until: number): Promise<void> {
     for (;;) {
       const next = this.queue.peek();
       if (next === undefined || next.at > until) break;
       this.queue.pop();
-      this.clock.advanceTo(Math.max(this.clock.now(), next.at));
+      if (next.at > this.clock.now()) this.clock.advanceTo(next.at);
       const receiver = this.receivers.get(next.to);
       if (receiver === undefined) {
-        this.dropped++;
+        this.undeliverable++;
         continue;
       }
+      const message = this.decode(next);
+      if (message === undefined) continue;
       this.delivered++;
-      await receiver(next.message, next.from);
+      this.observer?.(next.at, next.from, next.to, next.type, next.bytes);
+      const done = receiver(message, next.from);
+      if (done instanceof Promise) await done;
     }
     if (this.clock.now() < until) this.clock.advanceTo(until);
+  }
+
+  private decode(d: Delivery): GossipMessage | undefined {
+    const raw: unknown = JSON.parse(d.payload);
+    if (this.wire === 'json') return raw as GossipMessage;
+    try {
+      return parseGossipMessage(raw);
+    } catch (err) {
+      const error = err instanceof Error ? err.message.slice(0, 500) : String(err);
+      this.violations.push({ at: d.at, from: d.from, to: d.to, type: d.type, error });
+      return undefined;
+    }
   }
 }
