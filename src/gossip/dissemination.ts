@@ -16,9 +16,11 @@
  *   whole sibling set. A receiver holding versions of that key the sender
  *   lacks answers with its set (a repair), so any exchange ends with both
  *   sides equal: that closes anti-entropy's push-pull and corrects stale rumors.
- * - Bodies: `held` lists the bodies the sender holds; receivers record the
- *   sender (and each version's origin) as holders, and report versions whose
- *   body they lack through `onBodyNeeded`, once per adoption.
+ * - Bodies: `held` lists the bodies the sender holds among the versions it
+ *   sends, except those it originated: receivers always record a version's
+ *   origin as a holder, and the sender too when `held` names the body. They
+ *   report versions whose body they lack through `onBodyNeeded`, once per
+ *   adoption.
  */
 import type { Version } from '../consensus/types.js';
 import { sameVersion } from '../consensus/versions.js';
@@ -269,7 +271,8 @@ export class DataPlane {
       const held: string[] = [];
       for (const v of versions) {
         this.seen.add(peer.id, versionId(v));
-        if (!v.tombstone && this.isHeld(v.sha256) && !held.includes(v.sha256)) held.push(v.sha256);
+        // a version's origin is always recorded as a holder, so `held` leaves out what we wrote
+        if (!v.tombstone && v.origin !== this.env.self.id && this.isHeld(v.sha256) && !held.includes(v.sha256)) held.push(v.sha256);
       }
       const message: GossipMessage = { v: PROTOCOL_VERSION, from: this.env.self.id, type: 'versions', versions, held, hops };
       this.counters.versionsSent += versions.length;

@@ -17,9 +17,10 @@ import { dataPlaneConfig, type DataPlaneConfig } from '../../src/gossip/data-pla
 import { DataPlane } from '../../src/gossip/dissemination.js';
 import { MemoryVersionStore } from '../../src/gossip/memory-version-store.js';
 import { SeededRandom } from '../../src/gossip/sim/seeded-random.js';
-import { PERFECT_LINK, SimNetwork, type LinkModel } from '../../src/gossip/sim/sim-network.js';
+import { PERFECT_LINK, SimNetwork, type LinkModel, type WireMode } from '../../src/gossip/sim/sim-network.js';
 import { StaticPeers } from '../../src/gossip/sim/static-peers.js';
 import { VirtualClock } from '../../src/gossip/sim/virtual-clock.js';
+import type { GossipMessage } from '../../src/gossip/messages.js';
 import type { NodeId, PeerInfo } from '../../src/gossip/types.js';
 import { silentLogger } from '../../src/log.js';
 
@@ -45,6 +46,8 @@ export interface DataPlaneSimOptions {
   fetchBodies?: boolean;
   /** do not start the planes (start them yourself, e.g. after loading stores) */
   deferStart?: boolean;
+  /** default 'validated': every message is checked against the wire schema, as the HTTP runtime does */
+  wire?: WireMode;
 }
 
 const logger = silentLogger();
@@ -62,11 +65,14 @@ export class DataPlaneSim {
   readonly tickMs: number;
   private readonly dataRandom: SeededRandom;
   roundsRun = 0;
+  /** sees every message sent, before the network does */
+  tap: ((from: NodeId, to: NodeId, message: GossipMessage) => void) | undefined;
 
   constructor(options: DataPlaneSimOptions) {
     this.random = new SeededRandom(options.seed);
     this.net = new SimNetwork(this.clock, this.random.fork());
     this.net.link = options.link ?? PERFECT_LINK;
+    this.net.wire = options.wire ?? 'validated';
     this.dataRandom = this.random.fork();
     this.tickMs = options.tickMs ?? 100;
     this.config = dataPlaneConfig('localTest', options.config ?? {});
@@ -80,7 +86,13 @@ export class DataPlaneSim {
       const store = new MemoryVersionStore();
       const peers = new StaticPeers(info.id, infos, random.fork());
       const bodyRequests: SimNode['bodyRequests'] = [];
-      const env = { self: info, transport: this.net.transportFor(info.id), clock: this.clock, random, logger };
+      const transport = {
+        send: (to: PeerInfo, message: GossipMessage) => {
+          this.tap?.(info.id, to.id, message);
+          this.net.send(info.id, to.id, message);
+        },
+      };
+      const env = { self: info, transport, clock: this.clock, random, logger };
       const fetch = options.fetchBodies ?? true;
       const plane: DataPlane = new DataPlane(env, {
         store,
@@ -108,13 +120,19 @@ export class DataPlaneSim {
 
   /** A random lower-case UUID from the seeded source. */
   newKey(): string {
-    const hex = (n: number): string => Array.from({ length: n }, () => this.dataRandom.int(16).toString(16)).join('');
-    return `${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}`;
+    const h = this.hex32() + this.hex32() + this.hex32() + this.hex32();
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
   }
 
   /** A random sha256 (hex) from the seeded source. */
   newSha(): string {
-    return Array.from({ length: 64 }, () => this.dataRandom.int(16).toString(16)).join('');
+    let h = '';
+    for (let i = 0; i < 8; i++) h += this.hex32();
+    return h;
+  }
+
+  private hex32(): string {
+    return Math.floor(this.dataRandom.next() * 0x1_0000_0000).toString(16).padStart(8, '0');
   }
 
   /** A client write (or delete) at node i, by the write rule; the version is published unless `publish` is false. */
@@ -126,9 +144,9 @@ export class DataPlaneSim {
     return version;
   }
 
-  /** One round: every node ticks, then messages due within tickMs are delivered. */
-  async round(): Promise<void> {
-    for (const n of this.nodes) n.plane.tick();
+  /** One round: every node (or only those listed) ticks, then messages due within tickMs are delivered. */
+  async round(only?: readonly number[]): Promise<void> {
+    for (const n of only === undefined ? this.nodes : only.map((i) => this.node(i))) n.plane.tick();
     await this.net.deliverUntil(this.clock.now() + this.tickMs);
     this.roundsRun++;
   }
