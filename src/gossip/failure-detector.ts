@@ -7,8 +7,9 @@
  * what is left of the round), sends a `ping` (carrying the member's suspect
  * claim first, Lifeguard's buddy system) and waits `probeTimeout`. Without an
  * ack it asks `indirectChecks` random peers to ping the member for it
- * (`ping-req`) and waits `probeTimeout` again; each relay answers `ack` if the
- * member answered it, `nack` if not. With no ack at all the probe failed and
+ * (`ping-req`), pings it directly once more (memberlist's fallback probe on
+ * a second path) and waits `probeTimeout` again; each relay answers `ack` if
+ * the member answered it, `nack` if not. With no ack at all the probe failed and
  * the owner is told (it raises a suspicion). Interval and timeouts are
  * stretched by the local health score (awareness.ts): a success lowers it,
  * every promised nack that never came raises it.
@@ -171,12 +172,20 @@ export class FailureDetector {
       nacks: new Set(),
     };
     this.stats.probes++;
+    this.ping(target, seq);
+  }
+
+  /** A probe ping; to a suspect member it carries the suspicion (buddy system). */
+  private ping(target: PeerInfo, seq: number): void {
     const updates = this.host.buddyUpdates(target.id);
     this.send(target, updates === undefined ? { type: 'ping', seq } : { type: 'ping', seq, updates });
   }
 
   private startIndirect(probe: Probe, now: number): void {
     probe.indirectDeadline = now + this.awareness.scale(this.options.probeTimeoutMs);
+    // a second direct ping, in place of memberlist's parallel TCP ping: one
+    // more independent path, so one lost ping or ack alone cannot cause a suspicion
+    this.ping(probe.target, probe.seq);
     if (this.options.indirectChecks === 0) return;
     const relays = this.host.sample(this.options.indirectChecks, new Set([probe.target.id]));
     if (relays.length > 0) this.stats.indirectProbes++;

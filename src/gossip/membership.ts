@@ -48,6 +48,14 @@ export class Membership implements PeerSampler {
   private leaving = false;
   private nextGossipAt: number;
   private nextPushPullAt: number;
+  /**
+   * Gap before the next periodic push-pull. It starts at one probe interval
+   * and doubles up to the configured interval: right after a start, when
+   * every node knows only a few others, gossip's retransmit budget (scaled by
+   * the small N each node sees) leaves some members unheard of, and these
+   * early syncs fill the gaps in a few rounds instead of one full interval.
+   */
+  private pushPullGap: number;
   private nextReapAt: number;
   private lastRevivalSyncAt = -Infinity;
   /** seeds to push-pull with on the next tick (at most joinFanout) */
@@ -82,7 +90,8 @@ export class Membership implements PeerSampler {
     const now = env.clock.now();
     const stagger = () => Math.floor(env.random.next() * options.gossipIntervalMs);
     this.nextGossipAt = now + stagger();
-    this.nextPushPullAt = now + Math.floor(env.random.next() * options.pushPullIntervalMs);
+    this.pushPullGap = options.probeIntervalMs;
+    this.nextPushPullAt = now + options.probeIntervalMs + Math.floor(env.random.next() * options.probeIntervalMs);
     this.nextReapAt = now + options.probeIntervalMs;
     this.queue.push(this.selfUpdate());
   }
@@ -142,7 +151,8 @@ export class Membership implements PeerSampler {
     }
     this.joining.clear();
     if (now >= this.nextPushPullAt) {
-      this.nextPushPullAt = now + pushPullIntervalFor(this.options, this.table.liveCount + 1);
+      this.pushPullGap = Math.min(2 * this.pushPullGap, pushPullIntervalFor(this.options, this.table.liveCount + 1));
+      this.nextPushPullAt = now + this.pushPullGap;
       const [peer] = this.table.sample(1, this.env.random);
       if (peer !== undefined) this.pushPull(peer, true);
     }

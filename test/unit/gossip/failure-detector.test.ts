@@ -45,7 +45,7 @@ describe('probing', () => {
     expect(h.stateOf(h.peer(4))).toBeUndefined();
   });
 
-  it('asks indirectChecks other members to ping a target that missed its ack, with the same seq', () => {
+  it('asks indirectChecks other members to ping a target that missed its ack, and pings it once more, with the same seq', () => {
     const h = new MembershipHarness({}, { peers: 5 });
     h.know();
     h.advance(h.options.probeIntervalMs);
@@ -63,6 +63,8 @@ describe('probing', () => {
       expect(r.at - at).toBeGreaterThanOrEqual(h.options.probeTimeoutMs);
       expect(r.at - at).toBeLessThanOrEqual(h.options.probeTimeoutMs + h.options.tickMs);
     }
+    const again = h.sentOf('ping').filter((s) => s.message.seq === message.seq);
+    expect(again.map((s) => [s.to.id, s.at])).toEqual([[target.id, at], [target.id, reqs[0]!.at]]);
   });
 
   it('takes an ack relayed by an indirect prober as success', () => {
@@ -133,7 +135,9 @@ describe('probing', () => {
     const h = new MembershipHarness({ awarenessMax: 4, suspicionMaxTimeoutMult: 10 }, { peers: 1 });
     h.know();
     h.advance(5_500);
-    const times = h.sentOf('ping').map((s) => s.at);
+    // the first ping of each probe (the second direct ping reuses the probe's seq)
+    const seqs = new Set<number>();
+    const times = h.sentOf('ping').filter((s) => !seqs.has(s.message.seq) && seqs.add(s.message.seq)).map((s) => s.at);
     const gaps = times.slice(1, 5).map((t, i) => t - (times[i] as number));
     expect(gaps).toEqual([500, 1_000, 1_500, 2_000]);
     expect(h.membership.health).toBe(3);

@@ -174,18 +174,20 @@ describe('refutation', () => {
 });
 
 describe('full sync (push-pull)', () => {
-  it('pushes-pulls with one random live peer every interval', () => {
+  it('pushes-pulls with one random live peer, often right after start, then every interval', () => {
     const h = new MembershipHarness({}, { peers: 5 });
     h.know();
     h.answering = () => true;
     h.advance(h.options.tickMs);
     h.take();
-    h.advance(4 * h.options.pushPullIntervalMs);
+    h.advance(6 * h.options.pushPullIntervalMs);
     const syncs = h.sentOf('members').filter((s) => s.message.reply);
-    expect(syncs.length).toBeGreaterThanOrEqual(3);
     const gaps = syncs.slice(1).map((s, i) => s.at - syncs[i]!.at);
-    expect(new Set(gaps)).toEqual(new Set([h.options.pushPullIntervalMs]));
+    // one probe interval, doubling up to pushPullIntervalMs (500, 1000, 2000, 4000, 5000, 5000...)
+    const p = h.options.probeIntervalMs;
+    expect(gaps.slice(0, 5)).toEqual([2 * p, 4 * p, 8 * p, h.options.pushPullIntervalMs, h.options.pushPullIntervalMs]);
     expect(syncs[0]!.message.members).toHaveLength(6);
+    expect(new Set(syncs.map((s) => s.to.id)).size).toBeGreaterThan(1);
   });
 
   it('answers a sync asking for a reply with its own table, self first', () => {
