@@ -9,7 +9,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { CdnError, errorBody } from '../errors.js';
 import type { PointContext } from './context.js';
 import { openApiDocument } from './openapi.js';
-import { pointRoutes } from './routes.js';
+import { mountPointRoutes } from './routes.js';
 import { MAX_BODY_BYTES, type HealthResult } from './schemas.js';
 
 /** Every path the Point serves, with its method; other methods get 405. */
@@ -53,7 +53,13 @@ export function createPointApp(ctx: PointContext): express.Express {
     });
     next();
   });
-  app.use(express.json({ limit: MAX_BODY_BYTES, type: 'application/json', strict: true }));
+  // JSON APIs need no ETag (express would hash every answer to make one)
+  app.set('etag', false);
+  const json = express.json({ limit: MAX_BODY_BYTES, type: 'application/json', strict: true });
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (req.method === 'POST') json(req, res, next);
+    else next();
+  });
 
   // Liveness: always 200 while the process serves; says which backend is down.
   app.get('/healthz', async (_req, res) => {
@@ -71,7 +77,7 @@ export function createPointApp(ctx: PointContext): express.Express {
   app.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(openapi);
   });
-  app.use(pointRoutes(ctx));
+  mountPointRoutes(app, ctx);
 
   for (const path of new Set(POINT_ROUTES.map(([, p]) => p))) {
     app.all(path, () => {

@@ -4,7 +4,7 @@
  * anything else, and answers JSON. Errors are thrown as CdnError and shaped by
  * the app's error handler.
  */
-import { Router, type Request, type Response } from 'express';
+import type { Express, Request, Response } from 'express';
 import type { z } from 'zod';
 import { CdnError, type ErrorCode } from '../errors.js';
 import { idMatchesKey, isPublicKey, nodeIdFromPublicKey } from '../identity/node-id.js';
@@ -55,8 +55,8 @@ async function authenticate<S extends z.ZodType<{ key: string }>>(ctx: PointCont
   return { caller, input: parsed };
 }
 
-export function pointRoutes(ctx: PointContext): Router {
-  const router = Router();
+/** Mounts the SPEC §3.3 calls on `app` directly (no nested router: one less layer per request). */
+export function mountPointRoutes(router: Express, ctx: PointContext): void {
   const ttlMs = ctx.config.heartbeatTtlSec * 1000;
   const clamp = (n: number): number => Math.min(n, ctx.config.maxSample);
 
@@ -161,6 +161,4 @@ export function pointRoutes(ctx: PointContext): Router {
     }
     res.json(answer);
   });
-
-  return router;
 }
