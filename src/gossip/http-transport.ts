@@ -68,7 +68,9 @@ export class HttpTransport implements Transport {
       keepAliveTimeout: 30_000,
       headersTimeout: options.messageTimeoutMs,
       bodyTimeout: options.messageTimeoutMs,
-      connect: { timeout: options.messageTimeoutMs, ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }) },
+      connect: { timeout: options.messageTimeoutMs },
+      // undici takes the source address as a client option (inside `connect` it is ignored).
+      ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
     });
   }
 
@@ -92,8 +94,11 @@ export class HttpTransport implements Transport {
       try {
         const headers = { 'content-type': 'application/json', ...this.sign('POST', MESSAGE_PATH, body) };
         const res = await request(`http://${to.address}${MESSAGE_PATH}`, { method: 'POST', body, headers, dispatcher: this.agent });
+        if (res.statusCode >= 300) {
+          const why = (await res.body.text()).slice(0, 300);
+          throw new CdnError('GOSSIP_ERR_BAD_MESSAGE', `peer answered ${res.statusCode}: ${why}`);
+        }
         await res.body.dump();
-        if (res.statusCode >= 300) throw new CdnError('GOSSIP_ERR_BAD_MESSAGE', `peer answered ${res.statusCode}`);
         this.count(message.type, body.length);
       } catch (err) {
         this.stats.failed++;

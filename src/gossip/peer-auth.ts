@@ -54,7 +54,7 @@ export class PeerAuth {
   }
 
   /** Throws GOSSIP_ERR_UNKNOWN_PEER (401) or GOSSIP_ERR_BANNED_PEER (403) unless `id` at `ip` is welcome. */
-  async admit(id: NodeId, publicKey: string, ip: string): Promise<void> {
+  async admit(id: NodeId, publicKey: string, ip: string): Promise<Vouch> {
     const now = this.clock.now();
     const cached = this.cache.get(id);
     let vouch = cached?.vouch;
@@ -73,6 +73,7 @@ export class PeerAuth {
     if (vouch === undefined) throw new CdnError('GOSSIP_ERR_UNKNOWN_PEER', `${id} is not registered with the Point (or is banned)`);
     if (vouch.publicKey !== publicKey) throw new CdnError('GOSSIP_ERR_UNKNOWN_PEER', `${id} registered another public key`);
     if (vouch.ip !== ip) throw new CdnError('GOSSIP_ERR_BANNED_PEER', `${id} registered from ${vouch.ip}, not ${ip}`);
+    return vouch;
   }
 
   private ask(id: NodeId): Promise<Vouch | 'unknown' | 'unreachable'> {

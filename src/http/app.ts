@@ -3,7 +3,7 @@
  * which server.ts also serves directly (same handler, less per-request cost).
  * Building the app is separate from listening, so tests can listen on port 0.
  */
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
 import { CdnError } from '../errors.js';
 import type { BlobApiContext } from './blob-context.js';
 import { handleBlobRead } from './blob-read.js';
@@ -20,7 +20,7 @@ function methodNotAllowed(allow: string) {
   };
 }
 
-export function createNodeApp(ctx: BlobApiContext, ops: OpsContext): Express {
+export function createNodeApp(ctx: BlobApiContext, ops: OpsContext, gossip?: Router): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -30,6 +30,8 @@ export function createNodeApp(ctx: BlobApiContext, ops: OpsContext): Express {
     instrument(ctx.metrics, req, res, () => req.route?.path as string | undefined);
     next();
   });
+
+  if (gossip !== undefined) app.use(gossip);
 
   app.get('/', (req, res) => handleStatusPage(ops, req, res));
   app.get('/healthz', (req, res) => handleHealthz(ops, req, res));

@@ -1,8 +1,19 @@
 /** What the blob handlers need, and nothing more. */
+import type { Version } from '../consensus/types.js';
 import type { Logger } from '../log.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { BodyCache } from './body-cache.js';
 import type { NodeMetrics } from './metrics.js';
+
+/** What the blob API asks of the cluster (absent for a node running alone). */
+export interface ClusterHooks {
+  /** a client wrote this version here: spread it */
+  published(version: Version): void;
+  /** fetch the body of a version known here from a peer that holds it; true once held */
+  obtainBody(version: Version): Promise<boolean>;
+  /** ask a few peers about a key never heard of here; true if any knew it */
+  lookup(key: string): Promise<boolean>;
+}
 
 export interface BlobApiContext {
   store: BlobStore;
@@ -15,4 +26,5 @@ export interface BlobApiContext {
   minUploadBytesPerSecond: number;
   stallWindowMs: number;
   maxBlobBytes: number;
+  cluster?: ClusterHooks | undefined;
 }

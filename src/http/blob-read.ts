@@ -49,7 +49,9 @@ export async function handleBlobRead(ctx: BlobApiContext, req: IncomingMessage, 
 
 async function readBlob(ctx: BlobApiContext, req: IncomingMessage, res: ServerResponse, rawGuid: string): Promise<void> {
   const key = parseGuid(rawGuid);
-  const siblings = ctx.store.siblings(key);
+  let siblings = ctx.store.siblings(key);
+  // Never heard of it here: a few peers may have (read-through).
+  if (siblings.length === 0 && ctx.cluster !== undefined && await ctx.cluster.lookup(key)) siblings = ctx.store.siblings(key);
   // The store keeps every sibling set canonical: the winner is first.
   const winner = siblings[0];
   if (winner === undefined || winner.tombstone) {
@@ -98,7 +100,10 @@ async function readBlob(ctx: BlobApiContext, req: IncomingMessage, res: ServerRe
     }
   }
   const decision = decideRanges(rangeHeader, winner.size);
-  if (!ctx.store.hasBody(winner.sha256)) throw new CdnError('CDN_ERR_BODY_UNAVAILABLE', `the body of ${key} is not held here yet`);
+  // Known here but the body has not arrived: fetch it from a holder first (read-through).
+  if (!ctx.store.hasBody(winner.sha256) && !(await ctx.cluster?.obtainBody(winner) ?? false)) {
+    throw new CdnError('CDN_ERR_BODY_UNAVAILABLE', `the body of ${key} is not held here and no peer could provide it`);
+  }
 
   if (decision.kind === 'full') {
     res.statusCode = 200;

@@ -93,6 +93,7 @@ export async function handlePut(ctx: BlobApiContext, req: IncomingMessage, res: 
   const key = parseGuid(rawGuid);
   const result = await storeBody(ctx, req, key);
   ctx.metrics.blobWritten(result.version.size);
+  ctx.cluster?.published(result.version);
   sendJson(res, result.created ? 201 : 200, describeWrite(result.version, result.siblings), {
     ...writeHeaders(result),
     ...(result.created ? { Location: `/blobs/${key}` } : {}),
@@ -103,6 +104,7 @@ export async function handlePost(ctx: BlobApiContext, req: IncomingMessage, res:
   const key = uuidv4();
   const result = await storeBody(ctx, req, key);
   ctx.metrics.blobWritten(result.version.size);
+  ctx.cluster?.published(result.version);
   sendJson(res, 201, describeWrite(result.version, result.siblings), { ...writeHeaders(result), Location: `/blobs/${key}` });
 }
 
@@ -110,7 +112,9 @@ export async function handleDelete(ctx: BlobApiContext, req: IncomingMessage, re
   const key = parseGuid(rawGuid);
   const context = parseVectorClock(req);
   const check = writePreconditions(req);
-  const current = ctx.store.siblings(key);
+  let current = ctx.store.siblings(key);
+  // A key never heard of here may live elsewhere: learn it before deciding.
+  if (current.length === 0 && ctx.cluster !== undefined && await ctx.cluster.lookup(key)) current = ctx.store.siblings(key);
   if (liveWinner(current) === undefined && context === undefined) {
     if (current.length > 0) {
       // Already deleted here: deleting again changes nothing.
@@ -122,6 +126,7 @@ export async function handleDelete(ctx: BlobApiContext, req: IncomingMessage, re
     throw new CdnError('CDN_ERR_NOT_FOUND', `no blob ${key}`);
   }
   const result = await ctx.store.delete({ key, context, check });
+  if (result !== undefined) ctx.cluster?.published(result.version);
   res.statusCode = 204;
   if (result !== undefined) res.setHeader('Vector-Clock', formatVectorClockHeader(contextOf(result.siblings)));
   res.end();

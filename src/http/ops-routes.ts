@@ -12,6 +12,7 @@ export interface PeerView {
   id: string;
   address: string;
   state: 'alive' | 'suspect' | 'dead' | 'left';
+  incarnation: number;
   lastContact: string | null;
 }
 

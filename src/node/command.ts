@@ -20,6 +20,8 @@ interface NodeFlags {
   quota?: string;
   minUploadRate?: string;
   stallWindow?: string;
+  gossipProfile?: string;
+  alone?: boolean;
 }
 
 const FLAG_OF: Record<string, string> = {
@@ -27,6 +29,7 @@ const FLAG_OF: Record<string, string> = {
   bootstrapUrl: '--bootstrap (BOOTSTRAP_URL)', clusterSecret: '--cluster-secret (CLUSTER_SECRET)', logLevel: '--log-level (LOG_LEVEL)',
   maxBlobBytes: '--max-blob-size (MAX_BLOB_SIZE)', quotaBytes: '--quota (DISK_QUOTA)',
   minUploadBytesPerSecond: '--min-upload-rate (MIN_UPLOAD_RATE)', stallWindowMs: '--stall-window (STALL_WINDOW_MS)',
+  gossipProfile: '--gossip-profile (GOSSIP_PROFILE)',
 };
 
 export function registerNodeCommand(program: Command): void {
@@ -43,6 +46,8 @@ export function registerNodeCommand(program: Command): void {
     .addOption(new Option('--quota <size>', 'disk quota for bodies, e.g. 50GB (default 100GiB)').env('DISK_QUOTA'))
     .addOption(new Option('--min-upload-rate <bytes/s>', `uploads slower than this over the stall window are cut off (default ${NODE_DEFAULTS.minUploadBytesPerSecond})`).env('MIN_UPLOAD_RATE'))
     .addOption(new Option('--stall-window <ms>', `window over which the upload rate is judged (default ${NODE_DEFAULTS.stallWindowMs})`).env('STALL_WINDOW_MS'))
+    .addOption(new Option('--gossip-profile <name>', 'gossip timings: production or local-test (default production)').env('GOSSIP_PROFILE'))
+    .addOption(new Option('--alone', 'run without the Point and peers, on purpose').env('ALONE'))
     .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent').env('LOG_LEVEL'))
     .action(async (flags: NodeFlags) => {
       const input: NodeConfigInput = {};
@@ -56,6 +61,8 @@ export function registerNodeCommand(program: Command): void {
       if (flags.quota !== undefined) input.quotaBytes = flags.quota;
       if (flags.minUploadRate !== undefined) input.minUploadBytesPerSecond = flags.minUploadRate as unknown as number;
       if (flags.stallWindow !== undefined) input.stallWindowMs = flags.stallWindow as unknown as number;
+      if (flags.gossipProfile !== undefined) input.gossipProfile = flags.gossipProfile as NodeConfigInput['gossipProfile'];
+      if (flags.alone !== undefined) input.alone = Boolean(flags.alone);
       if (flags.logLevel !== undefined) input.logLevel = flags.logLevel as NodeConfigInput['logLevel'];
       let config;
       try {

@@ -34,6 +34,16 @@ export const NODE_DEFAULTS = {
   defaultCacheControl: 'public, max-age=60',
   /** In-flight requests get this long to finish on SIGTERM before connections are cut. */
   shutdownGraceMs: 10_000,
+  /**
+   * Gossip timings: `production` (memberlist LAN-like: 1 s probes) or
+   * `local-test` (short timings for clusters on one machine: faster detection,
+   * more traffic). See proposals/0001.
+   */
+  gossipProfile: 'production' as 'production' | 'local-test',
+  /** Run without the Point and without peers, on purpose (ready at once). */
+  alone: false,
+  /** How often to ask the Point for more peers. */
+  lookIntervalMs: 30_000,
 } as const;
 
 const sizeOption = (name: string) => z.union([z.number(), z.string()]).transform((value, ctx) => {
@@ -65,6 +75,9 @@ export const nodeConfigSchema = z.strictObject({
   bodyCacheItemBytes: z.number().int().min(0).default(NODE_DEFAULTS.bodyCacheItemBytes),
   defaultCacheControl: z.string().default(NODE_DEFAULTS.defaultCacheControl),
   shutdownGraceMs: z.number().int().min(0).default(NODE_DEFAULTS.shutdownGraceMs),
+  gossipProfile: z.enum(['production', 'local-test'], { error: 'must be production or local-test' }).default(NODE_DEFAULTS.gossipProfile),
+  alone: z.boolean().default(NODE_DEFAULTS.alone),
+  lookIntervalMs: z.coerce.number().int().min(100).default(NODE_DEFAULTS.lookIntervalMs),
 });
 
 export type NodeConfigInput = z.input<typeof nodeConfigSchema>;

@@ -1,10 +1,14 @@
 /**
- * One gossip-cdn node: identity, storage, HTTP server, and the periodic
- * work around them, under one start()/stop() lifecycle. stop() finishes
- * in-flight requests, flushes the metadata log and clears every timer.
+ * One gossip-cdn node: identity, storage, the Point link, gossip, and the HTTP
+ * server, under one start()/stop() lifecycle. stop() is the graceful leave:
+ * refuse new work, finish in-flight requests, tell peers and the Point,
+ * flush the metadata log, clear every timer.
  */
 import type { Server } from 'node:http';
+import { Router } from 'express';
 import { mkdir } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import type { Logger } from '../log.js';
 import { loadOrCreateIdentity, type NodeIdentity } from '../identity/keystore.js';
 import { HybridLogicalClock } from '../consensus/hlc.js';
@@ -12,10 +16,26 @@ import { BlobStore } from '../storage/blob-store.js';
 import { BodyCache } from '../http/body-cache.js';
 import { NodeMetrics } from '../http/metrics.js';
 import { createNodeApp } from '../http/app.js';
+import { gossipRoutes } from '../http/gossip-routes.js';
 import { closeGracefully, createNodeServer, listen } from '../http/server.js';
 import type { BlobApiContext } from '../http/blob-context.js';
 import type { ClusterView, OpsContext } from '../http/ops-routes.js';
+import { GossipRuntime } from '../gossip/runtime.js';
+import { MEMBERSHIP_PROFILES } from '../gossip/membership-config.js';
+import { DATA_PLANE_PROFILES } from '../gossip/data-plane-config.js';
 import type { NodeConfig } from './config.js';
+import { PointLink } from './point-link.js';
+
+/** The address peers should use: --advertise, else the bound address, else (wildcard) this host's first IPv4. */
+export function advertisedAddress(config: NodeConfig, boundPort: number): string {
+  if (config.advertise !== undefined) return config.advertise;
+  const wildcard = config.host === '0.0.0.0' || config.host === '::';
+  if (!wildcard) return `${isIP(config.host) === 6 ? `[${config.host}]` : config.host}:${boundPort}`;
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return `${a.address}:${boundPort}`;
+  }
+  return `127.0.0.1:${boundPort}`;
+}
 
 export class CdnNode {
   private server: Server | undefined;
@@ -23,6 +43,8 @@ export class CdnNode {
   private stopping = false;
   private address = '';
   private readonly startedAt = new Date();
+  private point: PointLink | undefined;
+  private gossip: GossipRuntime | undefined;
 
   private constructor(
     readonly config: NodeConfig,
@@ -44,7 +66,7 @@ export class CdnNode {
     try {
       await node.listen();
     } catch (err) {
-      await store.close();
+      await node.stop().catch(() => undefined);
       throw err;
     }
     return node;
@@ -55,41 +77,79 @@ export class CdnNode {
   }
 
   private async listen(): Promise<void> {
-    const cache = new BodyCache(this.config.bodyCacheBytes, this.config.bodyCacheItemBytes);
+    const { config } = this;
+    const cache = new BodyCache(config.bodyCacheBytes, config.bodyCacheItemBytes);
     const metrics = new NodeMetrics(() => this.store.stats(), () => cache.bytes);
     const ctx: BlobApiContext = {
       store: this.store,
       cache,
       metrics,
       logger: this.logger.child({ component: 'http' }),
-      defaultCacheControl: this.config.defaultCacheControl,
-      minUploadBytesPerSecond: this.config.minUploadBytesPerSecond,
-      stallWindowMs: this.config.stallWindowMs,
-      maxBlobBytes: this.config.maxBlobBytes,
+      defaultCacheControl: config.defaultCacheControl,
+      minUploadBytesPerSecond: config.minUploadBytesPerSecond,
+      stallWindowMs: config.stallWindowMs,
+      maxBlobBytes: config.maxBlobBytes,
     };
-    const ops: OpsContext = {
-      metrics,
-      cluster: () => this.clusterView(),
-      readiness: () => this.readiness(),
-    };
-    const server = createNodeServer(ctx, createNodeApp(ctx, ops));
-    const bound = await listen(server, this.config.port, this.config.host);
+    const ops: OpsContext = { metrics, cluster: () => this.clusterView(), readiness: () => this.readiness() };
+
+    // The port must be known before gossip can say where we are: bind first,
+    // then mount the gossip endpoints on a router the app already routes to.
+    const gossipMount = Router();
+    const server = createNodeServer(ctx, createNodeApp(ctx, ops, gossipMount));
+    const bound = await listen(server, config.port, config.host);
     this.server = server;
-    const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
-    this.address = this.config.advertise ?? `${host}:${bound.port}`;
+    this.address = advertisedAddress(config, bound.port);
+
+    if (!config.alone) {
+      const gossip = this.startGossip(ctx, bound.port);
+      gossipMount.use(gossipRoutes(gossip, this.store, this.logger.child({ component: 'gossip-http' })));
+    }
+
     this.sweepTimer = setInterval(() => {
       this.store.collectTombstones(Date.now())
         .then((n) => { if (n > 0) this.logger.info({ collected: n }, 'tombstones collected'); })
         .catch((err: unknown) => this.logger.warn({ err }, 'tombstone collection failed'));
-    }, this.config.tombstoneSweepMs);
+    }, config.tombstoneSweepMs);
     this.sweepTimer.unref();
-    this.logger.info({ url: this.url, dataDir: this.config.dataDir }, 'node listening');
+    this.logger.info({ url: this.url, dataDir: config.dataDir, alone: config.alone }, 'node listening');
+  }
+
+  private startGossip(ctx: BlobApiContext, port: number): GossipRuntime {
+    const { config } = this;
+    const localAddress = isIP(config.host) !== 0 && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : undefined;
+    const self = { id: this.identity.id, address: this.address, publicKey: this.identity.publicKey };
+    const profile = config.gossipProfile === 'local-test' ? 'localTest' : 'production';
+    const point = new PointLink(this.identity, {
+      url: config.bootstrapUrl, port, localAddress, clusterSecret: config.clusterSecret,
+      lookIntervalMs: config.lookIntervalMs, lookCount: 16, retry: { baseMs: 250, capMs: 10_000 },
+    }, this.logger.child({ component: 'point' }), (peers) => this.gossip?.addPeersFromPoint(peers));
+    const gossip = new GossipRuntime(this.identity, self, this.store, point, config.dataDir, this.logger.child({ component: 'runtime' }), {
+      tickMs: MEMBERSHIP_PROFILES[profile].tickMs,
+      core: { membership: MEMBERSHIP_PROFILES[profile], data: DATA_PLANE_PROFILES[profile] },
+      transport: { messageTimeoutMs: 2000, concurrencyPerPeer: 4, backlogPerPeer: 256, connectionsPerPeer: 8, localAddress },
+      persistEveryMs: 30_000,
+      reportAfterBadMessages: 3,
+      readThroughTimeoutMs: 30_000,
+    });
+    this.store.onBodyLost((sha, size) => gossip.bodyLost(sha, size));
+    ctx.cluster = {
+      published: (v) => gossip.published(v),
+      obtainBody: (v) => gossip.obtainBody(v),
+      lookup: (k) => gossip.lookup(k),
+    };
+    this.point = point;
+    this.gossip = gossip;
+    gossip.start().then(() => point.start(), (err: unknown) => this.logger.error({ err }, 'gossip failed to start'));
+    return gossip;
   }
 
   readiness(): { ready: boolean; reason: string } {
     if (this.stopping) return { ready: false, reason: 'stopping' };
     if (!this.store.isOpen) return { ready: false, reason: 'storage is not open' };
-    return { ready: true, reason: 'storage open; serving alone (no gossip peers configured)' };
+    if (this.config.alone) return { ready: true, reason: 'storage open; alone on purpose (--alone)' };
+    const live = this.gossip?.members().filter((m) => m.state === 'alive').length ?? 0;
+    if (this.point?.state === 'registered' || live > 0) return { ready: true, reason: `storage open; joined (${live} live peers, Point ${this.point?.state ?? 'unknown'})` };
+    return { ready: false, reason: `storage open; not joined yet (Point ${this.point?.state ?? 'unknown'}${this.point?.lastError ? `: ${this.point.lastError}` : ''}, no live peers)` };
   }
 
   clusterView(): ClusterView {
@@ -99,18 +159,23 @@ export class CdnNode {
       publicKey: this.identity.publicKey,
       address: this.address,
       startedAt: this.startedAt.toISOString(),
-      peers: [],
+      peers: (this.gossip?.members() ?? []).map((m) => ({
+        id: m.id, address: m.address, state: m.state, incarnation: m.incarnation,
+        lastContact: m.lastContact === null ? null : new Date(m.lastContact).toISOString(),
+      })),
       blobs: { live: s.liveKeys, keys: s.keys, bodies: s.bodies, bytes: s.bodyBytes, quotaBytes: s.quotaBytes },
-      point: { url: this.config.bootstrapUrl, state: 'not contacted', lastError: null },
+      point: { url: this.config.bootstrapUrl, state: this.config.alone ? 'not used (--alone)' : this.point?.state ?? 'not contacted', lastError: this.point?.lastError ?? null },
     };
   }
 
-  /** Graceful stop: refuse new work, finish in-flight requests, flush, close. */
+  /** Graceful stop: refuse new work, finish in-flight requests, tell peers and the Point, flush, close. */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     clearInterval(this.sweepTimer);
     if (this.server !== undefined) await closeGracefully(this.server, this.config.shutdownGraceMs);
+    await this.gossip?.stop().catch((err: unknown) => this.logger.warn({ err }, 'gossip did not stop cleanly'));
+    await this.point?.stop().catch(() => undefined);
     await this.store.close();
     this.logger.info('node stopped');
   }

@@ -146,7 +146,8 @@ export class PointLink implements PeerRegistry {
   async stop(): Promise<void> {
     this.stopped = true;
     this.abort.abort();
-    await this.loop;
+    // A call in flight to a Point that does not answer may take its full timeout: don't wait for it.
+    await Promise.race([this.loop, delay(500)]);
     const key = this.sessionKey;
     if (key !== undefined) await this.client.remove(key, this.identity.id).catch(() => undefined);
     await this.client.close();

@@ -59,14 +59,28 @@ describe('gossip-cdn node', () => {
     await proc.stop();
   });
 
-  it('serves with no Point reachable', async () => {
+  it('serves with no Point reachable, says it is not joined, and keeps retrying', async () => {
+    const dir = await tempDir();
+    dirs.push(dir);
+    const { proc, url } = await startNode({ dataDir: dir, alone: false });
+    const ready = await fetch(`${url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { error: { message: string } }).error.message).toMatch(/not joined/);
+    const key = crypto.randomUUID();
+    expect((await fetch(`${url}/blobs/${key}`, { method: 'PUT', body: 'alone' })).status).toBe(201);
+    expect(await (await fetch(`${url}/blobs/${key}`)).text()).toBe('alone');
+    const view = (await (await fetch(`${url}/cluster`)).json()) as { point: { state: string; lastError: string | null } };
+    expect(['unreachable', 'registering']).toContain(view.point.state);
+    expect(await proc.stop()).toBe(0);
+  });
+
+  it('--alone is ready at once and never contacts the Point', async () => {
     const dir = await tempDir();
     dirs.push(dir);
     const { proc, url } = await startNode({ dataDir: dir });
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
-    const key = crypto.randomUUID();
-    expect((await fetch(`${url}/blobs/${key}`, { method: 'PUT', body: 'alone' })).status).toBe(201);
-    expect(await (await fetch(`${url}/blobs/${key}`)).text()).toBe('alone');
+    const view = (await (await fetch(`${url}/cluster`)).json()) as { point: { state: string } };
+    expect(view.point.state).toMatch(/not used/);
     await proc.stop();
   });
 

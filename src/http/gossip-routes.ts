@@ -1,0 +1,74 @@
+/**
+ * The node-to-node endpoints. Every request is signed and its sender
+ * admitted (src/gossip/runtime.ts `authenticate`) before anything else;
+ * bodies are bounded; anything malformed is 400 GOSSIP_ERR_BAD_MESSAGE and
+ * counts against the sender. Shapes: proposals/0001-gossip-protocol.md.
+ *
+ * - POST /gossip/message        one gossip message (messages.ts), 204
+ * - GET  /gossip/bodies/{sha256} a verified body stream
+ * - GET  /gossip/keys/{guid}     this node's versions of a key (read-through)
+ */
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import { pipeline } from 'node:stream/promises';
+import { CdnError } from '../errors.js';
+import { normaliseIp } from '../bootstrap/caller.js';
+import type { GossipRuntime } from '../gossip/runtime.js';
+import { LIMITS } from '../gossip/messages.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import type { Logger } from '../log.js';
+import { parseGuid } from './request-headers.js';
+import { sendError, sendJson } from './respond.js';
+
+const EMPTY = Buffer.alloc(0);
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+function peerIp(req: Request): string {
+  const ip = normaliseIp(req.socket.remoteAddress);
+  if (ip === undefined) throw new CdnError('GOSSIP_ERR_BAD_MESSAGE', 'no peer address');
+  return ip;
+}
+
+export function gossipRoutes(gossip: GossipRuntime, store: BlobStore, logger: Logger): Router {
+  const router = Router();
+
+  router.post('/gossip/message', express.raw({ type: () => true, limit: LIMITS.maxMessageBytes }), async (req: Request, res: Response) => {
+    const ip = peerIp(req);
+    const body = Buffer.isBuffer(req.body) ? req.body : EMPTY;
+    const sender = await gossip.authenticate(req.headers, 'POST', '/gossip/message', body, ip);
+    await gossip.receive(body, sender, ip);
+    res.status(204).end();
+  });
+
+  router.get('/gossip/bodies/:sha', async (req: Request, res: Response) => {
+    await gossip.authenticate(req.headers, 'GET', req.path, EMPTY, peerIp(req));
+    const sha = String(req.params.sha);
+    if (!SHA256_HEX.test(sha)) throw new CdnError('GOSSIP_ERR_BAD_MESSAGE', 'not a sha256');
+    const body = store.body(sha);
+    if (body === undefined) throw new CdnError('CDN_ERR_BODY_UNAVAILABLE', `body ${sha} is not held here`);
+    const stream = await store.openBody(sha, 0, body.size - 1);
+    res.status(200);
+    res.setHeader('Content-Type', 'application/octet-stream');
+    res.setHeader('Content-Length', body.size);
+    await pipeline(stream, res);
+  });
+
+  router.get('/gossip/keys/:guid', async (req: Request, res: Response) => {
+    await gossip.authenticate(req.headers, 'GET', req.path, EMPTY, peerIp(req));
+    const key = parseGuid(String(req.params.guid));
+    const versions = store.siblings(key);
+    sendJson(res, 200, { versions, held: versions.filter((v) => !v.tombstone && store.hasBody(v.sha256)).map((v) => v.sha256) });
+  });
+
+  router.all('/gossip/{*rest}', () => {
+    throw new CdnError('CDN_ERR_ROUTE_NOT_FOUND');
+  });
+
+  // Node-to-node errors: malformed or oversized input is a bad message (400), never a 5xx or a crash.
+  router.use('/gossip', (err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const status = (err as { status?: unknown } | undefined)?.status;
+    const known = err instanceof CdnError ? err
+      : typeof status === 'number' && status >= 400 && status < 500 ? new CdnError('GOSSIP_ERR_BAD_MESSAGE', 'malformed or oversized request') : err;
+    sendError(res, known, logger);
+  });
+  return router;
+}

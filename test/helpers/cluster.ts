@@ -1,0 +1,149 @@
+/**
+ * A real cluster for integration tests: the Point (`gossip-cdn bootstrap`) on
+ * real Redis and PostgreSQL, and node processes each on its own loopback
+ * address (127.0.0.x), so bans by IP mean something. Gossip runs with the
+ * local-test timing profile.
+ */
+import { request } from 'undici';
+import { startCli, waitHealthy, type CliProcess } from './process.js';
+import { freePort } from './net.js';
+import { waitFor } from './wait.js';
+import { tempDir, removeDir } from './node.js';
+import { freshDatabase, postgresForTests, redisForTests, uniquePrefix, dropPrefix, type Service } from './services.js';
+
+export interface ClusterPoint {
+  url: string;
+  proc: CliProcess;
+  port: number;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+export interface ClusterNode {
+  index: number;
+  host: string;
+  port: number;
+  url: string;
+  dataDir: string;
+  proc: CliProcess;
+  id: string;
+  args: string[];
+}
+
+export interface PeerView {
+  id: string;
+  address: string;
+  state: string;
+  incarnation: number;
+}
+
+export interface Cluster {
+  redis: Service;
+  postgres: Service;
+  point: ClusterPoint;
+  nodes: ClusterNode[];
+  addNode(index: number, extra?: string[]): Promise<ClusterNode>;
+  restartNode(node: ClusterNode): Promise<ClusterNode>;
+  restartPoint(): Promise<void>;
+  close(): Promise<void>;
+}
+
+let hostCounter = 10 + Math.floor(Math.random() * 100);
+
+/** A loopback address no other test in this run uses. */
+export function nextHost(): string {
+  hostCounter = hostCounter >= 250 ? 10 : hostCounter + 1;
+  return `127.0.0.${hostCounter}`;
+}
+
+export async function startCluster(size: number, options: { nodeArgs?: string[]; pointArgs?: string[]; privateServices?: boolean } = {}): Promise<Cluster> {
+  const { startPrivateRedis, startPrivatePostgres } = await import('./services.js');
+  const redis = options.privateServices === true ? await startPrivateRedis() : await redisForTests();
+  const postgres = options.privateServices === true ? await startPrivatePostgres() : await postgresForTests();
+  const db = await freshDatabase(postgres.url);
+  const prefix = uniquePrefix();
+  const pointPort = await freePort();
+  const pointArgs = ['bootstrap', '--host', '127.0.0.1', '--port', String(pointPort), '--redis-url', redis.url, '--database-url', db.url,
+    '--redis-prefix', prefix, '--heartbeat-ttl', '3', ...(options.pointArgs ?? [])];
+  const point: ClusterPoint = { url: `http://127.0.0.1:${pointPort}`, port: pointPort, args: pointArgs, env: {}, proc: startCli(pointArgs) };
+  await waitHealthy(point.proc, `${point.url}/healthz`);
+  const dirs: string[] = [];
+
+  const launch = async (index: number, host: string, port: number, dataDir: string, extra: string[]): Promise<ClusterNode> => {
+    const args = ['node', '--host', host, '--port', String(port), '--data-dir', dataDir, '--bootstrap', point.url,
+      '--gossip-profile', 'local-test', ...(options.nodeArgs ?? []), ...extra];
+    const proc = startCli(args);
+    const url = `http://${host}:${port}`;
+    await waitHealthy(proc, `${url}/healthz`);
+    const view = (await (await request(`${url}/cluster`)).body.json()) as { id: string };
+    return { index, host, port, url, dataDir, proc, id: view.id, args: extra };
+  };
+
+  const cluster: Cluster = {
+    redis, postgres, point, nodes: [],
+    async addNode(index, extra = []) {
+      const host = nextHost();
+      const port = await freePort(host);
+      const dataDir = await tempDir('gcdn-cluster-');
+      dirs.push(dataDir);
+      const node = await launch(index, host, port, dataDir, extra);
+      cluster.nodes[index] = node;
+      return node;
+    },
+    async restartNode(node) {
+      const again = await launch(node.index, node.host, node.port, node.dataDir, node.args);
+      cluster.nodes[node.index] = again;
+      return again;
+    },
+    async restartPoint() {
+      point.proc = startCli(pointArgs);
+      await waitHealthy(point.proc, `${point.url}/healthz`);
+    },
+    async close() {
+      await Promise.all(cluster.nodes.map((n) => n.proc.stop(5000)));
+      await point.proc.stop(5000);
+      for (const d of dirs) await removeDir(d);
+      await db.drop().catch(() => undefined);
+      if (!redis.private) await dropPrefix(redis.url, prefix).catch(() => undefined);
+      await redis.close();
+      await postgres.close();
+    },
+  };
+  for (let i = 0; i < size; i++) await cluster.addNode(i);
+  return cluster;
+}
+
+export async function clusterView(node: ClusterNode): Promise<{ id: string; peers: PeerView[]; blobs: { live: number; bodies: number } }> {
+  const res = await request(`${node.url}/cluster`, { headersTimeout: 2000, bodyTimeout: 2000 });
+  return (await res.body.json()) as { id: string; peers: PeerView[]; blobs: { live: number; bodies: number } };
+}
+
+/** Waits until every node sees every other node as alive. */
+export async function waitMembership(nodes: ClusterNode[], timeoutMs = 30_000): Promise<void> {
+  await waitFor(async () => {
+    for (const n of nodes) {
+      const view = await clusterView(n);
+      for (const other of nodes) {
+        if (other.id === n.id) continue;
+        if (view.peers.find((p) => p.id === other.id)?.state !== 'alive') return false;
+      }
+    }
+    return true;
+  }, { what: `${nodes.length} nodes to see each other alive`, timeoutMs, intervalMs: 200 });
+}
+
+export async function putBlob(node: ClusterNode, key: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await request(`${node.url}/blobs/${key}`, { method: 'PUT', body, headers: { 'content-type': 'application/octet-stream', ...headers } });
+  const text = await res.body.text();
+  return { status: res.statusCode, json: JSON.parse(text) as Record<string, unknown> };
+}
+
+export async function getBlob(node: ClusterNode, key: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Buffer; headers: Record<string, string | string[] | undefined> }> {
+  const res = await request(`${node.url}/blobs/${key}`, { headers, headersTimeout: 10_000, bodyTimeout: 10_000 });
+  return { status: res.statusCode, body: Buffer.from(await res.body.arrayBuffer()), headers: res.headers };
+}
+
+export async function versionsOf(node: ClusterNode, key: string): Promise<{ status: number; json: { winner?: { etag: string; bodyHeld: boolean; tombstone: boolean }; siblings?: { etag: string }[]; deleted?: boolean } }> {
+  const res = await request(`${node.url}/blobs/${key}/versions`);
+  return { status: res.statusCode, json: (await res.body.json()) as { winner?: { etag: string; bodyHeld: boolean; tombstone: boolean } } };
+}

@@ -1,0 +1,85 @@
+/**
+ * Failures on a real cluster: kill -9 and restart, SIGSTOP pauses (suspect,
+ * dead, refuted on resume), and the Point going away while writes continue.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash, randomUUID } from 'node:crypto';
+import { startCluster, waitMembership, putBlob, getBlob, versionsOf, clusterView, type Cluster, type ClusterNode } from '../../helpers/cluster.js';
+import { waitFor } from '../../helpers/wait.js';
+
+let cluster: Cluster;
+
+beforeAll(async () => {
+  cluster = await startCluster(4);
+  await waitMembership(cluster.nodes);
+}, 120_000);
+
+afterAll(async () => {
+  await cluster?.close();
+});
+
+const sha = (b: string): string => createHash('sha256').update(b).digest('hex');
+
+async function waitHeldEverywhere(nodes: ClusterNode[], key: string, body: string, timeoutMs = 30_000): Promise<void> {
+  await waitFor(async () => {
+    for (const n of nodes) {
+      const v = await versionsOf(n, key);
+      if (v.status !== 200 || v.json.winner?.etag !== `"${sha(body)}"` || !v.json.winner.bodyHeld) return false;
+    }
+    return true;
+  }, { what: `${key} on every node`, timeoutMs, intervalMs: 150 });
+}
+
+describe('failures', () => {
+  it('a node killed with kill -9 and restarted catches up on what it missed', async () => {
+    const victim = cluster.nodes[3] as ClusterNode;
+    const before = randomUUID();
+    await putBlob(cluster.nodes[0] as ClusterNode, before, 'before the crash');
+    await waitHeldEverywhere(cluster.nodes, before, 'before the crash');
+    await victim.proc.kill9();
+    const missed: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const key = randomUUID();
+      await putBlob(cluster.nodes[i % 3] as ClusterNode, key, `missed ${i}`);
+      missed.push(key);
+    }
+    const back = await cluster.restartNode(victim);
+    for (const [i, key] of missed.entries()) await waitHeldEverywhere([back], key, `missed ${i}`, 60_000);
+    expect((await getBlob(back, before)).body.toString()).toBe('before the crash');
+    await waitMembership(cluster.nodes, 60_000);
+  });
+
+  it('a paused node is suspected, then declared dead, and refutes this when resumed', async () => {
+    const paused = cluster.nodes[2] as ClusterNode;
+    const watcher = cluster.nodes[0] as ClusterNode;
+    const incarnationBefore = (await clusterView(cluster.nodes[1] as ClusterNode)).peers.find((p) => p.id === paused.id)?.incarnation ?? 0;
+    process.kill(paused.proc.pid, 'SIGSTOP');
+    try {
+      const seen = new Set<string>();
+      await waitFor(async () => {
+        const state = (await clusterView(watcher)).peers.find((p) => p.id === paused.id)?.state;
+        if (state !== undefined) seen.add(state);
+        return state === 'dead';
+      }, { what: 'the paused node to be declared dead', timeoutMs: 60_000, intervalMs: 50 });
+      expect(seen.has('suspect') || seen.has('dead')).toBe(true);
+    } finally {
+      process.kill(paused.proc.pid, 'SIGCONT');
+    }
+    await waitFor(async () => {
+      const peer = (await clusterView(watcher)).peers.find((p) => p.id === paused.id);
+      return peer?.state === 'alive' && peer.incarnation > incarnationBefore;
+    }, { what: 'the resumed node to refute with a higher incarnation', timeoutMs: 60_000, intervalMs: 100 });
+    await waitMembership(cluster.nodes, 60_000);
+  });
+
+  it('keeps replicating while the Point is down', async () => {
+    await cluster.point.proc.stop();
+    try {
+      const key = randomUUID();
+      await putBlob(cluster.nodes[1] as ClusterNode, key, 'no point needed');
+      await waitHeldEverywhere(cluster.nodes, key, 'no point needed', 60_000);
+    } finally {
+      await cluster.restartPoint();
+    }
+  });
+});
