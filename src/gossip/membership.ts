@@ -18,9 +18,11 @@
 import { LIMITS, PROTOCOL_VERSION, type GossipMessage, type MemberUpdate, type MessageBody } from './messages.js';
 import { Awareness } from './awareness.js';
 import { BroadcastQueue } from './broadcast-queue.js';
+import { DeadRetry } from './dead-retry.js';
 import { FailureDetector } from './failure-detector.js';
 import { MemberTable, isLive, peerInfo, supersedes, toRecord, toUpdate, type Member } from './member-table.js';
-import { pushPullIntervalFor, type MembershipOptions } from './membership-config.js';
+import type { MembershipOptions } from './membership-config.js';
+import { PushPullSchedule } from './push-pull-schedule.js';
 import { Suspicion, suspicionBounds } from './suspicion.js';
 import type { Logger } from '../log.js';
 import type { MemberRecord, MemberState, NodeId, PeerInfo, PeerSampler, ProtocolEnv } from './types.js';
@@ -42,24 +44,15 @@ export class Membership implements PeerSampler {
   private readonly queue: BroadcastQueue;
   private readonly awareness: Awareness;
   private readonly detector: FailureDetector;
+  private readonly retry: DeadRetry;
   private readonly log: Logger;
   private readonly listeners: ((m: MemberRecord) => void)[] = [];
   private ownIncarnation = 0;
   private leaving = false;
   private nextGossipAt: number;
-  private nextPushPullAt: number;
-  /**
-   * Gap before the next periodic push-pull. It starts at one probe interval
-   * and doubles up to the configured interval: right after a start, when
-   * every node knows only a few others, gossip's retransmit budget (scaled by
-   * the small N each node sees) leaves some members unheard of, and these
-   * early syncs fill the gaps in a few rounds instead of one full interval.
-   */
-  private pushPullGap: number;
+  private readonly syncs: PushPullSchedule;
   private nextReapAt: number;
   private lastRevivalSyncAt = -Infinity;
-  /** seeds to push-pull with on the next tick (at most joinFanout) */
-  private readonly joining = new Set<NodeId>();
   readonly stats: MembershipStats = { suspicionsRaised: 0, refutations: 0, declaredDead: 0, pushPulls: 0, deadRetries: 0 };
 
   constructor(
@@ -70,6 +63,7 @@ export class Membership implements PeerSampler {
     this.table = new MemberTable(options.maxMembers);
     this.queue = new BroadcastQueue(options.retransmitMult, options.maxBroadcasts);
     this.awareness = new Awareness(options.awarenessMax);
+    this.retry = new DeadRetry(options, env.random);
     this.detector = new FailureDetector(env, options, this.awareness, {
       liveIds: () => this.table.liveIds(),
       probeable: (id) => {
@@ -90,8 +84,7 @@ export class Membership implements PeerSampler {
     const now = env.clock.now();
     const stagger = () => Math.floor(env.random.next() * options.gossipIntervalMs);
     this.nextGossipAt = now + stagger();
-    this.pushPullGap = options.probeIntervalMs;
-    this.nextPushPullAt = now + options.probeIntervalMs + Math.floor(env.random.next() * options.probeIntervalMs);
+    this.syncs = new PushPullSchedule(options, env.random, now);
     this.nextReapAt = now + options.probeIntervalMs;
     this.queue.push(this.selfUpdate());
   }
@@ -129,11 +122,7 @@ export class Membership implements PeerSampler {
       const m = this.addMember(peerInfo(p), 0, now, false);
       if (m !== undefined) added.push(m.id);
     }
-    for (let i = 0; i < added.length && this.joining.size < this.options.joinFanout; i++) {
-      const j = i + Math.floor(this.env.random.next() * (added.length - i));
-      [added[i], added[j]] = [added[j] as NodeId, added[i] as NodeId];
-      this.joining.add(added[i] as NodeId);
-    }
+    this.syncs.seeds(added);
   }
 
   tick(): void {
@@ -145,14 +134,11 @@ export class Membership implements PeerSampler {
     if (this.leaving) return;
     this.detector.tick(now);
     this.expireSuspicions(now);
-    for (const id of this.joining) {
+    for (const id of this.syncs.takeSeeds()) {
       const m = this.table.get(id);
       if (m !== undefined) this.pushPull(m, true);
     }
-    this.joining.clear();
-    if (now >= this.nextPushPullAt) {
-      this.pushPullGap = Math.min(2 * this.pushPullGap, pushPullIntervalFor(this.options, this.table.liveCount + 1));
-      this.nextPushPullAt = now + this.pushPullGap;
+    if (this.syncs.due(now, this.table.liveCount + 1)) {
       const [peer] = this.table.sample(1, this.env.random);
       if (peer !== undefined) this.pushPull(peer, true);
     }
@@ -175,8 +161,7 @@ export class Membership implements PeerSampler {
     const known = this.table.get(msg.from);
     if (known !== undefined) {
       known.lastContact = now;
-      // a "dead" member is talking to us: retry it now, so it can refute
-      if (known.state === 'dead' && known.nextRetryAt > now) known.nextRetryAt = now;
+      this.retry.heardFrom(known, now);
     }
     const replyTo = known === undefined ? sender : peerInfo(known);
     switch (msg.type) {
@@ -311,8 +296,7 @@ export class Membership implements PeerSampler {
     if (state === 'suspect') {
       m.suspicion = new Suspicion(accuser, now, suspicionBounds(this.options, this.table.liveCount + 1));
     } else if (state === 'dead') {
-      m.retries = 0;
-      m.nextRetryAt = now + this.retryDelay(0);
+      this.retry.died(m, now);
     }
     if (state === 'alive' && !isLive(previous)) this.detector.memberAdded(m.id);
     const by = state === 'suspect' || state === 'dead' ? accuser : undefined;
@@ -371,20 +355,10 @@ export class Membership implements PeerSampler {
 
   /** Pings each dead member whose retry is due, carrying the claim it is dead so it can refute. */
   private retryDead(now: number): void {
-    for (const id of this.table.goneIds()) {
-      const m = this.table.get(id);
-      if (m === undefined || m.state !== 'dead' || now < m.nextRetryAt) continue;
-      m.retries++;
-      m.nextRetryAt = now + this.retryDelay(m.retries);
+    for (const m of this.retry.due(this.table, now)) {
       this.stats.deadRetries++;
       this.send(m, { type: 'ping', seq: this.detector.nextSeq(), updates: [toUpdate(m)] });
     }
-  }
-
-  /** base · 2^attempt, capped, ±25% jitter. */
-  private retryDelay(attempt: number): number {
-    const raw = Math.min(this.options.deadRetryMaxMs, this.options.deadRetryBaseMs * 2 ** Math.min(attempt, 30));
-    return Math.floor(raw * (0.75 + 0.5 * this.env.random.next()));
   }
 
   private reap(now: number): void {

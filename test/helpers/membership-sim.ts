@@ -8,7 +8,7 @@ import { Membership } from '../../src/gossip/membership.js';
 import type { MembershipOptions } from '../../src/gossip/membership-config.js';
 import type { GossipMessage } from '../../src/gossip/messages.js';
 import { SeededRandom } from '../../src/gossip/sim/seeded-random.js';
-import { SimNetwork, type LinkModel } from '../../src/gossip/sim/sim-network.js';
+import { SimNetwork, type LinkModel, type WireMode } from '../../src/gossip/sim/sim-network.js';
 import { VirtualClock } from '../../src/gossip/sim/virtual-clock.js';
 import type { MemberState, NodeId, PeerInfo, Transport } from '../../src/gossip/types.js';
 import { nodeIdFromPublicKey } from '../../src/identity/node-id.js';
@@ -36,6 +36,8 @@ export interface MembershipSimOptions {
   seed: number;
   options: MembershipOptions;
   link?: LinkModel;
+  /** 'validated' checks every message against the wire schema, as the HTTP runtime does */
+  wire?: WireMode;
   /** virtual ms per step; defaults to options.tickMs */
   stepMs?: number;
 }
@@ -66,6 +68,7 @@ export class MembershipSim {
     const ids = root.fork();
     this.net = new SimNetwork(this.clock, this.netRandom);
     if (config.link !== undefined) this.net.link = config.link;
+    if (config.wire !== undefined) this.net.wire = config.wire;
     this.stepMs = config.stepMs ?? config.options.tickMs;
     for (let i = 0; i < config.nodes; i++) {
       const info = simPeer(i, ids);
@@ -84,6 +87,21 @@ export class MembershipSim {
     const node = this.nodes[i];
     if (node === undefined) throw new RangeError(`no node ${i}`);
     return node;
+  }
+
+  /** Seeds node i with node i−1 only: the slowest way to learn a cluster. */
+  seedChain(): void {
+    for (let i = 1; i < this.nodes.length; i++) this.node(i).membership.addSeeds([this.node(i - 1).info]);
+  }
+
+  /** Seeds every node with node `hub` (as if the Point had returned only it). */
+  seedStar(hub = 0): void {
+    for (const node of this.nodes) if (node.index !== hub) node.membership.addSeeds([this.node(hub).info]);
+  }
+
+  /** Sum of a Membership counter over all nodes. */
+  total(pick: (m: Membership) => number): number {
+    return this.nodes.reduce((sum, n) => sum + pick(n.membership), 0);
   }
 
   /** Runs `ms` of virtual time. */
