@@ -41,6 +41,16 @@ export interface GossipRuntimeOptions {
   readThroughTimeoutMs: number;
 }
 
+export interface GossipMetrics {
+  messagesSent: Record<string, number>;
+  bytesSent: Record<string, number>;
+  transport: Record<string, number>;
+  peers: Record<string, number>;
+  events: Record<string, number>;
+  bodyBytes: { fetched: number; served: number };
+  bodyQueue: number;
+}
+
 export const PEERS_FILE = 'peers.json';
 /** Peers asked, in parallel, about a key never heard of here. */
 const LOOKUP_FANOUT = 6;
@@ -189,6 +199,32 @@ export class GossipRuntime {
   /** Lost a body to bit rot: fetch it again. */
   bodyLost(sha256: string, size: number): void {
     void this.fetcher.want({ sha256, size, origin: '' });
+  }
+
+  /** Body bytes sent to peers from /gossip/bodies (counted by the HTTP layer). */
+  bodyBytesServed = 0;
+
+  /** Everything an operator would ask about the gossip layer, for /metrics. */
+  metrics(): GossipMetrics {
+    const byState: Record<string, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
+    for (const m of this.core.membership.members()) byState[m.state] = (byState[m.state] ?? 0) + 1;
+    const t = this.transport.stats;
+    const d = this.core.data.stats();
+    const m = this.core.membership.stats;
+    const f = this.fetcher.stats;
+    return {
+      messagesSent: Object.fromEntries(Object.entries(t.byType).map(([k, v]) => [k, v.messages])),
+      bytesSent: Object.fromEntries(Object.entries(t.byType).map(([k, v]) => [k, v.bytes])),
+      transport: { failed: t.failed, dropped: t.dropped },
+      peers: byState,
+      events: {
+        rounds: d.rounds, versionsAdopted: d.versionsAdopted, rumorsForwarded: d.rumorsForwarded, staleRefused: d.staleRefused,
+        antiEntropySessions: d.aeSessions, suspicionsRaised: m.suspicionsRaised, refutations: m.refutations, declaredDead: m.declaredDead,
+        bodiesFetched: f.fetched, bodyFetchFailures: f.failures, badBodies: f.badBodies,
+      },
+      bodyBytes: { fetched: f.bytes, served: this.bodyBytesServed },
+      bodyQueue: f.queued,
+    };
   }
 
   members(): MemberRecord[] {

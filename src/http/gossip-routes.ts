@@ -50,6 +50,7 @@ export function gossipRoutes(gossip: GossipRuntime, store: BlobStore, logger: Lo
     res.setHeader('Content-Type', 'application/octet-stream');
     res.setHeader('Content-Length', body.size);
     await pipeline(stream, res);
+    gossip.bodyBytesServed += body.size;
   });
 
   router.get('/gossip/keys/:guid', async (req: Request, res: Response) => {

@@ -51,6 +51,35 @@ export class NodeMetrics {
     };
   }
 
+  /**
+   * Mirrors monotonic counts kept elsewhere (the gossip runtime's stats) as
+   * Prometheus counters: each scrape adds what grew since the last one.
+   */
+  mirrorCounter(name: string, help: string, read: () => Record<string, number>, label = 'type'): void {
+    const last = new Map<string, number>();
+    new Counter({
+      name, help, labelNames: [label], registers: [this.registry],
+      collect() {
+        for (const [key, value] of Object.entries(read())) {
+          const delta = value - (last.get(key) ?? 0);
+          if (delta > 0) this.inc({ [label]: key }, delta);
+          last.set(key, value);
+        }
+      },
+    });
+  }
+
+  /** A gauge read at scrape time, with one label. */
+  labelledGauge(name: string, help: string, read: () => Record<string, number>, label: string): void {
+    new Gauge({
+      name, help, labelNames: [label], registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [key, value] of Object.entries(read())) this.set({ [label]: key }, value);
+      },
+    });
+  }
+
   blobWritten(_size: number): void {
     this.written.inc();
   }

@@ -137,6 +137,14 @@ export class CdnNode {
       obtainBody: (v) => gossip.obtainBody(v),
       lookup: (k) => gossip.lookup(k),
     };
+    const m = ctx.metrics;
+    m.mirrorCounter('cdn_gossip_messages_sent_total', 'Gossip messages delivered to peers, by type', () => gossip.metrics().messagesSent);
+    m.mirrorCounter('cdn_gossip_bytes_sent_total', 'Gossip message bytes delivered to peers, by type', () => gossip.metrics().bytesSent);
+    m.mirrorCounter('cdn_gossip_transport_problems_total', 'Gossip messages that failed or were dropped (backlog full), by kind', () => gossip.metrics().transport, 'kind');
+    m.mirrorCounter('cdn_gossip_events_total', 'Protocol events: rounds, adoptions, rumors, anti-entropy sessions, suspicions, refutations, deaths, body fetches', () => gossip.metrics().events, 'event');
+    m.mirrorCounter('cdn_gossip_body_bytes_total', 'Body bytes moved between nodes, by direction (fetched, served)', () => gossip.metrics().bodyBytes, 'direction');
+    m.labelledGauge('cdn_gossip_peers', 'Known peers by state', () => gossip.metrics().peers, 'state');
+    m.labelledGauge('cdn_gossip_body_queue', 'Bodies waiting to be fetched', () => ({ queued: gossip.metrics().bodyQueue }), 'queue');
     this.point = point;
     this.gossip = gossip;
     gossip.start().then(() => point.start(), (err: unknown) => this.logger.error({ err }, 'gossip failed to start'));
