@@ -87,13 +87,17 @@ export const POINT_DEFAULTS: PointConfig = Object.freeze({
   shutdownGraceMs: 5000,
 });
 
-/** Fast local-test profile: short TTLs and sweeps, port 0, loopback only. */
+/**
+ * Fast local-test profile: quick sweeps and ban refreshes, port 0, loopback
+ * only. The TTL stays long enough that a loaded CI machine never lapses a
+ * node mid-test; tests of expiry set their own short TTL.
+ */
 export const POINT_LOCAL_TEST: PointConfig = Object.freeze({
   ...POINT_DEFAULTS,
   port: 0,
   host: '127.0.0.1',
   logLevel: 'silent',
-  heartbeatTtlSec: 2,
+  heartbeatTtlSec: 20,
   sweepIntervalMs: 50,
   banRefreshMs: 100,
   redisCommandTimeoutMs: 500,

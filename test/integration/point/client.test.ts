@@ -34,8 +34,8 @@ test('every call works end to end, from distinct source addresses', async () => 
   try {
     const ids = [generateIdentity(), generateIdentity(), generateIdentity()];
     const [ra, rb, rc] = await Promise.all([a, b, c].map((cl, i) => cl.reg({ port: 7000 + i, publicKey: ids[i]!.publicKey, id: ids[i]!.id })));
-    expect(ra).toEqual({ id: ids[0]!.id, key: expect.any(String), ttl: 2 });
-    expect(await a.heartbeat(ra!.key)).toEqual({ id: ids[0]!.id, ttl: 2 });
+    expect(ra).toEqual({ id: ids[0]!.id, key: expect.any(String), ttl: 20 });
+    expect(await a.heartbeat(ra!.key)).toEqual({ id: ids[0]!.id, ttl: 20 });
     expect((await a.look(ra!.key, 10)).map((n) => n.id).sort()).toEqual([rb!.id, rc!.id].sort());
     expect(await a.check(ra!.key, rb!.id)).toMatchObject({ id: rb!.id, ip: '127.0.0.3', port: 7001 });
     expect(await a.points(ra!.key, 5)).toEqual([{ url: 'http://10.0.0.1:8080' }]);

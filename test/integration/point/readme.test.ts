@@ -69,7 +69,7 @@ describe.skipIf(missingTools.length > 0)(`README: the Point's examples run as wr
     open = point;
     const result = await run(block('point-api'), { POINT: point.point.url });
     expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
-    expect(result.stdout).toContain('"ttl":2');
+    expect(result.stdout).toContain('"ttl":20');
     expect(result.stdout).toContain('[{"url":"http://10.0.0.1:8080"}]');
     expect(result.stdout).toContain('"removed":false');
     expect(result.stdout).toMatch(/"ip":"127\.0\.0\.3","reports":2,"quorum":2,"banned":true/);
