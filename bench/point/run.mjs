@@ -20,7 +20,7 @@
  */
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import process from 'node:process';
@@ -49,6 +49,8 @@ const NODES = Number(values.nodes);
 /** POINT_DEFAULTS.heartbeatTtlSec / 3: how often a node heartbeats by default */
 const DEFAULT_HEARTBEAT_INTERVAL_S = 10;
 const log = (m = '') => process.stdout.write(`${m}\n`);
+/** USER_HZ: the unit of utime/stime in /proc/<pid>/stat (100 on every Linux we run on) */
+const CLOCK_TICKS = 100;
 
 const children = [];
 const cleanups = [];
@@ -83,10 +85,27 @@ function cycle(items) {
   return () => items[i++ % items.length];
 }
 
-async function drive(name, url, request) {
+/** CPU time (user + system) a process has used, in microseconds, from /proc (Linux). */
+function cpuMicros(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * One timed run. Besides requests/s and latency it reports the server's own
+ * CPU time per request: on a shared machine throughput moves with whatever
+ * else runs, CPU per request much less.
+ */
+async function drive(name, url, request, pid) {
+  const before = cpuMicros(pid);
   const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, requests: [request] });
+  const cpuPerRequest = (cpuMicros(pid) - before) / Math.max(1, result.requests.total);
   const bad = result.non2xx + result.errors + result.timeouts;
-  return { name, rps: result.requests.average, p99: result.latency.p99, p50: result.latency.p50, bad, total: result.requests.total };
+  return { name, rps: result.requests.average, p99: result.latency.p99, p50: result.latency.p50, bad, total: result.requests.total, cpuUs: Math.round(cpuPerRequest) };
 }
 
 const median = (xs) => {
@@ -101,13 +120,14 @@ async function main() {
   const prefix = `bench-${randomBytes(4).toString('hex')}:`;
   const pointPort = await freePort();
   const floorPort = await freePort();
-  await startProcess([join(HERE, 'point-process.mjs'), '--port', String(pointPort), '--redis-url', redis.url, '--database-url', postgres.url, '--prefix', prefix], {}, /Point listening/);
-  await startProcess([join(HERE, 'floor-server.mjs'), '--port', String(floorPort), '--redis-url', redis.url, '--prefix', prefix], {}, /floor ready/);
+  const pointProcess = await startProcess([join(HERE, 'point-process.mjs'), '--port', String(pointPort), '--redis-url', redis.url, '--database-url', postgres.url, '--prefix', prefix], {}, /Point listening/);
+  const floorProcess = await startProcess([join(HERE, 'floor-server.mjs'), '--port', String(floorPort), '--redis-url', redis.url, '--prefix', prefix], {}, /floor ready/);
   const point = `http://127.0.0.1:${pointPort}`;
   const floor = `http://127.0.0.1:${floorPort}`;
 
   log(`Point benchmark: ${NODES} nodes, ${CONNECTIONS} connections, ${ROUNDS} rounds x ${DURATION} s per call`);
   log(`Redis: ${redis.kind}; PostgreSQL: ${postgres.kind}; ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}`);
+  log(`load average before the run: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} (anything else running moves requests/s; CPU per request moves less)`);
   const probe = new Redis(redis.url);
   const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await probe.info('memory'))?.[1] ?? 0);
   const memoryBefore = await usedMemory();
@@ -124,34 +144,37 @@ async function main() {
   const nextKey = cycle(keys);
   const nextBody = cycle(regBodies);
   const scenarios = [
-    ['look', point, { method: 'GET', setupRequest: (req) => ({ ...req, path: `/look?key=${nextKey()}&numnodes=8` }) }],
-    ['floor look', floor, { method: 'GET', setupRequest: (req) => ({ ...req, path: `/look?key=${nextKey()}&numnodes=8` }) }],
-    ['heartbeat', point, { method: 'POST', path: '/heartbeat', headers: { 'content-type': 'application/json' }, setupRequest: (req) => ({ ...req, body: JSON.stringify({ key: nextKey() }) }) }],
-    ['reg', point, { method: 'POST', path: '/reg', headers: { 'content-type': 'application/json' }, setupRequest: (req) => ({ ...req, body: nextBody() }) }],
+    ['look', point, pointProcess.pid, { method: 'GET', setupRequest: (req) => ({ ...req, path: `/look?key=${nextKey()}&numnodes=8` }) }],
+    ['floor look', floor, floorProcess.pid, { method: 'GET', setupRequest: (req) => ({ ...req, path: `/look?key=${nextKey()}&numnodes=8` }) }],
+    ['heartbeat', point, pointProcess.pid, { method: 'POST', path: '/heartbeat', headers: { 'content-type': 'application/json' }, setupRequest: (req) => ({ ...req, body: JSON.stringify({ key: nextKey() }) }) }],
+    ['reg', point, pointProcess.pid, { method: 'POST', path: '/reg', headers: { 'content-type': 'application/json' }, setupRequest: (req) => ({ ...req, body: nextBody() }) }],
   ];
   // warm up JIT and connection pools
-  for (const [name, url, request] of scenarios) await autocannon({ url, connections: 4, amount: 500, requests: [request] }).catch(() => log(`warm-up of ${name} failed`));
+  for (const [name, url, , request] of scenarios) await autocannon({ url, connections: 4, amount: 500, requests: [request] }).catch(() => log(`warm-up of ${name} failed`));
 
   const runs = Object.fromEntries(scenarios.map(([name]) => [name, []]));
   for (let round = 1; round <= ROUNDS; round++) {
-    for (const [name, url, request] of scenarios) {
-      const r = await drive(name, url, request);
+    for (const [name, url, pid, request] of scenarios) {
+      const r = await drive(name, url, request, pid);
       runs[name].push(r);
-      log(`round ${round}  ${name.padEnd(10)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${String(r.p50).padStart(3)} ms   p99 ${String(r.p99).padStart(3)} ms${r.bad ? `   ${r.bad} failed` : ''}`);
+      log(`round ${round}  ${name.padEnd(10)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${String(r.p50).padStart(3)} ms   p99 ${String(r.p99).padStart(3)} ms   server CPU ${String(r.cpuUs).padStart(4)} µs/req${r.bad ? `   ${r.bad} failed` : ''}`);
     }
   }
 
   const summary = Object.fromEntries(Object.entries(runs).map(([name, rs]) => [name, {
-    rps: Math.round(median(rs.map((r) => r.rps))), p99Ms: median(rs.map((r) => r.p99)), failed: rs.reduce((n, r) => n + r.bad, 0), runs: rs,
+    rps: Math.round(median(rs.map((r) => r.rps))), p99Ms: median(rs.map((r) => r.p99)), cpuUsPerRequest: median(rs.map((r) => r.cpuUs)),
+    failed: rs.reduce((n, r) => n + r.bad, 0), runs: rs,
   }]));
   const ratio = summary.look.rps / summary['floor look'].rps;
+  const cpuRatio = summary['floor look'].cpuUsPerRequest / summary.look.cpuUsPerRequest;
   const capacity = Math.floor(summary.heartbeat.rps * DEFAULT_HEARTBEAT_INTERVAL_S);
   log('\nmedian of rounds');
-  log('call          req/s    p99 ms');
+  log('call          req/s    p99 ms   server CPU µs/req');
   for (const name of ['reg', 'look', 'heartbeat', 'floor look']) {
-    log(`${name.padEnd(12)} ${String(summary[name].rps).padStart(7)}   ${String(summary[name].p99Ms).padStart(5)}${summary[name].failed ? `   (${summary[name].failed} failed)` : ''}`);
+    log(`${name.padEnd(12)} ${String(summary[name].rps).padStart(7)}   ${String(summary[name].p99Ms).padStart(5)}   ${String(summary[name].cpuUsPerRequest).padStart(6)}${summary[name].failed ? `   (${summary[name].failed} failed)` : ''}`);
   }
-  log(`\nlook / floor look = ${ratio.toFixed(2)}x (target >= 0.70x) ${ratio >= 0.7 ? 'MET' : 'NOT MET'}`);
+  log(`\nlook / floor look = ${ratio.toFixed(2)}x in requests/s (target >= 0.70x) ${ratio >= 0.7 ? 'MET' : 'NOT MET'}`);
+  log(`                    ${cpuRatio.toFixed(2)}x in server CPU per request (floor µs / look µs)`);
   log(`capacity: ${summary.heartbeat.rps} heartbeats/s x ${DEFAULT_HEARTBEAT_INTERVAL_S} s default interval = ~${capacity.toLocaleString('en')} nodes at 100% of one Point process;`);
   log(`          ~${Math.floor(capacity / 2).toLocaleString('en')} nodes leaving half the Point for reg, look and check`);
 
@@ -160,7 +183,7 @@ async function main() {
   const report = {
     when: new Date().toISOString(), node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model,
     redis: redis.kind, postgres: postgres.kind, nodes: NODES, connections: CONNECTIONS, durationS: DURATION, rounds: ROUNDS,
-    summary, lookToFloorRatio: Number(ratio.toFixed(3)), heartbeatIntervalS: DEFAULT_HEARTBEAT_INTERVAL_S, nodesPerPoint: capacity, redisBytesPerNode: bytesPerNode,
+    summary, lookToFloorRatio: Number(ratio.toFixed(3)), lookToFloorCpuRatio: Number(cpuRatio.toFixed(3)), loadAverage: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number), heartbeatIntervalS: DEFAULT_HEARTBEAT_INTERVAL_S, nodesPerPoint: capacity, redisBytesPerNode: bytesPerNode,
   };
   writeFileSync(join(results, 'point-latest.json'), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(join(results, `point-${report.when.replace(/[:.]/g, '-')}.json`), `${JSON.stringify(report, null, 2)}\n`);
