@@ -25,3 +25,19 @@ export function onShutdownSignal(stop: () => Promise<void>): void {
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
 }
+
+/** Set by `gossip-cdn demo` on its children: the pid they should not outlive. */
+export const PARENT_PID_ENV = 'GOSSIP_CDN_PARENT_PID';
+
+/** When started by the demo, stop gracefully (SIGTERM to self) once the demo is gone. */
+export function exitWithParent(): void {
+  const pid = Number(process.env[PARENT_PID_ENV]);
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  setInterval(() => {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      process.kill(process.pid, 'SIGTERM');
+    }
+  }, 1000).unref();
+}

@@ -7,6 +7,8 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerBootstrapCommand } from './bootstrap/command.js';
 import { registerNodeCommand } from './node/command.js';
+import { registerDemoCommand } from './demo/command.js';
+import { exitWithParent } from './cli-support.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -19,7 +21,9 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)');
   registerBootstrapCommand(program);
   registerNodeCommand(program);
+  registerDemoCommand(program);
   return program;
 }
 
+exitWithParent();
 await buildProgram().parseAsync(process.argv);

@@ -52,10 +52,13 @@ export class GossipCore {
     this.data.tick();
   }
 
-  /** Every message from a peer, already verified and parsed. */
-  async handle(message: GossipMessage): Promise<void> {
+  /**
+   * Every message from a peer, already verified and parsed. `sender`, when
+   * the runtime knows it, lets membership answer a peer not yet in its table.
+   */
+  async handle(message: GossipMessage, sender?: PeerInfo): Promise<void> {
     if (message.from === this.env.self.id) return;
-    this.membership.handle(message);
+    this.membership.handle(message, sender);
     await this.data.handle(message);
   }
 

@@ -51,6 +51,11 @@ export interface GossipMetrics {
   bodyQueue: number;
 }
 
+/** A verified sender the Point vouched for, with the address it serves on. */
+export interface AdmittedSender extends VerifiedSender {
+  peer: PeerInfo;
+}
+
 export const PEERS_FILE = 'peers.json';
 /** Peers asked, in parallel, about a key never heard of here. */
 const LOOKUP_FANOUT = 6;
@@ -125,18 +130,17 @@ export class GossipRuntime {
    * Checks a node-to-node request: signature, freshness, replay, then whether
    * the sender is registered, not banned, and speaking from its address.
    */
-  async authenticate(headers: Record<string, string | string[] | undefined>, method: string, path: string, body: Buffer, ip: string): Promise<VerifiedSender> {
+  async authenticate(headers: Record<string, string | string[] | undefined>, method: string, path: string, body: Buffer, ip: string): Promise<AdmittedSender> {
     const sender = verifyRequest(headers, method, path, body, this.clock, this.replay);
     const vouch = await this.auth.admit(sender.id, sender.publicKey, ip);
+    const peer: PeerInfo = { id: sender.id, address: `${ip.includes(':') ? `[${ip}]` : ip}:${vouch.port}`, publicKey: sender.publicKey };
     // A registered peer we had not met yet (the Point vouched for it): it is a member now.
-    if (this.started && this.core.membership.peer(sender.id) === undefined) {
-      this.core.membership.addSeeds([{ id: sender.id, address: `${ip.includes(':') ? `[${ip}]` : ip}:${vouch.port}`, publicKey: sender.publicKey }]);
-    }
-    return sender;
+    if (this.started && this.core.membership.peer(sender.id) === undefined) this.core.membership.addSeeds([peer]);
+    return { ...sender, peer };
   }
 
   /** A message body from an authenticated peer. */
-  async receive(body: Buffer, sender: VerifiedSender, ip: string): Promise<void> {
+  async receive(body: Buffer, sender: AdmittedSender, ip: string): Promise<void> {
     let message;
     try {
       message = parseGossipMessage(JSON.parse(body.toString('utf8')));
@@ -148,7 +152,7 @@ export class GossipRuntime {
       this.malformed(ip, 'message from field does not match the signer');
       throw new CdnError('GOSSIP_ERR_BAD_MESSAGE', 'the message says it is from another node than the one that signed it');
     }
-    await this.core.handle(message);
+    await this.core.handle(message, sender.peer);
   }
 
   private malformed(ip: string, reason: string): void {
