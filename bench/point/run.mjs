@@ -9,6 +9,8 @@
  *   look       GET /look?key=K&numnodes=8, K cycling over the 1,000 session keys
  *   floor      the same look against a bare node:http server doing one EVALSHA
  *              of the same script on the same Redis (bench/point/floor-server.mjs)
+ *   express floor  the same handler as a single express route: splits the
+ *              Point's overhead into what express costs and what ours costs
  *   heartbeat  POST /heartbeat {key}, cycling over the 1,000 keys
  *   reg        POST /reg, cycling over 1,000 more identities (re-registrations)
  * Each runs --rounds times for --duration seconds; the report gives the median
@@ -120,10 +122,13 @@ async function main() {
   const prefix = `bench-${randomBytes(4).toString('hex')}:`;
   const pointPort = await freePort();
   const floorPort = await freePort();
+  const expressFloorPort = await freePort();
   const pointProcess = await startProcess([join(HERE, 'point-process.mjs'), '--port', String(pointPort), '--redis-url', redis.url, '--database-url', postgres.url, '--prefix', prefix], {}, /Point listening/);
   const floorProcess = await startProcess([join(HERE, 'floor-server.mjs'), '--port', String(floorPort), '--redis-url', redis.url, '--prefix', prefix], {}, /floor ready/);
+  const expressFloorProcess = await startProcess([join(HERE, 'floor-server.mjs'), '--port', String(expressFloorPort), '--redis-url', redis.url, '--prefix', prefix, '--framework', 'express'], {}, /floor ready/);
   const point = `http://127.0.0.1:${pointPort}`;
   const floor = `http://127.0.0.1:${floorPort}`;
+  const expressFloor = `http://127.0.0.1:${expressFloorPort}`;
 
   log(`Point benchmark: ${NODES} nodes, ${CONNECTIONS} connections, ${ROUNDS} rounds x ${DURATION} s per call`);
   log(`Redis: ${redis.kind}; PostgreSQL: ${postgres.kind}; ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}`);
@@ -146,6 +151,7 @@ async function main() {
   const scenarios = [
     ['look', point, pointProcess.pid, { method: 'GET', setupRequest: (req) => ({ ...req, path: `/look?key=${nextKey()}&numnodes=8` }) }],
     ['floor look', floor, floorProcess.pid, { method: 'GET', setupRequest: (req) => ({ ...req, path: `/look?key=${nextKey()}&numnodes=8` }) }],
+    ['express floor', expressFloor, expressFloorProcess.pid, { method: 'GET', setupRequest: (req) => ({ ...req, path: `/look?key=${nextKey()}&numnodes=8` }) }],
     ['heartbeat', point, pointProcess.pid, { method: 'POST', path: '/heartbeat', headers: { 'content-type': 'application/json' }, setupRequest: (req) => ({ ...req, body: JSON.stringify({ key: nextKey() }) }) }],
     ['reg', point, pointProcess.pid, { method: 'POST', path: '/reg', headers: { 'content-type': 'application/json' }, setupRequest: (req) => ({ ...req, body: nextBody() }) }],
   ];
@@ -157,7 +163,7 @@ async function main() {
     for (const [name, url, pid, request] of scenarios) {
       const r = await drive(name, url, request, pid);
       runs[name].push(r);
-      log(`round ${round}  ${name.padEnd(10)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${String(r.p50).padStart(3)} ms   p99 ${String(r.p99).padStart(3)} ms   server CPU ${String(r.cpuUs).padStart(4)} µs/req${r.bad ? `   ${r.bad} failed` : ''}`);
+      log(`round ${round}  ${name.padEnd(13)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${String(r.p50).padStart(3)} ms   p99 ${String(r.p99).padStart(3)} ms   server CPU ${String(r.cpuUs).padStart(4)} µs/req${r.bad ? `   ${r.bad} failed` : ''}`);
     }
   }
 
@@ -169,12 +175,16 @@ async function main() {
   const cpuRatio = summary['floor look'].cpuUsPerRequest / summary.look.cpuUsPerRequest;
   const capacity = Math.floor(summary.heartbeat.rps * DEFAULT_HEARTBEAT_INTERVAL_S);
   log('\nmedian of rounds');
-  log('call          req/s    p99 ms   server CPU µs/req');
-  for (const name of ['reg', 'look', 'heartbeat', 'floor look']) {
-    log(`${name.padEnd(12)} ${String(summary[name].rps).padStart(7)}   ${String(summary[name].p99Ms).padStart(5)}   ${String(summary[name].cpuUsPerRequest).padStart(6)}${summary[name].failed ? `   (${summary[name].failed} failed)` : ''}`);
+  log('call           req/s    p99 ms   server CPU µs/req');
+  for (const name of ['reg', 'look', 'heartbeat', 'floor look', 'express floor']) {
+    log(`${name.padEnd(13)} ${String(summary[name].rps).padStart(7)}   ${String(summary[name].p99Ms).padStart(5)}   ${String(summary[name].cpuUsPerRequest).padStart(6)}${summary[name].failed ? `   (${summary[name].failed} failed)` : ''}`);
   }
   log(`\nlook / floor look = ${ratio.toFixed(2)}x in requests/s (target >= 0.70x) ${ratio >= 0.7 ? 'MET' : 'NOT MET'}`);
   log(`                    ${cpuRatio.toFixed(2)}x in server CPU per request (floor µs / look µs)`);
+  const lookCpu = summary.look.cpuUsPerRequest;
+  const floorCpu = summary['floor look'].cpuUsPerRequest;
+  const expressCpu = summary['express floor'].cpuUsPerRequest;
+  log(`look CPU ${lookCpu} µs = floor ${floorCpu} + express ${expressCpu - floorCpu} + ours (validation, auth errors, ban filter, metrics) ${lookCpu - expressCpu}`);
   log(`capacity: ${summary.heartbeat.rps} heartbeats/s x ${DEFAULT_HEARTBEAT_INTERVAL_S} s default interval = ~${capacity.toLocaleString('en')} nodes at 100% of one Point process;`);
   log(`          ~${Math.floor(capacity / 2).toLocaleString('en')} nodes leaving half the Point for reg, look and check`);
 
