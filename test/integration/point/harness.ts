@@ -10,7 +10,8 @@ import { buildPointConfig, POINT_LOCAL_TEST, type PointConfig, type PointConfigI
 import { startPoint, type RunningPoint } from '../../../src/bootstrap/server.js';
 import { generateIdentity } from '../../../src/identity/keystore.js';
 import type { Logger } from '../../../src/log.js';
-import { dropPrefix, freshDatabase, uniquePrefix, type Service } from '../../helpers/services.js';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { dropPrefix, freshDatabase, postgresForTests, redisForTests, uniquePrefix, type Service } from '../../helpers/services.js';
 
 export interface TestPoint {
   point: RunningPoint;
@@ -105,3 +106,41 @@ export async function registerNode(url: string, ip = '127.0.0.1', port = 7000, e
 
 export const q = (params: Record<string, string | number>): string =>
   `?${new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]))}`;
+
+export interface PointsOnRealBackends {
+  /** starts a Point on this file's Redis and Postgres; closed after the test */
+  point(overrides?: PointConfigInput): Promise<string>;
+  redisUrl(): string;
+  /** false when Redis is the shared one from REDIS_URL (no SCRIPT FLUSH there) */
+  redisPrivate(): boolean;
+  /** the Redis key prefix of the n-th Point started in the current test */
+  prefix(n?: number): string;
+}
+
+/** Installs the hooks of a test file whose tests each start Points on real Redis and Postgres. */
+export function pointsOnRealBackends(): PointsOnRealBackends {
+  let redis: Service;
+  let postgres: Service;
+  let open: TestPoint[] = [];
+  beforeAll(async () => {
+    [redis, postgres] = await Promise.all([redisForTests(), postgresForTests()]);
+  });
+  afterEach(async () => {
+    await Promise.all(open.map((p) => p.close()));
+    open = [];
+  });
+  afterAll(async () => {
+    await closeAgents();
+    await Promise.all([redis.close(), postgres.close()]);
+  });
+  return {
+    async point(overrides = {}) {
+      const started = await startTestPoint(redis, postgres, overrides);
+      open.push(started);
+      return started.point.url;
+    },
+    redisUrl: () => redis.url,
+    redisPrivate: () => redis.private,
+    prefix: (n = 0) => open[n]!.prefix,
+  };
+}
