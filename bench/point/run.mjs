@@ -16,7 +16,7 @@
  * Each runs --rounds times for --duration seconds; the report gives the median
  * requests/s and p99 latency of each, the look/floor ratio (target >= 0.7), and
  * how many nodes one Point can carry at the default heartbeat interval.
- * Results go to bench/results/point-latest.json (and a timestamped copy).
+ * Results go to bench/results/point-latest.json (the run's time and load average inside).
  *
  *   node bench/point/run.mjs [--duration 5] [--rounds 3] [--connections 16] [--nodes 1000]
  */
@@ -196,7 +196,6 @@ async function main() {
     summary, lookToFloorRatio: Number(ratio.toFixed(3)), lookToFloorCpuRatio: Number(cpuRatio.toFixed(3)), loadAverage: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number), heartbeatIntervalS: DEFAULT_HEARTBEAT_INTERVAL_S, nodesPerPoint: capacity, redisBytesPerNode: bytesPerNode,
   };
   writeFileSync(join(results, 'point-latest.json'), `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(join(results, `point-${report.when.replace(/[:.]/g, '-')}.json`), `${JSON.stringify(report, null, 2)}\n`);
 }
 
 async function cleanup() {
