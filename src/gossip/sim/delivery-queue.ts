@@ -3,7 +3,7 @@
  * send order), so simultaneous arrivals keep the order they were sent in and
  * a run never depends on how the heap breaks ties.
  */
-import type { GossipMessageType } from '../messages.js';
+import type { GossipMessage, GossipMessageType } from '../messages.js';
 import type { NodeId } from '../types.js';
 
 export interface Delivery {
@@ -11,8 +11,8 @@ export interface Delivery {
   readonly order: number;
   readonly to: NodeId;
   readonly from: NodeId;
-  /** the message as JSON, exactly as it would travel */
-  readonly payload: string;
+  /** what the receiver gets: a frozen copy (wire `json`) or the JSON text to parse and check (`validated`) */
+  readonly content: GossipMessage | string;
   readonly type: GossipMessageType;
   readonly bytes: number;
 }

@@ -65,6 +65,8 @@ export interface ScenarioReport {
   /** virtual ms per round (one anti-entropy interval) */
   roundMs: number;
   membershipRounds: number | null;
+  /** rounds after membershipRounds until no node has membership news left to retransmit */
+  settleRounds: number | null;
   writeRounds: number | null;
   /** rumor hops to the farthest node the write reached by rumor */
   writeHops: number;
@@ -150,11 +152,13 @@ export async function runStandardScenario(options: StandardScenarioOptions): Pro
   const membershipRounds = rounds(await sim.runUntil(() => membershipComplete(sim), maxMs));
   phase('membership', `${membershipRounds ?? 'not'} rounds`);
 
-  // 2. idle
+  // 2. idle: first let the boot's membership news finish its retransmissions, then measure
+  const settleMs = await sim.runUntil(() => sim.nodes.every((n) => !n.up || n.core.membership.pendingUpdates === 0), maxMs, sim.roundMs);
+  const settleRounds = rounds(settleMs);
   const idleWindow = new TrafficWindow(sim);
   await sim.runRounds(options.idleRounds ?? 5);
   const idle = idleWindow.rates();
-  phase('idle', `${idle.bytes} B/node/round`);
+  phase('idle', `settled in ${settleRounds ?? 'not'} rounds, then ${idle.bytes} B/node/round`);
 
   // 3. one write
   const writer = sim.pick(sim.nodes.length);
@@ -201,6 +205,7 @@ export async function runStandardScenario(options: StandardScenarioOptions): Pro
     loss,
     roundMs: sim.roundMs,
     membershipRounds,
+    settleRounds,
     writeRounds,
     writeHops: watch.maxHops(),
     writeRumorShare: Math.round(watch.rumorShare() * 1000) / 1000,
@@ -215,9 +220,9 @@ export async function runStandardScenario(options: StandardScenarioOptions): Pro
     falseDeaths: falseBeforePartition.falseDeaths,
     bounds: mapValues(roundBounds(options.nodes), round1),
     divergentKeys,
-    wireViolations: sim.net.violations.length,
+    wireViolations: sim.net.violationCount,
     dropped: sim.net.dropped,
-    converged: membershipRounds !== null && writeRounds !== null && partitionHealRounds !== null && divergentKeys === 0 && sim.net.violations.length === 0,
+    converged: membershipRounds !== null && writeRounds !== null && partitionHealRounds !== null && divergentKeys === 0 && sim.net.violationCount === 0,
     virtualSeconds: round1((sim.now - sim.t0) / 1000),
     wallMs,
     trace: sim.finalDigest(),

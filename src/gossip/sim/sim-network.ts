@@ -5,18 +5,20 @@
  * run. Messages are delivered one at a time and every microtask a delivery
  * started finishes before the next one, so async handlers stay deterministic.
  *
- * Every message crosses the "wire" as JSON, as it does over HTTP: it is
- * serialised when sent (which also measures its size and snapshots it, so a
- * sender that later mutates an object it sent cannot reach into the
- * receiver) and parsed again when delivered. In `validated` mode it is also
- * checked against the wire schema (messages.ts) exactly as the HTTP runtime
- * checks it; a message the real receiver would refuse with 400 is dropped and
- * recorded as a wire violation, which the tests require to be zero.
+ * Every message crosses the "wire" as JSON, as it does over HTTP: its size
+ * is its exact JSON length, and the receiver gets its own copy, as parsed
+ * from that JSON (wire-codec.ts builds both without serialising every
+ * message whole). In `validated` mode every message is really serialised,
+ * parsed and checked against the wire schema (messages.ts) exactly as the
+ * HTTP runtime checks it; a message the real receiver would refuse with 400
+ * is dropped and recorded as a wire violation, which the tests require to
+ * be zero.
  */
 import { parseGossipMessage, type GossipMessage, type GossipMessageType } from '../messages.js';
 import type { NodeId, PeerInfo, Transport } from '../types.js';
 import { LAN_LATENCY, sampleLatency, type LatencyModel } from './latency.js';
 import { DeliveryQueue, type Delivery } from './delivery-queue.js';
+import { WireCodec } from './wire-codec.js';
 import type { SeededRandom } from './seeded-random.js';
 import type { VirtualClock } from './virtual-clock.js';
 
@@ -70,6 +72,7 @@ export class SimNetwork {
   private readonly extraDelay = new Map<NodeId, number>();
   private cuts: Cut[] = [];
   private order = 0;
+  readonly codec = new WireCodec();
   link: LinkModel = PERFECT_LINK;
   wire: WireMode = 'json';
   observer: DeliveryObserver | undefined;
@@ -85,7 +88,9 @@ export class SimNetwork {
   /** payload bytes of every message sent (JSON body; HTTP headers not included) */
   bytes = 0;
   readonly byType = new Map<string, TypeCounter>();
+  /** the first 1,000 wire violations, and how many there were */
   readonly violations: WireViolation[] = [];
+  violationCount = 0;
 
   constructor(private readonly clock: VirtualClock, private readonly random: SeededRandom) {}
 
@@ -108,8 +113,13 @@ export class SimNetwork {
   }
 
   send(from: NodeId, to: NodeId, message: GossipMessage): void {
-    const payload = JSON.stringify(message);
-    const bytes = payload.length;
+    const encoded = this.codec.encode(message);
+    const bytes = encoded.bytes;
+    let content: GossipMessage | string = encoded.copy;
+    if (this.wire === 'validated') {
+      content = JSON.stringify(message);
+      if (content.length !== bytes) this.violation(this.clock.now(), from, to, message.type, `the codec sized it ${bytes} bytes, JSON has ${content.length}: an item was changed after it was sent`);
+    }
     this.sent++;
     this.bytes += bytes;
     let counter = this.byType.get(message.type);
@@ -133,7 +143,7 @@ export class SimNetwork {
     const extra = this.extraDelay.get(to) ?? 0;
     for (let i = 0; i < copies; i++) {
       const at = now + sampleLatency(this.link.latency, this.random) + extra;
-      this.queue.push({ at, order: this.order++, to, from, payload, type: message.type, bytes });
+      this.queue.push({ at, order: this.order++, to, from, content, type: message.type, bytes });
     }
   }
 
@@ -205,14 +215,17 @@ export class SimNetwork {
   }
 
   private decode(d: Delivery): GossipMessage | undefined {
-    const raw: unknown = JSON.parse(d.payload);
-    if (this.wire === 'json') return raw as GossipMessage;
+    if (typeof d.content !== 'string') return d.content;
     try {
-      return parseGossipMessage(raw);
+      return parseGossipMessage(JSON.parse(d.content));
     } catch (err) {
-      const error = err instanceof Error ? err.message.slice(0, 500) : String(err);
-      this.violations.push({ at: d.at, from: d.from, to: d.to, type: d.type, error });
+      this.violation(d.at, d.from, d.to, d.type, err instanceof Error ? err.message.slice(0, 500) : String(err));
       return undefined;
     }
+  }
+
+  private violation(at: number, from: NodeId, to: NodeId, type: string, error: string): void {
+    if (this.violations.length < 1000) this.violations.push({ at, from, to, type, error });
+    this.violationCount++;
   }
 }

@@ -1,0 +1,95 @@
+/**
+ * How a message crosses the simulated wire, fast: its exact JSON size and a
+ * deep-frozen copy for the receiver, as if it had been serialised and parsed,
+ * without serialising and parsing it whole for every delivery.
+ *
+ * The expensive parts of gossip messages are their lists of items (member
+ * updates, versions), and the same item objects travel in many messages (a
+ * queued update is piggybacked up to λ·log N times; a version goes to every
+ * peer). Each item is serialised and parsed once, on its first send, and its
+ * JSON length and frozen copy are remembered (keyed by the object). The rest
+ * of a message is small and goes through JSON each time.
+ *
+ * This assumes an item is not changed after it was first sent. The protocol
+ * never does (versions are frozen; updates are built fresh, filled in and sent);
+ * `validated` mode checks it by serialising every message in full and
+ * comparing sizes, and receivers get frozen copies, so a receiver that writes
+ * into a message it was handed fails loudly instead of corrupting a sender.
+ */
+import type { GossipMessage } from '../messages.js';
+
+/** Fields whose array elements are cached items. */
+const ITEM_LISTS: ReadonlySet<string> = new Set(['updates', 'members', 'versions']);
+
+interface CachedItem {
+  readonly bytes: number;
+  readonly copy: unknown;
+}
+
+export interface Encoded {
+  /** exact length of JSON.stringify(message) */
+  readonly bytes: number;
+  /** what the receiver gets: equal to JSON.parse(JSON.stringify(message)), deep-frozen */
+  readonly copy: GossipMessage;
+}
+
+export class WireCodec {
+  private readonly items = new WeakMap<object, CachedItem>();
+  /** items serialised (cache misses) and reused (hits), for reports */
+  misses = 0;
+  hits = 0;
+
+  encode(message: GossipMessage): Encoded {
+    const copy: Record<string, unknown> = {};
+    let bytes = 2; // {}
+    let fields = 0;
+    for (const key of Object.keys(message)) {
+      const value = (message as unknown as Record<string, unknown>)[key];
+      if (value === undefined || typeof value === 'function' || typeof value === 'symbol') continue;
+      let valueBytes: number;
+      if (ITEM_LISTS.has(key) && Array.isArray(value)) {
+        const list: unknown[] = [];
+        valueBytes = 2 + Math.max(0, value.length - 1); // [] and commas
+        for (const item of value as unknown[]) {
+          const cached = this.item(item);
+          valueBytes += cached.bytes;
+          list.push(cached.copy);
+        }
+        copy[key] = Object.freeze(list);
+      } else {
+        const json = JSON.stringify(value);
+        valueBytes = json.length;
+        copy[key] = deepFreeze(JSON.parse(json) as unknown);
+      }
+      bytes += JSON.stringify(key).length + 1 + valueBytes;
+      fields++;
+    }
+    if (fields > 1) bytes += fields - 1;
+    return { bytes, copy: Object.freeze(copy) as unknown as GossipMessage };
+  }
+
+  private item(item: unknown): CachedItem {
+    if (typeof item !== 'object' || item === null) {
+      const json = JSON.stringify(item);
+      return { bytes: json.length, copy: JSON.parse(json) as unknown };
+    }
+    let cached = this.items.get(item);
+    if (cached === undefined) {
+      this.misses++;
+      const json = JSON.stringify(item);
+      cached = { bytes: json.length, copy: deepFreeze(JSON.parse(json) as unknown) };
+      this.items.set(item, cached);
+    } else {
+      this.hits++;
+    }
+    return cached;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value as object)) deepFreeze(v);
+  }
+  return value;
+}
