@@ -11,6 +11,7 @@
  *
  * Usage: node bench/point/floor-server.mjs --port P --redis-url URL --prefix PREFIX [--framework bare|express]
  */
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import process from 'node:process';
@@ -25,7 +26,9 @@ await redis.script('LOAD', LOOK_SCRIPT);
 const prefix = values.prefix;
 
 function look(key, count, res) {
-  redis.evalsha(LOOK_SCRIPT_SHA, 1, `${prefix}nodes`, prefix, key, String(count), String(Date.now())).then((rows) => {
+  // the registry stores sha256 of session keys, so the same script gets the same argument
+  const sha = createHash('sha256').update(key).digest('base64url');
+  redis.evalsha(LOOK_SCRIPT_SHA, 1, `${prefix}nodes`, prefix, sha, String(count), String(Date.now())).then((rows) => {
     if (rows === null) {
       res.writeHead(401);
       res.end();

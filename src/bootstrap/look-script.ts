@@ -3,8 +3,8 @@
  * registry loads it again when Redis answers NOSCRIPT, e.g. after a restart
  * or SCRIPT FLUSH). One round trip does the whole call:
  *
- * 1. authenticate: session:{key} -> id, and node:{id} must still hold that key
- *    and be live; otherwise it returns nil (the Point answers 401);
+ * 1. authenticate: session:{sha} -> id, and node:{id} must still hold that
+ *    sha256 of the session key and be live; otherwise it returns nil (401);
  * 2. sample: SRANDMEMBER draws 2*count+1 distinct ids (the spares stand in for
  *    the caller and for lapsed ids the sweeper has not trimmed yet), HGETALL
  *    reads each, and only id, ip, port and publicKey are copied out, so a
@@ -15,7 +15,7 @@
  * the first ones would favour some nodes). Read-only: trimming lapsed ids is
  * the sweeper's job, inside MULTI/EXEC.
  *
- * KEYS[1] = the id set; ARGV = key prefix, session key, count, now (ms).
+ * KEYS[1] = the id set; ARGV = key prefix, sha256 of the session key, count, now (ms).
  * Node hashes are addressed as prefix .. 'node:' .. id, so the script needs a
  * standalone Redis (or a cluster hash tag in the prefix), as documented.
  */

@@ -1,10 +1,10 @@
 /**
  * The production registry on Redis. Key layout (every key under `prefix`):
  *
- *   node:{id}       hash: key (session key), ip, port, publicKey, registered, seen, expires (ms)
+ *   node:{id}       hash: key (sha256 of the session key), ip, port, publicKey, registered, seen, expires (ms)
  *   nodes           set of registered ids (SRANDMEMBER source of `look`)
  *   expiry          sorted set: id scored by its `expires`, so the sweeper finds lapsed ids in O(log n + k)
- *   session:{key}   string: session key -> id (O(1) authentication)
+ *   session:{sha}   string: sha256 of a session key -> id (O(1) authentication)
  *   ip:{ip}         set of ids registered from an address (a ban drops them all)
  *   unreach:{id}    sorted set: reporter address scored by when its report lapses
  *
@@ -13,6 +13,7 @@
  * connection and retry when EXEC is aborted. Heartbeats skip the WATCH (see
  * `heartbeat`): the one thing they can leave behind is invisible and swept.
  */
+import { createHash } from 'node:crypto';
 import type { ChainableCommander, Redis } from 'ioredis';
 import { CdnError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -28,6 +29,15 @@ export interface RedisRegistryOptions {
   clock?: Clock;
   /** uniform in [0, 1); shuffles the script's candidates */
   random?: () => number;
+}
+
+/**
+ * Session keys are stored as their sha256 (the `key` field and `session:{sha}`),
+ * so whoever can read Redis (a dump, a replica, a MONITOR) learns no key that
+ * works against the Point.
+ */
+function digest(sessionKey: string): string {
+  return createHash('sha256').update(sessionKey).digest('base64url');
 }
 
 /** Optimistic transactions give up after this many aborted EXECs in a row. */
@@ -71,12 +81,12 @@ export class RedisRegistry implements Registry {
       if (old.ip !== undefined && old.ip !== reg.ip) tx.srem(this.ipKey(old.ip), reg.id);
       tx.del(this.nodeKey(reg.id));
       tx.hset(this.nodeKey(reg.id), {
-        key: reg.sessionKey, ip: reg.ip, port: String(reg.port), publicKey: reg.publicKey,
+        key: digest(reg.sessionKey), ip: reg.ip, port: String(reg.port), publicKey: reg.publicKey,
         registered: String(now), seen: String(now), expires: String(now + ttlMs),
       });
       tx.sadd(this.k('nodes'), reg.id);
       tx.zadd(this.k('expiry'), now + ttlMs, reg.id);
-      tx.set(this.sessionKey(reg.sessionKey), reg.id);
+      tx.set(this.sessionKey(digest(reg.sessionKey)), reg.id);
       tx.sadd(this.ipKey(reg.ip), reg.id);
       tx.del(this.k(`unreach:${reg.id}`));
       return tx.exec();
@@ -84,11 +94,12 @@ export class RedisRegistry implements Registry {
   }
 
   async authenticate(sessionKey: string): Promise<NodeRecord | undefined> {
-    const id = await this.call(() => this.redis.main.get(this.sessionKey(sessionKey)));
+    const stored = digest(sessionKey);
+    const id = await this.call(() => this.redis.main.get(this.sessionKey(stored)));
     if (id === null) return undefined;
     const hash = await this.call(() => this.redis.main.hgetall(this.nodeKey(id)));
     // A session key left over from a replaced registration maps to an id whose hash holds another key.
-    return hash.key === sessionKey ? this.live(id, hash) : undefined;
+    return hash.key === stored ? this.live(id, hash) : undefined;
   }
 
   async get(id: string): Promise<NodeRecord | undefined> {
@@ -117,7 +128,7 @@ export class RedisRegistry implements Registry {
   }
 
   async look(sessionKey: string, count: number): Promise<PublicNode[] | undefined> {
-    const args = [this.p, sessionKey, String(count), String(this.clock())];
+    const args = [this.p, digest(sessionKey), String(count), String(this.clock())];
     const rows = await this.call(async () => {
       try {
         return await this.redis.main.evalsha(LOOK_SCRIPT_SHA, 1, this.k('nodes'), ...args);

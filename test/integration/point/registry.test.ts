@@ -1,4 +1,5 @@
 /** Runs the registry contract on the in-process registry and on real Redis. */
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Redis } from 'ioredis';
 import { generateIdentity } from '../../../src/identity/keystore.js';
@@ -51,6 +52,34 @@ describe('redis registry: what a heartbeat racing a removal can leave behind', (
       expect(await registry.sweep(100)).toBe(2);
       expect(await raw.exists(`${prefix}node:nghost00000000000`)).toBe(0);
       expect(await raw.zcard(`${prefix}expiry`)).toBe(0);
+    } finally {
+      raw.disconnect();
+      await registry.stop();
+      await dropPrefix(redis.url, prefix);
+    }
+  });
+});
+
+describe('redis registry: what Redis holds', () => {
+  test('no session key is stored in a form that works against the Point', async () => {
+    const prefix = uniquePrefix();
+    const registry = new RedisRegistry({ url: redis.url, prefix, commandTimeoutMs: 2000, logger: silentLogger() });
+    await registry.start();
+    const raw = new Redis(redis.url);
+    try {
+      const node = generateIdentity();
+      const sessionKey = 'a-session-key-that-must-not-leak-into-redis';
+      await registry.register({ id: node.id, ip: '10.0.0.1', port: 7000, publicKey: node.publicKey, sessionKey }, 30_000);
+      expect((await registry.authenticate(sessionKey))?.id).toBe(node.id);
+      const keys = await raw.keys(`${prefix}*`);
+      let everything = keys.join('\n');
+      for (const key of keys) {
+        const type = await raw.type(key);
+        if (type === 'hash') everything += JSON.stringify(await raw.hgetall(key));
+        if (type === 'string') everything += await raw.get(key);
+      }
+      expect(everything).not.toContain(sessionKey);
+      expect(await registry.authenticate(createHash('sha256').update(sessionKey).digest('base64url'))).toBeUndefined();
     } finally {
       raw.disconnect();
       await registry.stop();
