@@ -110,6 +110,12 @@ export class GossipRuntime {
 
   async start(): Promise<void> {
     const seeds = await this.loadPeers();
+    // Peers from our own persisted list were vouched for before: while the
+    // Point cannot be asked, they stay welcome (they are re-checked once it answers).
+    for (const p of seeds) {
+      const m = /^\[?([^\]]+)\]?:(\d+)$/.exec(p.address);
+      if (m?.[1] !== undefined) this.auth.trust(p.id, { ip: m[1], port: Number(m[2]), publicKey: p.publicKey });
+    }
     this.core.start(seeds);
     this.started = true;
     this.tickTimer = setInterval(() => this.core.tick(), this.options.tickMs);

@@ -72,12 +72,19 @@ describe('failures', () => {
     await waitMembership(cluster.nodes, 60_000);
   });
 
-  it('keeps replicating while the Point is down', async () => {
+  it('keeps replicating while the Point is down, and a restarted node finds its peers from its saved list', async () => {
+    // Let every node save its peer list (it does so every 30 s and on a graceful stop).
+    const restarted = cluster.nodes[0] as ClusterNode;
+    await restarted.proc.stop();
     await cluster.point.proc.stop();
     try {
+      const again = await cluster.restartNode(restarted);
       const key = randomUUID();
       await putBlob(cluster.nodes[1] as ClusterNode, key, 'no point needed');
       await waitHeldEverywhere(cluster.nodes, key, 'no point needed', 60_000);
+      const other = randomUUID();
+      await putBlob(again, other, 'from the restarted node');
+      await waitHeldEverywhere(cluster.nodes, other, 'from the restarted node', 60_000);
     } finally {
       await cluster.restartPoint();
     }
