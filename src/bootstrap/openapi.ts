@@ -76,7 +76,7 @@ export function openApiDocument(): JsonSchema {
         responses: { ...ok('The report was recorded', BanResponse), ...errors([...AUTH, 'POINT_ERR_POSTGRES_UNAVAILABLE']) },
       } },
       '/remove': { post: {
-        summary: 'Report that a node is unreachable; it is dropped once a quorum agrees', requestBody: body(RemoveBody),
+        summary: 'Report that a node is unreachable; it is dropped once a quorum agrees. A node naming itself leaves at once (graceful shutdown)', requestBody: body(RemoveBody),
         responses: { ...ok('The report was recorded', RemoveResponse), ...errors([...AUTH, 'POINT_ERR_NOT_FOUND']) },
       } },
       '/points': { get: {

@@ -142,7 +142,15 @@ export function mountPointRoutes(router: Express, ctx: PointContext): void {
 
   router.post('/remove', async (req, res) => {
     const { caller, input } = await authenticate(ctx, RemoveBody, req.body, 'body');
-    if (input.target === caller.id) throw new CdnError('POINT_ERR_BAD_REQUEST', 'target: a node cannot report itself');
+    if (input.target === caller.id) {
+      // A node naming itself is leaving on purpose (graceful shutdown): its own word, under its
+      // own session key, needs no quorum.
+      await ctx.registry.remove(caller.id);
+      ctx.metrics.removed.inc({ reason: 'left' });
+      const answer: RemoveResult = { target: caller.id, reports: 1, quorum: 1, removed: true };
+      res.json(answer);
+      return;
+    }
     if ((await ctx.registry.get(input.target)) === undefined) throw new CdnError('POINT_ERR_NOT_FOUND');
     const { removeQuorum: quorum, removeWindowSec } = ctx.config;
     const outcome = await ctx.registry.reportUnreachable(input.target, caller.ip, quorum, removeWindowSec * 1000);

@@ -97,13 +97,24 @@ describe('POST /remove', () => {
     expect((await call(url, 'POST', '/reg', { from: gone.ip, body: { port: 7000, publicKey: gone.publicKey } })).status).toBe(201);
   });
 
-  test('unknown targets get 404; self-reports and malformed bodies get 400', async () => {
+  test('unknown targets get 404; malformed bodies get 400', async () => {
     const url = await point();
     const me = await registerNode(url, '127.0.0.2');
     expect((await call(url, 'POST', '/remove', { body: { key: me.key, target: generateIdentity().id } })).status).toBe(404);
-    expect((await call(url, 'POST', '/remove', { body: { key: me.key, target: me.id } })).status).toBe(400);
     expect((await call(url, 'POST', '/remove', { body: { key: me.key, target: 'x' } })).status).toBe(400);
     expect((await call(url, 'POST', '/remove', { body: { key: me.key } })).status).toBe(400);
+  });
+
+  test('a node naming itself leaves at once (graceful shutdown), no quorum needed', async () => {
+    const url = await point();
+    const me = await registerNode(url, '127.0.0.2');
+    const other = await registerNode(url, '127.0.0.3');
+    const answer = await call(url, 'POST', '/remove', { body: { key: me.key, target: me.id } });
+    expect(answer.status).toBe(200);
+    expect(answer.json).toMatchObject({ target: me.id, removed: true });
+    expect((await call(url, 'POST', '/heartbeat', { body: { key: me.key } })).status).toBe(401);
+    const seen = await call(url, 'GET', `/look${q({ key: other.key, numnodes: 10 })}`);
+    expect((seen.json as { id: string }[]).map((n) => n.id)).not.toContain(me.id);
   });
 });
 
