@@ -26,6 +26,8 @@ import { pgExecutor, pgliteExecutor } from './sql-executor.js';
 const PURGE_INTERVAL_MS = 60_000;
 /** Sweeps run back to back at most this many times when each fills its batch. */
 const MAX_SWEEPS_PER_TICK = 20;
+/** Open client connections; beyond it the kernel's backlog holds new ones (keep-alive clients use a few each). */
+const MAX_CONNECTIONS = 10_000;
 
 export interface PointOptions {
   logger?: Logger;
@@ -81,6 +83,7 @@ export async function startPoint(config: PointConfig, options: PointOptions = {}
   };
   const server = createServer({ requestTimeout: config.requestTimeoutMs, headersTimeout: Math.min(config.requestTimeoutMs, 10_000), keepAliveTimeout: 5000 }, createPointApp(ctx));
   server.on('clientError', (_err, socket) => socket.destroy());
+  server.maxConnections = MAX_CONNECTIONS;
   const port = await listen(server, config.port, config.host);
   banCache.start();
   const sweeper = startSweeper(ctx);

@@ -126,6 +126,19 @@ test('a Point started while Redis and Postgres are both down serves 503 and come
   }
 });
 
+test('a Point stops promptly while Redis and Postgres are both down', async () => {
+  const database = await freshDatabase(postgres.url);
+  const config = buildPointConfig({ redisUrl: redis.url, databaseUrl: database.url, redisPrefix: uniquePrefix() }, POINT_LOCAL_TEST);
+  const running = await startPoint(config);
+  await registerNode(running.url, '127.0.0.2');
+  await Promise.all([redis.stop(), postgres.stop()]);
+  expect((await call(running.url, 'POST', '/reg', { body: newKey() })).status).toBe(503);
+  // bounded by the test's timeout: a hang here would fail it
+  await running.stop();
+  await postgres.start();
+  await database.drop().catch(() => undefined);
+});
+
 test('the client retries a 503 with backoff, then passes the Point\'s code through', async () => {
   const url = await point();
   const sleeps: number[] = [];
