@@ -6,7 +6,7 @@
  */
 import type { Express, Request, Response } from 'express';
 import type { z } from 'zod';
-import { CdnError, type ErrorCode } from '../errors.js';
+import { CdnError } from '../errors.js';
 import { idMatchesKey, isPublicKey, nodeIdFromPublicKey } from '../identity/node-id.js';
 import { joinTokenValid, normaliseIp } from './caller.js';
 import type { PointContext } from './context.js';
@@ -23,12 +23,12 @@ export function callerIp(req: Request): string {
   return ip;
 }
 
-function parse<S extends z.ZodType>(schema: S, input: unknown, code: ErrorCode = 'POINT_ERR_BAD_REQUEST'): z.infer<S> {
+function parse<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const where = issue === undefined || issue.path.length === 0 ? '' : `${issue.path.join('.')}: `;
-  throw new CdnError(code, `${where}${issue?.message ?? 'invalid input'}`);
+  throw new CdnError('POINT_ERR_BAD_REQUEST', `${where}${issue?.message ?? 'invalid input'}`);
 }
 
 function asObject(input: unknown, what: string): Record<string, unknown> {
@@ -56,11 +56,11 @@ async function authenticate<S extends z.ZodType<{ key: string }>>(ctx: PointCont
 }
 
 /** Mounts the SPEC §3.3 calls on `app` directly (no nested router: one less layer per request). */
-export function mountPointRoutes(router: Express, ctx: PointContext): void {
+export function mountPointRoutes(app: Express, ctx: PointContext): void {
   const ttlMs = ctx.config.heartbeatTtlSec * 1000;
   const clamp = (n: number): number => Math.min(n, ctx.config.maxSample);
 
-  router.post('/reg', async (req: Request, res: Response) => {
+  app.post('/reg', async (req: Request, res: Response) => {
     const body = parse(RegBody, asObject(req.body, 'body'));
     if (!isPublicKey(body.publicKey)) throw new CdnError('POINT_ERR_BAD_PUBLIC_KEY');
     if (body.id !== undefined && !idMatchesKey(body.id, body.publicKey)) throw new CdnError('POINT_ERR_ID_MISMATCH');
@@ -82,7 +82,7 @@ export function mountPointRoutes(router: Express, ctx: PointContext): void {
     res.status(201).json(answer);
   });
 
-  router.post('/heartbeat', async (req, res) => {
+  app.post('/heartbeat', async (req, res) => {
     const { caller } = await authenticate(ctx, KeyBody, req.body, 'body');
     if (ctx.banCache.has(caller.ip)) {
       await ctx.registry.remove(caller.id);
@@ -94,7 +94,7 @@ export function mountPointRoutes(router: Express, ctx: PointContext): void {
     res.json(answer);
   });
 
-  router.get('/look', async (req, res) => {
+  app.get('/look', async (req, res) => {
     // authentication and sampling are one EVALSHA (see look-script.ts)
     const input = keyed(LookQuery, req.query, 'query');
     const nodes = await ctx.registry.look(input.key, clamp(input.numnodes));
@@ -102,7 +102,7 @@ export function mountPointRoutes(router: Express, ctx: PointContext): void {
     res.json(nodes.filter((n) => !ctx.banCache.has(n.ip)));
   });
 
-  router.get('/check', async (req, res) => {
+  app.get('/check', async (req, res) => {
     const { input } = await authenticate(ctx, CheckQuery, req.query, 'query');
     const target = await ctx.registry.get(input.target);
     if (target === undefined) throw new CdnError('POINT_ERR_NOT_FOUND');
@@ -122,7 +122,7 @@ export function mountPointRoutes(router: Express, ctx: PointContext): void {
     res.json(answer);
   });
 
-  router.post('/ban', async (req, res) => {
+  app.post('/ban', async (req, res) => {
     const { caller, input } = await authenticate(ctx, BanBody, req.body, 'body');
     const ip = normaliseIp(input.ip) as string;
     if (ip === caller.ip) throw new CdnError('POINT_ERR_BAD_REQUEST', 'ip: a node cannot report its own address');
@@ -140,7 +140,7 @@ export function mountPointRoutes(router: Express, ctx: PointContext): void {
     res.json(answer);
   });
 
-  router.post('/remove', async (req, res) => {
+  app.post('/remove', async (req, res) => {
     const { caller, input } = await authenticate(ctx, RemoveBody, req.body, 'body');
     if (input.target === caller.id) {
       // A node naming itself is leaving on purpose (graceful shutdown): its own word, under its
@@ -159,7 +159,7 @@ export function mountPointRoutes(router: Express, ctx: PointContext): void {
     res.json(answer);
   });
 
-  router.get('/points', async (req, res) => {
+  app.get('/points', async (req, res) => {
     const { input } = await authenticate(ctx, PointsQuery, req.query, 'query');
     const pool = [...ctx.config.peerPoints];
     const answer: PointsResult = [];
