@@ -24,6 +24,8 @@ export interface PeerRegistry {
 interface Entry {
   vouch: Vouch | undefined;
   checkedAt: number;
+  /** the last positive answer, kept after a negative one (a peer that left and came back) */
+  lastGood: Vouch | undefined;
 }
 
 export interface PeerAuthOptions {
@@ -48,7 +50,7 @@ export class PeerAuth {
     this.remember(id, vouch);
   }
 
-  /** Forgets a peer (banned, or reported bad): its next request is checked again. */
+  /** Forgets a peer entirely (reported for bad data): its next request needs a fresh vouch. */
   forget(id: NodeId): void {
     this.cache.delete(id);
   }
@@ -67,8 +69,11 @@ export class PeerAuth {
       } else if (answer !== 'unreachable') {
         this.remember(id, answer);
         vouch = answer;
+      } else {
+        // The Point cannot be asked: a peer we knew stays welcome (SPEC §3.3), even one
+        // it last said it did not know (it left, and came back while the Point was down).
+        vouch ??= cached?.lastGood;
       }
-      // unreachable: keep whatever we knew, however old.
     }
     if (vouch === undefined) throw new CdnError('GOSSIP_ERR_UNKNOWN_PEER', `${id} is not registered with the Point (or is banned)`);
     if (vouch.publicKey !== publicKey) throw new CdnError('GOSSIP_ERR_UNKNOWN_PEER', `${id} registered another public key`);
@@ -86,8 +91,9 @@ export class PeerAuth {
   }
 
   private remember(id: NodeId, vouch: Vouch | undefined): void {
+    const lastGood = vouch ?? this.cache.get(id)?.lastGood;
     this.cache.delete(id);
-    this.cache.set(id, { vouch, checkedAt: this.clock.now() });
+    this.cache.set(id, { vouch, checkedAt: this.clock.now(), lastGood });
     if (this.cache.size > this.options.capacity) {
       const oldest = this.cache.keys().next().value;
       if (oldest !== undefined) this.cache.delete(oldest);

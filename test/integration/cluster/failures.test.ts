@@ -89,4 +89,24 @@ describe('failures', () => {
       await cluster.restartPoint();
     }
   });
+
+  it('a node stopped with SIGTERM leaves: peers see it as left and the Point drops it', async () => {
+    const leaving = cluster.nodes[3] as ClusterNode;
+    const watcher = cluster.nodes[0] as ClusterNode;
+    await waitMembership(cluster.nodes, 60_000);
+    expect(await leaving.proc.stop()).toBe(0);
+    await waitFor(async () => (await clusterView(watcher)).peers.find((p) => p.id === leaving.id)?.state === 'left',
+      { what: 'peers to see the node as left', timeoutMs: 30_000, intervalMs: 100 });
+    const res = await fetch(`${cluster.point.url}/healthz`);
+    expect(res.ok).toBe(true);
+    // The Point no longer vouches for it: a check by a live node says 404.
+    const { PointClient } = await import('../../../src/bootstrap/client.js');
+    const { generateIdentity } = await import('../../../src/identity/keystore.js');
+    const probe = new PointClient({ url: cluster.point.url, localAddress: '127.0.0.250' });
+    const me = generateIdentity();
+    const reg = await probe.reg({ port: 9, publicKey: me.publicKey, id: me.id });
+    await expect(probe.check(reg.key, leaving.id)).rejects.toMatchObject({ code: 'POINT_ERR_NOT_FOUND' });
+    await probe.remove(reg.key, me.id);
+    await probe.close();
+  });
 });

@@ -52,6 +52,22 @@ describe('PeerAuth', () => {
     expect((auth as unknown as { cache: Map<string, unknown> }).cache.size).toBeLessThanOrEqual(5);
   });
 
+  it('a peer the Point stopped knowing (it left) is welcome again while the Point is unreachable', async () => {
+    const clock = new VirtualClock();
+    const reg = new TableRegistry();
+    reg.answers.set('a', rec);
+    const auth = new PeerAuth(reg, clock, { ttlMs: 1000, negativeTtlMs: 100, capacity: 10 });
+    await auth.admit('a', 'K', '127.0.0.5');
+    reg.answers.set('a', 'unknown');
+    clock.advanceTo(clock.now() + 2000);
+    await expect(auth.admit('a', 'K', '127.0.0.5')).rejects.toMatchObject({ code: 'GOSSIP_ERR_UNKNOWN_PEER' });
+    reg.answers.set('a', 'unreachable');
+    clock.advanceTo(clock.now() + 2000);
+    await auth.admit('a', 'K', '127.0.0.5');
+    auth.forget('a');
+    await expect(auth.admit('a', 'K', '127.0.0.5')).rejects.toMatchObject({ code: 'GOSSIP_ERR_UNKNOWN_PEER' });
+  });
+
   it('forget makes the next request ask again (a peer reported for bad data)', async () => {
     const reg = new TableRegistry();
     reg.answers.set('a', rec);
