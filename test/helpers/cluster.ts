@@ -119,7 +119,7 @@ export async function clusterView(node: ClusterNode): Promise<{ id: string; peer
 }
 
 /** Waits until every node sees every other node as alive. */
-export async function waitMembership(nodes: ClusterNode[], timeoutMs = 30_000): Promise<void> {
+export async function waitMembership(nodes: ClusterNode[], timeoutMs = 60_000): Promise<void> {
   await waitFor(async () => {
     for (const n of nodes) {
       const view = await clusterView(n);

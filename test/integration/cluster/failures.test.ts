@@ -20,7 +20,7 @@ afterAll(async () => {
 
 const sha = (b: string): string => createHash('sha256').update(b).digest('hex');
 
-async function waitHeldEverywhere(nodes: ClusterNode[], key: string, body: string, timeoutMs = 30_000): Promise<void> {
+async function waitHeldEverywhere(nodes: ClusterNode[], key: string, body: string, timeoutMs = 60_000): Promise<void> {
   await waitFor(async () => {
     for (const n of nodes) {
       const v = await versionsOf(n, key);
@@ -96,7 +96,7 @@ describe('failures', () => {
     await waitMembership(cluster.nodes, 60_000);
     expect(await leaving.proc.stop()).toBe(0);
     await waitFor(async () => (await clusterView(watcher)).peers.find((p) => p.id === leaving.id)?.state === 'left',
-      { what: 'peers to see the node as left', timeoutMs: 30_000, intervalMs: 100 });
+      { what: 'peers to see the node as left', timeoutMs: 60_000, intervalMs: 100 });
     const res = await fetch(`${cluster.point.url}/healthz`);
     expect(res.ok).toBe(true);
     // The Point no longer vouches for it: a check by a live node says 404.

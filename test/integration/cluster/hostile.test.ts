@@ -113,7 +113,7 @@ describe('hostile peers', () => {
     await peer.agent.close();
   });
 
-  it('a peer that serves corrupt bodies is reported and, after the quorum, banned', async () => {
+  it('a peer that serves corrupt bodies is reported and, after the quorum, banned', { timeout: 150_000 }, async () => {
     const bad = rogue();
     const port = await freePort(bad.host);
     const good = Buffer.from(`the real bytes ${randomUUID()}`);
@@ -139,7 +139,7 @@ describe('hostile peers', () => {
         await res.body.dump();
         const again = await bad.send(cluster.nodes[0] as ClusterNode, JSON.stringify({ v: PROTOCOL_VERSION, from: bad.identity.id, type: 'ping', seq: 9 }));
         return again.status === 401 || again.status === 403;
-      }, { what: 'the cheating peer to be banned and refused', timeoutMs: 60_000, intervalMs: 250 });
+      }, { what: 'the cheating peer to be banned and refused', timeoutMs: 120_000, intervalMs: 250 });
       // The bad bytes were never kept: no node holds the body.
       for (const node of cluster.nodes) {
         const v = (await (await request(`${node.url}/blobs/${version.key}/versions`)).body.json()) as { winner?: { bodyHeld: boolean } };

@@ -25,7 +25,7 @@ afterAll(async () => {
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 
 /** Waits until `node` holds the version with `etag` for `key`, body included. */
-async function waitHeld(node: ClusterNode, key: string, etag: string, timeoutMs = 30_000): Promise<void> {
+async function waitHeld(node: ClusterNode, key: string, etag: string, timeoutMs = 60_000): Promise<void> {
   await waitFor(async () => {
     const v = await versionsOf(node, key);
     return v.status === 200 && v.json.winner?.etag === etag && v.json.winner.bodyHeld;
@@ -110,7 +110,7 @@ describe('a five-node cluster', () => {
       const shapes = views.map((v) => JSON.stringify([v.json.winner?.etag, (v.json.siblings ?? []).map((s) => s.etag)]));
       reference = shapes[0] as string;
       return shapes.every((s) => s === reference);
-    }, { what: 'every node to agree on the winner and the siblings', timeoutMs: 30_000, intervalMs: 200 });
+    }, { what: 'every node to agree on the winner and the siblings', timeoutMs: 60_000, intervalMs: 200 });
     const [winner, siblings] = JSON.parse(reference) as [string, string[]];
     // If the two writes were concurrent both survive as siblings; if one saw the other first, one dominates.
     expect([`"${sha('from a')}"`, `"${sha('from b')}"`]).toContain(winner);
@@ -129,7 +129,7 @@ describe('a five-node cluster', () => {
     await waitFor(async () => {
       const views = await Promise.all(nodes.map((n) => versionsOf(n, key)));
       return views.every((v) => v.json.deleted === true);
-    }, { what: 'the tombstone to reach every node', timeoutMs: 30_000, intervalMs: 200 });
+    }, { what: 'the tombstone to reach every node', timeoutMs: 60_000, intervalMs: 200 });
     // The old version, sent again by anyone, is dominated and changes nothing.
     for (const n of nodes) expect((await getBlob(n, key)).status).toBe(404);
     // A later write with the tombstone's context brings it back, on purpose.
