@@ -6,9 +6,10 @@
  * The expensive parts of gossip messages are their lists of items (member
  * updates, versions), and the same item objects travel in many messages (a
  * queued update is piggybacked up to λ·log N times; a version goes to every
- * peer). Each item is serialised and parsed once, on its first send, and its
- * JSON length and frozen copy are remembered (keyed by the object). The rest
- * of a message is small and goes through JSON each time.
+ * peer). Each item is sized and copied once, on its first send, and its JSON
+ * length and frozen copy are remembered (keyed by the object); flat items
+ * (member updates) are sized by arithmetic, nested ones (versions) through
+ * JSON. The rest of a message is small and goes through JSON each time.
  *
  * This assumes an item is not changed after it was first sent. The protocol
  * never does (versions are frozen; updates are built fresh, filled in and sent);
@@ -18,8 +19,12 @@
  */
 import type { GossipMessage } from '../messages.js';
 
-/** Fields whose array elements are cached items. */
-const ITEM_LISTS: ReadonlySet<string> = new Set(['updates', 'members', 'versions']);
+/**
+ * Fields whose array elements are items, and whether to remember them:
+ * piggybacked updates and versions travel many times; a full sync's members
+ * are built afresh for each sync, so remembering them would only cost.
+ */
+const ITEM_LISTS: ReadonlyMap<string, boolean> = new Map([['updates', true], ['versions', true], ['members', false]]);
 
 interface CachedItem {
   readonly bytes: number;
@@ -47,11 +52,12 @@ export class WireCodec {
       const value = (message as unknown as Record<string, unknown>)[key];
       if (value === undefined || typeof value === 'function' || typeof value === 'symbol') continue;
       let valueBytes: number;
-      if (ITEM_LISTS.has(key) && Array.isArray(value)) {
+      const remember = ITEM_LISTS.get(key);
+      if (remember !== undefined && Array.isArray(value)) {
         const list: unknown[] = [];
         valueBytes = 2 + Math.max(0, value.length - 1); // [] and commas
         for (const item of value as unknown[]) {
-          const cached = this.item(item);
+          const cached = this.item(item, remember);
           valueBytes += cached.bytes;
           list.push(cached.copy);
         }
@@ -68,22 +74,63 @@ export class WireCodec {
     return { bytes, copy: Object.freeze(copy) as unknown as GossipMessage };
   }
 
-  private item(item: unknown): CachedItem {
+  private item(item: unknown, remember: boolean): CachedItem {
     if (typeof item !== 'object' || item === null) {
       const json = JSON.stringify(item);
       return { bytes: json.length, copy: JSON.parse(json) as unknown };
     }
+    if (!remember) return flatItem(item as Record<string, unknown>) ?? this.serialised(item);
     let cached = this.items.get(item);
-    if (cached === undefined) {
-      this.misses++;
-      const json = JSON.stringify(item);
-      cached = { bytes: json.length, copy: deepFreeze(JSON.parse(json) as unknown) };
-      this.items.set(item, cached);
-    } else {
+    if (cached !== undefined) {
       this.hits++;
+      return cached;
     }
+    this.misses++;
+    cached = flatItem(item as Record<string, unknown>) ?? this.serialised(item);
+    this.items.set(item, cached);
     return cached;
   }
+
+  private serialised(item: object): CachedItem {
+    const json = JSON.stringify(item);
+    return { bytes: json.length, copy: deepFreeze(JSON.parse(json) as unknown) };
+  }
+}
+
+/** Strings JSON writes as they are, between quotes. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/**
+ * The common case without JSON: an object whose values are plain strings,
+ * finite numbers, booleans or undefined (a member update). Its size is
+ * computed and its copy is a frozen shallow copy; anything else: undefined.
+ */
+function flatItem(item: Record<string, unknown>): CachedItem | undefined {
+  const copy: Record<string, unknown> = {};
+  let bytes = 2;
+  let fields = 0;
+  for (const key of Object.keys(item)) {
+    const value = item[key];
+    let size: number;
+    if (value === undefined) continue;
+    if (typeof value === 'string') {
+      if (!PLAIN.test(value)) return undefined;
+      size = value.length + 2;
+    } else if (typeof value === 'number') {
+      if (!Number.isFinite(value)) return undefined;
+      size = String(value).length;
+    } else if (typeof value === 'boolean') {
+      size = value ? 4 : 5;
+    } else {
+      return undefined;
+    }
+    if (!PLAIN.test(key)) return undefined;
+    bytes += key.length + 3 + size;
+    fields++;
+    copy[key] = value;
+  }
+  if (fields > 1) bytes += fields - 1;
+  return { bytes, copy: Object.freeze(copy) };
 }
 
 function deepFreeze<T>(value: T): T {
