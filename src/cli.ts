@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { registerBootstrapCommand } from './bootstrap/command.js';
 import { registerNodeCommand } from './node/command.js';
 import { registerDemoCommand } from './demo/command.js';
+import { registerClientCommands } from './client/command.js';
 import { exitWithParent } from './cli-support.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerBootstrapCommand(program);
   registerNodeCommand(program);
   registerDemoCommand(program);
+  registerClientCommands(program);
   return program;
 }
 

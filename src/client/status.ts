@@ -1,0 +1,51 @@
+/**
+ * `gossip-cdn status`: the cluster as one node sees it (GET /cluster), as a
+ * readable table or, with --json, the raw document.
+ */
+import bytes from 'bytes';
+import type { ClusterView } from '../http/ops-routes.js';
+import { call, nodeUrl, type ClientTimeouts } from './http.js';
+
+export async function fetchCluster(node: string, timeouts?: ClientTimeouts): Promise<ClusterView> {
+  const res = await call('GET', nodeUrl(node, 'cluster'), [200], { timeouts });
+  return await res.body.json() as ClusterView;
+}
+
+function ago(iso: string | null, now: number): string {
+  if (iso === null) return 'never';
+  const ms = now - Date.parse(iso);
+  if (!Number.isFinite(ms)) return iso;
+  if (ms < 1000) return 'just now';
+  if (ms < 120_000) return `${Math.round(ms / 1000)} s ago`;
+  if (ms < 7_200_000) return `${Math.round(ms / 60_000)} min ago`;
+  return `${Math.round(ms / 3_600_000)} h ago`;
+}
+
+function table(rows: string[][]): string {
+  const widths = (rows[0] ?? []).map((_, col) => Math.max(...rows.map((r) => (r[col] ?? '').length)));
+  return rows.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col] ?? 0))).join('  ')).join('\n');
+}
+
+function size(n: number): string {
+  return bytes.format(n, { decimalPlaces: 1 }) ?? `${n}B`;
+}
+
+export function renderCluster(view: ClusterView, now = Date.now()): string {
+  const counts = new Map<string, number>();
+  for (const p of view.peers) counts.set(p.state, (counts.get(p.state) ?? 0) + 1);
+  const summary = [...counts.entries()].map(([state, n]) => `${n} ${state}`).join(', ') || 'none known yet';
+  const lines = [
+    `node     ${view.id}`,
+    `address  ${view.address}`,
+    `up since ${view.startedAt}`,
+    `Point    ${view.point.url} (${view.point.state}${view.point.lastError === null ? '' : `: ${view.point.lastError}`})`,
+    `blobs    ${view.blobs.live} live keys, ${view.blobs.bodies} bodies, ${size(view.blobs.bytes)} of ${size(view.blobs.quotaBytes)} quota`,
+    `peers    ${summary}`,
+  ];
+  if (view.peers.length > 0) {
+    const rows = [['ID', 'ADDRESS', 'STATE', 'LAST CONTACT']];
+    for (const p of [...view.peers].sort((a, b) => a.address.localeCompare(b.address))) rows.push([p.id, p.address, p.state, ago(p.lastContact, now)]);
+    lines.push('', table(rows));
+  }
+  return `${lines.join('\n')}\n`;
+}
