@@ -5,6 +5,7 @@
  * `{"error": {"code", "message"}}`; a 503 carries Retry-After.
  */
 import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { CdnError, errorBody } from '../errors.js';
 import type { PointContext } from './context.js';
@@ -89,19 +90,34 @@ export function createPointApp(ctx: PointContext): express.Express {
   });
 
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const { status, body } = errorBody(translate(err), 'POINT_ERR_INTERNAL');
-    if (status >= 500) {
-      // the request id ties the answer to the log line
-      const requestId = randomUUID();
-      body.error.details = { ...body.error.details, requestId };
-      res.set('X-Request-Id', requestId);
-      ctx.logger[status === 503 ? 'warn' : 'error']({ err: err instanceof Error ? err.message : String(err), method: req.method, path: req.path, requestId }, body.error.code);
-    }
-    if (status === 503) res.set('Retry-After', '1');
-    if (status === 405) res.set('Allow', POINT_ROUTES.filter(([, p]) => p === req.path).map(([m]) => m.toUpperCase()).join(', '));
-    res.status(status).json(body);
+    if (errorStatus(err) === 405) res.setHeader('Allow', POINT_ROUTES.filter(([, p]) => p === req.path).map(([m]) => m.toUpperCase()).join(', '));
+    sendPointError(ctx, err, req.method, req.path, res);
   });
   return app;
+}
+
+function errorStatus(err: unknown): number {
+  return errorBody(translate(err), 'POINT_ERR_INTERNAL').status;
+}
+
+/**
+ * The JSON error answer, shared by the express app and the /look fast path:
+ * a 5xx carries a request id that the log line repeats, a 503 Retry-After.
+ */
+export function sendPointError(ctx: PointContext, err: unknown, method: string, path: string, res: ServerResponse): void {
+  const { status, body } = errorBody(translate(err), 'POINT_ERR_INTERNAL');
+  if (status >= 500) {
+    const requestId = randomUUID();
+    body.error.details = { ...body.error.details, requestId };
+    res.setHeader('X-Request-Id', requestId);
+    ctx.logger[status === 503 ? 'warn' : 'error']({ err: err instanceof Error ? err.message : String(err), method, path, requestId }, body.error.code);
+  }
+  if (status === 503) res.setHeader('Retry-After', '1');
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
 }
 
 /** Body-parser failures carry `type`; they become our codes. */

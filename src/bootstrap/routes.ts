@@ -13,7 +13,7 @@ import type { PointContext } from './context.js';
 import type { NodeRecord } from './registry.js';
 import {
   BanBody, CheckQuery, KeyBody, LookQuery, PointsQuery, RegBody, RemoveBody,
-  type BanResult, type CheckResult, type HeartbeatResult, type PointsResult, type RegResult, type RemoveResult,
+  type BanResult, type CheckResult, type HeartbeatResult, type PointsResult, type PublicNodeWire, type RegResult, type RemoveResult,
 } from './schemas.js';
 
 /** The caller's address, from the socket only. */
@@ -56,6 +56,14 @@ async function authenticate<S extends z.ZodType<{ key: string }>>(ctx: PointCont
 }
 
 /** Mounts the SPEC §3.3 calls on `app` directly (no nested router: one less layer per request). */
+/** The answer to a look query: authentication and sampling are one EVALSHA (see look-script.ts). */
+export async function lookAnswer(ctx: PointContext, query: unknown): Promise<PublicNodeWire[]> {
+  const input = keyed(LookQuery, query, 'query');
+  const nodes = await ctx.registry.look(input.key, Math.min(input.numnodes, ctx.config.maxSample));
+  if (nodes === undefined) throw new CdnError('POINT_ERR_UNAUTHORIZED');
+  return nodes.filter((n) => !ctx.banCache.has(n.ip));
+}
+
 export function mountPointRoutes(app: Express, ctx: PointContext): void {
   const ttlMs = ctx.config.heartbeatTtlSec * 1000;
   const clamp = (n: number): number => Math.min(n, ctx.config.maxSample);
@@ -95,11 +103,7 @@ export function mountPointRoutes(app: Express, ctx: PointContext): void {
   });
 
   app.get('/look', async (req, res) => {
-    // authentication and sampling are one EVALSHA (see look-script.ts)
-    const input = keyed(LookQuery, req.query, 'query');
-    const nodes = await ctx.registry.look(input.key, clamp(input.numnodes));
-    if (nodes === undefined) throw new CdnError('POINT_ERR_UNAUTHORIZED');
-    res.json(nodes.filter((n) => !ctx.banCache.has(n.ip)));
+    res.json(await lookAnswer(ctx, req.query));
   });
 
   app.get('/check', async (req, res) => {

@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { handleLookFast } from './look-fast-path.js';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '../log.js';
@@ -81,7 +82,10 @@ export async function startPoint(config: PointConfig, options: PointOptions = {}
     config, registry: registry.impl, registryKind: registry.kind, banlist: banlist.impl, banlistKind: banlist.kind,
     banCache, metrics, logger, newSessionKey: () => randomBytes(32).toString('base64url'), random: Math.random,
   };
-  const server = createServer({ requestTimeout: config.requestTimeoutMs, headersTimeout: Math.min(config.requestTimeoutMs, 10_000), keepAliveTimeout: 5000 }, createPointApp(ctx));
+  const app = createPointApp(ctx);
+  const server = createServer({ requestTimeout: config.requestTimeoutMs, headersTimeout: Math.min(config.requestTimeoutMs, 10_000), keepAliveTimeout: 5000 }, (req, res) => {
+    if (!handleLookFast(ctx, req, res)) app(req, res);
+  });
   server.on('clientError', (_err, socket) => socket.destroy());
   server.maxConnections = MAX_CONNECTIONS;
   const port = await listen(server, config.port, config.host);
