@@ -1,0 +1,189 @@
+/**
+ * docker-compose.yml and the Dockerfile, proved as far as we can without a
+ * Docker engine: the compose file's structure (services, volumes, health
+ * checks, depends_on conditions, no fixed host port on the scalable `node`
+ * service, every variable documented), and then the exact commands and
+ * environment of the `point` and `node` services run as plain processes, with
+ * only addresses substituted (container names -> 127.0.0.x and free ports,
+ * the per-replica volume -> a temp dir), forming a cluster that replicates.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { randomUUID } from 'node:crypto';
+import { parse } from 'yaml';
+import { startCli, stopAll, waitHealthy, type CliProcess } from '../helpers/process.js';
+import { freePort } from '../helpers/net.js';
+import { waitFor } from '../helpers/wait.js';
+import { removeDir, tempDir } from '../helpers/node.js';
+import { nextHost } from '../helpers/cluster.js';
+import { dropPrefix, freshDatabase, postgresForTests, redisForTests, uniquePrefix } from '../helpers/services.js';
+
+const run = promisify(execFile);
+const root = new URL('../../', import.meta.url);
+
+interface Healthcheck { test: string[]; interval?: string; retries?: number }
+interface ComposeService {
+  image?: string;
+  build?: string;
+  command?: string[];
+  environment?: Record<string, string>;
+  ports?: string[];
+  volumes?: string[];
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: Healthcheck;
+}
+interface ComposeFile { services: Record<string, ComposeService>; volumes?: Record<string, unknown> }
+
+const compose = parse(readFileSync(new URL('docker-compose.yml', root), 'utf8')) as ComposeFile;
+const readme = readFileSync(new URL('README.md', root), 'utf8');
+const dockerSection = readme.slice(readme.indexOf('<!-- docker:start -->'), readme.indexOf('<!-- docker:end -->'));
+
+function service(name: string): ComposeService {
+  const s = compose.services[name];
+  if (s === undefined) throw new Error(`docker-compose.yml has no service ${name}`);
+  return s;
+}
+
+/** `args` with the value after `flag` replaced. */
+function withFlag(args: string[], flag: string, value: string): string[] {
+  const i = args.indexOf(flag);
+  expect(i, `${flag} in ${args.join(' ')}`).toBeGreaterThanOrEqual(0);
+  return args.map((a, j) => (j === i + 1 ? value : a));
+}
+
+describe('docker-compose.yml', () => {
+  it('has redis, postgres, point and node, with volumes and health checks', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['node', 'point', 'postgres', 'redis']);
+    const redis = service('redis');
+    expect(redis.image).toMatch(/^redis:7/);
+    expect(redis.healthcheck?.test.join(' ')).toContain('redis-cli ping');
+    expect(redis.volumes?.some((v) => v.endsWith(':/data'))).toBe(true);
+    const postgres = service('postgres');
+    expect(postgres.image).toMatch(/^postgres:15/);
+    expect(postgres.healthcheck?.test.join(' ')).toContain('pg_isready');
+    expect(postgres.volumes?.some((v) => v.endsWith(':/var/lib/postgresql/data'))).toBe(true);
+    expect(Object.keys(postgres.environment ?? {})).toEqual(expect.arrayContaining(['POSTGRES_USER', 'POSTGRES_PASSWORD', 'POSTGRES_DB']));
+    for (const named of [...(redis.volumes ?? []), ...(postgres.volumes ?? [])].map((v) => v.split(':')[0] as string)) {
+      expect(Object.keys(compose.volumes ?? {})).toContain(named);
+    }
+  });
+
+  it('starts the Point after healthy Redis and Postgres, and nodes after a healthy Point', () => {
+    const point = service('point');
+    expect(point.build).toBe('.');
+    expect(point.command).toEqual(['bootstrap', '--host', '0.0.0.0', '--port', '8080']);
+    expect(point.depends_on).toEqual({ redis: { condition: 'service_healthy' }, postgres: { condition: 'service_healthy' } });
+    expect(point.healthcheck?.test.join(' ')).toContain('/healthz');
+    expect(point.ports).toEqual(['8080:8080']);
+    const node = service('node');
+    expect(node.build).toBe('.');
+    expect(node.command).toEqual(['node', '--host', '0.0.0.0', '--port', '7000']);
+    expect(node.depends_on).toEqual({ point: { condition: 'service_healthy' } });
+    expect(node.healthcheck?.test.join(' ')).toContain('/healthz');
+  });
+
+  it('lets `node` scale: no fixed host port, a per-replica anonymous data volume, the Point by service name', () => {
+    const node = service('node');
+    expect(node.ports).toEqual(['7000']);
+    for (const p of node.ports ?? []) expect(p).not.toContain(':');
+    expect(node.environment?.BOOTSTRAP_URL).toBe('http://point:8080');
+    const dataDir = node.environment?.DATA_DIR as string;
+    expect(node.volumes).toEqual([dataDir]); // anonymous: no "name:" before the path, so one per replica
+    expect(node.environment).not.toHaveProperty('ADVERTISE'); // each replica advertises its own container address
+  });
+
+  it('documents every environment variable it sets, in the README and in the file', () => {
+    const text = readFileSync(new URL('docker-compose.yml', root), 'utf8');
+    for (const name of ['point', 'node']) {
+      for (const key of Object.keys(service(name).environment ?? {})) {
+        expect(dockerSection, `README docker section names ${key}`).toContain(key);
+        expect(text.split('services:')[0], `compose header names ${key}`).toContain(key);
+      }
+    }
+    expect(dockerSection).toMatch(/not (been )?(built|run)/i);
+  });
+});
+
+describe('Dockerfile', () => {
+  it('is multi-stage on node:24-slim, production deps only, non-root, with the CLI as entrypoint', () => {
+    const text = readFileSync(new URL('Dockerfile', root), 'utf8');
+    const froms = [...text.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);
+    expect(froms).toEqual(['node:24-slim', 'node:24-slim']);
+    expect(text).toMatch(/RUN npm ci[^\n]*\n(?:.*\n)*RUN npm run build/);
+    expect(text).toMatch(/npm ci --omit=dev/);
+    expect(text).toMatch(/COPY --from=build \/app\/dist/);
+    expect(text).toMatch(/^USER node$/m);
+    expect(text).toContain('ENTRYPOINT ["node", "dist/cli.js"]');
+    const ignore = readFileSync(new URL('.dockerignore', root), 'utf8').split('\n');
+    expect(ignore).toEqual(expect.arrayContaining(['node_modules', 'dist', '.git']));
+  });
+});
+
+describe('the compose services as plain processes', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    await stopAll();
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  });
+
+  async function healthcheck(s: ComposeService, from: string, to: string): Promise<void> {
+    const test = s.healthcheck?.test ?? [];
+    expect(test[0]).toBe('CMD');
+    expect(test[1]).toBe('node');
+    const args = test.slice(2).map((a) => a.replace(from, to));
+    await run(process.execPath, args, { timeout: 10_000 }); // rejects on a non-zero exit
+  }
+
+  it('a Point and two nodes started exactly as compose starts them form a cluster', { timeout: 120_000 }, async () => {
+    const redis = await redisForTests();
+    const postgres = await postgresForTests();
+    const db = await freshDatabase(postgres.url);
+    const prefix = uniquePrefix();
+    cleanups.push(async () => { await redis.close(); await postgres.close(); });
+    cleanups.push(() => db.drop());
+    cleanups.push(() => (redis.private ? Promise.resolve() : dropPrefix(redis.url, prefix)));
+
+    const pointSvc = service('point');
+    const pointPort = await freePort();
+    const pointArgs = withFlag(withFlag(pointSvc.command ?? [], '--host', '127.0.0.1'), '--port', String(pointPort));
+    // Addresses substituted; POINT_REDIS_PREFIX only keeps this test's keys apart from others' on a shared Redis.
+    const pointEnv = { ...pointSvc.environment, REDIS_URL: redis.url, DATABASE_URL: db.url, POINT_REDIS_PREFIX: prefix };
+    const point: CliProcess = startCli(pointArgs, { env: pointEnv });
+    const pointUrl = `http://127.0.0.1:${pointPort}`;
+    await waitHealthy(point, `${pointUrl}/healthz`, 60_000);
+    expect(point.output()).not.toMatch(/embedded/i);
+    await healthcheck(pointSvc, '127.0.0.1:8080', `127.0.0.1:${pointPort}`);
+
+    const nodeSvc = service('node');
+    const nodes: { url: string; proc: CliProcess }[] = [];
+    for (let i = 0; i < 2; i++) {
+      const host = nextHost();
+      const port = await freePort(host);
+      const dataDir = await tempDir('gcdn-compose-');
+      cleanups.push(() => removeDir(dataDir));
+      const args = withFlag(withFlag(nodeSvc.command ?? [], '--host', host), '--port', String(port));
+      const env = { ...nodeSvc.environment, BOOTSTRAP_URL: (nodeSvc.environment?.BOOTSTRAP_URL ?? '').replace('point:8080', `127.0.0.1:${pointPort}`), DATA_DIR: dataDir };
+      const proc = startCli(args, { env });
+      const url = `http://${host}:${port}`;
+      await waitHealthy(proc, `${url}/readyz`, 60_000);
+      await healthcheck(nodeSvc, '127.0.0.1:7000', `${host}:${port}`);
+      nodes.push({ url, proc });
+    }
+    const a = nodes[0] as { url: string };
+    const b = nodes[1] as { url: string };
+    await waitFor(async () => {
+      const view = await (await fetch(`${a.url}/cluster`)).json() as { peers: { address: string; state: string }[] };
+      return view.peers.some((p) => `http://${p.address}` === b.url && p.state === 'alive');
+    }, { what: 'node a to see node b alive', timeoutMs: 60_000, intervalMs: 200 });
+
+    const key = randomUUID();
+    expect((await fetch(`${a.url}/blobs/${key}`, { method: 'PUT', body: 'hello, compose' })).status).toBe(201);
+    const body = await waitFor(async () => {
+      const res = await fetch(`${b.url}/blobs/${key}`);
+      return res.status === 200 ? res.text() : undefined;
+    }, { what: 'the blob to be readable on node b', timeoutMs: 60_000, intervalMs: 200 });
+    expect(body).toBe('hello, compose');
+  });
+});
