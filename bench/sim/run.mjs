@@ -88,7 +88,7 @@ if (only.has('convergence')) {
       partitionHealRoundsMax: max(runs.map((r) => r.partitionHealRounds)),
       messages: median(runs.map((r) => r.messages)),
       bytes: median(runs.map((r) => r.bytes)),
-      idleBytes: median(runs.map((r) => r.idle.bytes)),
+      traffic: runs[0]?.traffic,
       converged: runs.every((r) => r.converged),
       bounds: { target: r1(b.target), push: r1(b.push), pushPull: r1(b.pushPull) },
       wallMs: median(runs.map((r) => r.wallMs)),

@@ -20,6 +20,7 @@ interface SimFlags {
   loss: number;
   wire: WireMode;
   partitionRounds: number;
+  idleRounds: number;
   maxRounds: number;
   quiet?: boolean;
 }
@@ -55,6 +56,7 @@ export function buildSimProgram(): Command {
     .option('--loss <rate>', 'message loss rate', rate('--loss'), 0)
     .addOption(new Option('--wire <mode>', 'json, or validated: check every message against the wire schema (slower)').choices(['json', 'validated']).default('json'))
     .option('--partition-rounds <r>', 'rounds the half/half partition lasts', integer('--partition-rounds', 0, 100_000), 30)
+    .option('--idle-rounds <r>', 'after boot, let membership news settle, then measure idle traffic for this many rounds (0: skip)', integer('--idle-rounds', 0, 100_000), 0)
     .option('--max-rounds <r>', 'give up on a phase after this many rounds', integer('--max-rounds', 1, 1_000_000), 300)
     .option('--quiet', 'no progress on stderr')
     .showHelpAfterError(false)
@@ -82,13 +84,14 @@ async function main(): Promise<void> {
     loss: flags.loss,
     wire: flags.wire,
     partitionRounds: flags.partitionRounds,
+    idleRounds: flags.idleRounds,
     maxPhaseRounds: flags.maxRounds,
     stopwatch: () => performance.now(),
     onPhase: (phase, detail) => log(`sim: ${phase}: ${detail} (${((performance.now() - started) / 1000).toFixed(1)} s)`),
   });
   process.stdout.write(`${JSON.stringify({ ...report, wallMs: { ...report.wallMs, total: Math.round(performance.now() - started) } })}\n`);
   if (!report.converged) {
-    const replay = `--nodes ${flags.nodes} --seed ${flags.seed} --keys ${flags.keys} --profile ${flags.profile} --latency ${flags.latency} --loss ${flags.loss} --wire ${flags.wire} --partition-rounds ${flags.partitionRounds} --max-rounds ${flags.maxRounds}`;
+    const replay = `--nodes ${flags.nodes} --seed ${flags.seed} --keys ${flags.keys} --profile ${flags.profile} --latency ${flags.latency} --loss ${flags.loss} --wire ${flags.wire} --partition-rounds ${flags.partitionRounds} --idle-rounds ${flags.idleRounds} --max-rounds ${flags.maxRounds}`;
     process.stderr.write(`sim: did not converge (seed ${flags.seed}); replay with: npm run sim -- ${replay}\n`);
     process.exitCode = 1;
   }

@@ -4,8 +4,9 @@
  * 1. boot: N nodes start at once, each with 16 peers from the Point, holding
  *    the same `keys` keys already (a converged store) → `membershipRounds`,
  *    rounds until every node sees every other alive;
- * 2. idle: a few rounds with nothing to do → idle traffic per node per round
- *    (probes, anti-entropy over `keys` keys);
+ * 2. (only with `idleRounds` > 0) idle: once the boot's membership news has
+ *    been retransmitted, a few rounds with nothing to do → idle traffic per
+ *    node per round (probes, anti-entropy over `keys` keys, membership syncs);
  * 3. one write on a random node → `writeRounds` until every node has adopted
  *    its metadata (and `bodyRounds` until every node holds its body);
  * 4. partition: two random halves cut apart for `partitionRounds`, with
@@ -44,6 +45,7 @@ export interface StandardScenarioOptions {
   /** message loss rate for the whole run */
   readonly loss?: number;
   readonly wire?: WireMode;
+  /** rounds of the idle phase; 0 (the default) skips it */
   readonly idleRounds?: number;
   readonly partitionRounds?: number;
   /** keys written on both sides of the partition (conflicts); as many again on each side alone */
@@ -65,8 +67,7 @@ export interface ScenarioReport {
   /** virtual ms per round (one anti-entropy interval) */
   roundMs: number;
   membershipRounds: number | null;
-  /** rounds after membershipRounds until no node has membership news left to retransmit */
-  settleRounds: number | null;
+
   writeRounds: number | null;
   /** rumor hops to the farthest node the write reached by rumor */
   writeHops: number;
@@ -79,7 +80,8 @@ export interface ScenarioReport {
   messages: number;
   bytes: number;
   wireBytes: number;
-  idle: TrafficRates;
+  /** per node per round in each phase (idle only when run) */
+  traffic: Record<string, TrafficRates>;
   falseSuspicions: number;
   falseDeaths: number;
   /** theoretical rounds to spread one update at this N */
@@ -145,20 +147,29 @@ export async function runStandardScenario(options: StandardScenarioOptions): Pro
   preloadKeys(sim, keys);
   const whole = new TrafficWindow(sim);
   const detection = new DetectionWatch(sim);
+  const traffic: Record<string, TrafficRates> = {};
+  let window = new TrafficWindow(sim);
+  const closeWindow = (name: string) => {
+    traffic[name] = window.rates();
+    window = new TrafficWindow(sim);
+  };
   phase('setup', `${options.nodes} nodes, ${keys} keys each`);
 
   // 1. boot
   sim.startAll();
   const membershipRounds = rounds(await sim.runUntil(() => membershipComplete(sim), maxMs));
+  closeWindow('boot');
   phase('membership', `${membershipRounds ?? 'not'} rounds`);
 
   // 2. idle: first let the boot's membership news finish its retransmissions, then measure
-  const settleMs = await sim.runUntil(() => sim.nodes.every((n) => !n.up || n.core.membership.pendingUpdates === 0), maxMs, sim.roundMs);
-  const settleRounds = rounds(settleMs);
-  const idleWindow = new TrafficWindow(sim);
-  await sim.runRounds(options.idleRounds ?? 5);
-  const idle = idleWindow.rates();
-  phase('idle', `settled in ${settleRounds ?? 'not'} rounds, then ${idle.bytes} B/node/round`);
+  const idleRounds = options.idleRounds ?? 0;
+  if (idleRounds > 0) {
+    const settled = rounds(await sim.runUntil(() => sim.nodes.every((n) => !n.up || n.core.membership.pendingUpdates === 0), maxMs, sim.roundMs));
+    window = new TrafficWindow(sim);
+    await sim.runRounds(idleRounds);
+    closeWindow('idle');
+    phase('idle', `settled in ${settled ?? 'not'} rounds, then ${traffic.idle?.bytes ?? 0} B/node/round`);
+  }
 
   // 3. one write
   const writer = sim.pick(sim.nodes.length);
@@ -169,6 +180,7 @@ export async function runStandardScenario(options: StandardScenarioOptions): Pro
   watch.stop();
   const writeRounds = rounds(writeMs);
   const bodyRounds = bodyMs === undefined || writeMs === undefined ? null : rounds(writeMs + bodyMs);
+  closeWindow('write');
   phase('write', `${writeRounds ?? 'not'} rounds, ${watch.maxHops()} hops`);
   const falseBeforePartition = { ...detection.counts };
   detection.stop();
@@ -189,13 +201,15 @@ export async function runStandardScenario(options: StandardScenarioOptions): Pro
     sim.write(side(split.a), version.key);
   }
   await sim.runRounds(partitionRounds);
+  closeWindow('partition');
   applyFault(sim, { kind: 'heal' });
   const healMs = await sim.runUntil(() => membershipComplete(sim) && disagreements(sim, written).length === 0, maxMs);
   const partitionHealRounds = rounds(healMs);
+  closeWindow('heal');
   phase('partition', `healed in ${partitionHealRounds ?? 'not'} rounds`);
 
   const divergentKeys = disagreements(sim).length;
-  const traffic = whole.rates();
+  const overall = whole.rates();
   const report: ScenarioReport = {
     nodes: options.nodes,
     seed: options.seed,
@@ -205,17 +219,16 @@ export async function runStandardScenario(options: StandardScenarioOptions): Pro
     loss,
     roundMs: sim.roundMs,
     membershipRounds,
-    settleRounds,
     writeRounds,
     writeHops: watch.maxHops(),
     writeRumorShare: Math.round(watch.rumorShare() * 1000) / 1000,
     bodyRounds,
     partitionRounds,
     partitionHealRounds,
-    messages: traffic.messages,
-    bytes: traffic.bytes,
-    wireBytes: traffic.wireBytes,
-    idle,
+    messages: overall.messages,
+    bytes: overall.bytes,
+    wireBytes: overall.wireBytes,
+    traffic,
     falseSuspicions: falseBeforePartition.falseSuspicions,
     falseDeaths: falseBeforePartition.falseDeaths,
     bounds: mapValues(roundBounds(options.nodes), round1),
