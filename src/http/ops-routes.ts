@@ -6,7 +6,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson } from './respond.js';
 import type { NodeMetrics } from './metrics.js';
 import { NODE_OPENAPI } from './openapi.js';
-import { renderStatusPage } from './status-page.js';
+import { renderStatusPage, STATUS_PAGE_CSP } from './status-page.js';
+import { countsPerNode } from './cluster-fanout.js';
 
 export interface PeerView {
   id: string;
@@ -53,8 +54,11 @@ export function handleOpenApi(_ctx: OpsContext, _req: IncomingMessage, res: Serv
   sendJson(res, 200, NODE_OPENAPI);
 }
 
-export function handleCluster(ctx: OpsContext, _req: IncomingMessage, res: ServerResponse): void {
-  sendJson(res, 200, ctx.cluster());
+/** `?nodes=1` adds `nodes`: each live peer's own blob and byte counts (for the status page). */
+export async function handleCluster(ctx: OpsContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const view = ctx.cluster();
+  const wantNodes = new URL(req.url ?? '/', 'http://node').searchParams.get('nodes') === '1';
+  sendJson(res, 200, wantNodes ? { ...view, nodes: await countsPerNode(view) } : view);
 }
 
 export function handleStatusPage(ctx: OpsContext, _req: IncomingMessage, res: ServerResponse): void {
@@ -62,6 +66,6 @@ export function handleStatusPage(ctx: OpsContext, _req: IncomingMessage, res: Se
   res.statusCode = 200;
   res.setHeader('Content-Type', 'text/html; charset=utf-8');
   res.setHeader('Cache-Control', 'no-store');
-  res.setHeader('Content-Security-Policy', "default-src 'self'; style-src 'unsafe-inline'");
+  res.setHeader('Content-Security-Policy', STATUS_PAGE_CSP);
   res.end(html);
 }
