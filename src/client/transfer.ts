@@ -86,6 +86,10 @@ async function toStdout(source: AsyncIterable<Buffer>): Promise<void> {
 export async function getBlob(id: string, out: string | undefined, options: TransferOptions): Promise<{ size: number; sha256: string }> {
   const url = nodeUrl(options.node, blobPath(id));
   const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
+  if (out !== undefined && out !== '-') {
+    const dir = await stat(dirname(resolve(out))).catch(() => undefined);
+    if (dir?.isDirectory() !== true) throw new ClientError(`cannot write ${out}: ${dirname(resolve(out))} is not a directory`);
+  }
   const abort = new AbortController();
   const res = await call('GET', url, [200], { signal: abort.signal, timeouts });
   const length = Number(res.headers['content-length']);
@@ -102,7 +106,9 @@ export async function getBlob(id: string, out: string | undefined, options: Tran
       if (tmp === undefined) await pipeline(res.body, meter, toStdout);
       else await pipeline(res.body, meter, createWriteStream(tmp, { flags: 'wx' }));
     } catch (err) {
-      throw abort.signal.aborted ? abort.signal.reason : requestFailure(`GET ${url}`, err);
+      if (abort.signal.aborted) throw abort.signal.reason;
+      if (tmp === undefined && (process.stdout.destroyed || process.stdout.writableEnded)) throw new ClientError(`GET ${url}: stdout was closed before the whole blob was written`);
+      throw requestFailure(`GET ${url}`, err);
     }
     const sha256 = meter.digest();
     if (Number.isFinite(length) && meter.bytes !== length) throw new ClientError(`GET ${url}: got ${meter.bytes} bytes, Content-Length said ${length}`);

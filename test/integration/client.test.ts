@@ -99,6 +99,12 @@ describe('rm and not found', () => {
     expect(oneLine(put.stderr)).toMatch(/CDN_ERR_BAD_GUID/);
   });
 
+  it('get -o into a directory that does not exist is one line and exit 1', async () => {
+    const r = await runCli(['get', randomUUID(), '-o', join(dir, 'no-such-dir', 'x'), '--node', node.url]);
+    expect(r.code).toBe(1);
+    expect(oneLine(r.stderr)).toMatch(/cannot write .*no-such-dir.* is not a directory/);
+  });
+
   it('a missing file is one line and exit 1', async () => {
     const put = await runCli(['put', join(dir, 'does-not-exist'), '--node', node.url]);
     expect(put.code).toBe(1);
