@@ -7,6 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { CLI } from '../helpers/process.js';
 import { randomBytes, randomUUID, createHash } from 'node:crypto';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -128,6 +131,37 @@ describe('verification', () => {
       expect(r.code).toBe(1);
       expect(oneLine(r.stderr)).toMatch(/does not match the ETag/);
       expect((await readdir(dir)).filter((f) => f.includes('corrupt.out'))).toEqual([]);
+    } finally {
+      await new Promise<void>((done) => server.close(() => done()));
+    }
+  });
+});
+
+describe('progress', () => {
+  it('draws a bar with rate and ETA on a terminal for a transfer that takes a while', async () => {
+    // A real HTTP server that sends a correct 2 MiB body slowly (about 1.5 s), and `script`
+    // (util-linux) to give the CLI a pseudo-terminal.
+    const body = randomBytes(2 * 1024 * 1024);
+    const etag = `"${createHash('sha256').update(body).digest('hex')}"`;
+    const server = createHttpServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(body.length), ETag: etag });
+      let offset = 0;
+      const step = body.length / 16;
+      const timer = setInterval(() => {
+        res.write(body.subarray(offset, offset + step));
+        offset += step;
+        if (offset >= body.length) { clearInterval(timer); res.end(); }
+      }, 100);
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const address = server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    try {
+      const out = join(dir, 'slow.out');
+      const cmd = [process.execPath, CLI, 'get', randomUUID(), '-o', out, '--node', `http://127.0.0.1:${port}`].map((a) => `'${a}'`).join(' ');
+      const { stdout } = await promisify(execFile)('script', ['-qec', cmd, '/dev/null'], { timeout: 30_000 });
+      expect(stdout).toMatch(/get .*100% \| 2(\.0)?MB\/2(\.0)?MB \| [\d.]+[KM]?B\/s \| ETA/);
+      expect((await readFile(out)).equals(body)).toBe(true);
     } finally {
       await new Promise<void>((done) => server.close(() => done()));
     }
