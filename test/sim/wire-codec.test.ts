@@ -41,8 +41,10 @@ describe('WireCodec', () => {
       fc.property(message, (m) => {
         const json = JSON.stringify(m);
         for (let i = 0; i < 2; i++) {
-          const { bytes, copy } = codec.encode(m);
+          const { bytes, copy, piggybackBytes } = codec.encode(m);
           expect(bytes).toBe(json.length);
+          const without = m.updates === undefined ? json : JSON.stringify({ ...m, updates: undefined });
+          expect(piggybackBytes).toBe(json.length - without.length);
           expect(copy).toEqual(JSON.parse(json));
           expect(Object.isFrozen(copy)).toBe(true);
         }

@@ -148,8 +148,10 @@ export interface TrafficRates {
   readonly bytes: number;
   /** the same with HTTP framing estimated (HTTP_OVERHEAD_BYTES a message) */
   readonly wireBytes: number;
-  /** payload bytes per node per round of each message type */
+  /** payload bytes per node per round of each message type (piggybacked updates included) */
   readonly bytesByType: Readonly<Record<string, number>>;
+  /** of `bytes`, the membership updates piggybacked on messages of every type */
+  readonly piggyback: number;
   readonly rounds: number;
 }
 
@@ -158,12 +160,14 @@ export class TrafficWindow {
   private readonly startAt: number;
   private readonly sent: number;
   private readonly bytes: number;
+  private readonly piggyback: number;
   private readonly byType: Map<string, number>;
 
   constructor(private readonly sim: Simulation) {
     this.startAt = sim.now;
     this.sent = sim.net.sent;
     this.bytes = sim.net.bytes;
+    this.piggyback = sim.net.piggybackBytes;
     this.byType = new Map([...sim.net.byType].map(([t, c]) => [t, c.bytes]));
   }
 
@@ -178,7 +182,14 @@ export class TrafficWindow {
       if (b > 0) bytesByType[type] = round1(b);
     }
     const bytes = per(this.sim.net.bytes - this.bytes);
-    return { messages: round1(messages), bytes: round1(bytes), wireBytes: round1(bytes + messages * HTTP_OVERHEAD_BYTES), bytesByType, rounds: round1(rounds) };
+    return {
+      messages: round1(messages),
+      bytes: round1(bytes),
+      wireBytes: round1(bytes + messages * HTTP_OVERHEAD_BYTES),
+      bytesByType,
+      piggyback: round1(per(this.sim.net.piggybackBytes - this.piggyback)),
+      rounds: round1(rounds),
+    };
   }
 }
 

@@ -87,6 +87,8 @@ export class SimNetwork {
   undeliverable = 0;
   /** payload bytes of every message sent (JSON body; HTTP headers not included) */
   bytes = 0;
+  /** of which membership updates piggybacked on messages of every type */
+  piggybackBytes = 0;
   readonly byType = new Map<string, TypeCounter>();
   /** the first 1,000 wire violations, and how many there were */
   readonly violations: WireViolation[] = [];
@@ -122,6 +124,7 @@ export class SimNetwork {
     }
     this.sent++;
     this.bytes += bytes;
+    this.piggybackBytes += encoded.piggybackBytes;
     let counter = this.byType.get(message.type);
     if (counter === undefined) this.byType.set(message.type, (counter = { messages: 0, bytes: 0 }));
     counter.messages++;

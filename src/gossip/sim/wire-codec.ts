@@ -34,6 +34,8 @@ interface CachedItem {
 export interface Encoded {
   /** exact length of JSON.stringify(message) */
   readonly bytes: number;
+  /** of which the piggybacked membership `updates` field (with its name and comma) */
+  readonly piggybackBytes: number;
   /** what the receiver gets: equal to JSON.parse(JSON.stringify(message)), deep-frozen */
   readonly copy: GossipMessage;
 }
@@ -48,6 +50,7 @@ export class WireCodec {
     const copy: Record<string, unknown> = {};
     let bytes = 2; // {}
     let fields = 0;
+    let piggybackBytes = 0;
     for (const key of Object.keys(message)) {
       const value = (message as unknown as Record<string, unknown>)[key];
       if (value === undefined || typeof value === 'function' || typeof value === 'symbol') continue;
@@ -62,16 +65,27 @@ export class WireCodec {
           list.push(cached.copy);
         }
         copy[key] = Object.freeze(list);
+      } else if (typeof value === 'string' && PLAIN.test(value)) {
+        valueBytes = value.length + 2;
+        copy[key] = value;
+      } else if (typeof value === 'number' && Number.isFinite(value)) {
+        valueBytes = String(value).length;
+        copy[key] = value;
+      } else if (typeof value === 'boolean') {
+        valueBytes = value ? 4 : 5;
+        copy[key] = value;
       } else {
         const json = JSON.stringify(value);
         valueBytes = json.length;
         copy[key] = deepFreeze(JSON.parse(json) as unknown);
       }
-      bytes += JSON.stringify(key).length + 1 + valueBytes;
+      const fieldBytes = (PLAIN.test(key) ? key.length + 2 : JSON.stringify(key).length) + 1 + valueBytes;
+      bytes += fieldBytes;
+      if (key === 'updates') piggybackBytes = fieldBytes + 1;
       fields++;
     }
     if (fields > 1) bytes += fields - 1;
-    return { bytes, copy: Object.freeze(copy) as unknown as GossipMessage };
+    return { bytes, piggybackBytes, copy: Object.freeze(copy) as unknown as GossipMessage };
   }
 
   private item(item: unknown, remember: boolean): CachedItem {
