@@ -1,0 +1,60 @@
+/**
+ * What the client commands print: the status table, and how a failed request
+ * maps to one line and an exit code (3 when the node cannot be reached).
+ */
+import { describe, expect, it } from 'vitest';
+import { renderCluster } from '../../../src/client/status.js';
+import { ClientError, EXIT, requestFailure } from '../../../src/client/errors.js';
+import type { ClusterView } from '../../../src/http/ops-routes.js';
+
+const now = Date.parse('2026-01-01T00:01:00Z');
+const view: ClusterView = {
+  id: 'n0123456789abcdef',
+  publicKey: 'k',
+  address: '10.0.0.2:7000',
+  startedAt: '2026-01-01T00:00:00.000Z',
+  peers: [
+    { id: 'nfedcba9876543210', address: '10.0.0.4:7000', state: 'suspect', incarnation: 1, lastContact: '2026-01-01T00:00:50.000Z' },
+    { id: 'n1111111111111111', address: '10.0.0.3:7000', state: 'alive', incarnation: 0, lastContact: '2026-01-01T00:00:59.600Z' },
+  ],
+  blobs: { live: 3, keys: 4, bodies: 3, bytes: 3 * 1024 * 1024, quotaBytes: 1024 ** 3 },
+  point: { url: 'http://point:8080', state: 'registered', lastError: null },
+};
+
+describe('renderCluster', () => {
+  it('names the node, its counts, and one aligned row per peer sorted by address', () => {
+    const text = renderCluster(view, now);
+    expect(text).toContain('node     n0123456789abcdef');
+    expect(text).toContain('blobs    3 live keys, 3 bodies, 3MB of 1GB quota');
+    expect(text).toContain('peers    1 suspect, 1 alive');
+    const rows = text.split('\n').filter((l) => /^n[0-9a-f]{16} /.test(l));
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatch(/^n1111111111111111 {2}10\.0\.0\.3:7000 {2}alive {4}just now$/);
+    expect(rows[1]).toMatch(/^nfedcba9876543210 {2}10\.0\.0\.4:7000 {2}suspect {2}10 s ago$/);
+  });
+
+  it('says so when no peer is known', () => {
+    expect(renderCluster({ ...view, peers: [] }, now)).toContain('peers    none known yet');
+  });
+});
+
+describe('requestFailure', () => {
+  it('a refused or timed-out connection is exit 3, naming the request', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
+    const e = requestFailure('GET http://x/cluster', refused);
+    expect(e.exitCode).toBe(EXIT.unreachable);
+    expect(e.message).toBe('GET http://x/cluster: cannot reach the node: connect ECONNREFUSED 127.0.0.1:9');
+    const happyEyeballs = new AggregateError([refused], '');
+    expect(requestFailure('GET u', happyEyeballs).exitCode).toBe(EXIT.unreachable);
+    const timeout = Object.assign(new Error('Headers Timeout Error'), { code: 'UND_ERR_HEADERS_TIMEOUT' });
+    expect(requestFailure('GET u', timeout).message).toContain('UND_ERR_HEADERS_TIMEOUT');
+  });
+
+  it('anything else is exit 1 on one line; a ClientError passes through', () => {
+    const e = requestFailure('PUT u', new Error('first\nsecond'));
+    expect(e.exitCode).toBe(EXIT.other);
+    expect(e.message).toBe('PUT u: first');
+    const own = new ClientError('x', EXIT.notFound);
+    expect(requestFailure('GET u', own)).toBe(own);
+  });
+});
