@@ -99,7 +99,13 @@ export const NODE_OPENAPI = {
       parameters: [guidParam],
       get: { summary: 'The winner and its concurrent siblings', responses: { 200: { description: 'versions' }, 400: error('malformed GUID'), 404: error('unknown key') } },
     },
-    '/cluster': { get: { summary: "This node's view of the cluster", responses: { 200: { description: 'id, peers with state and last contact, blob counts' } } } },
+    '/cluster': {
+      get: {
+        summary: "This node's view of the cluster",
+        parameters: [{ name: 'nodes', in: 'query', required: false, schema: { type: 'string', enum: ['1'] }, description: 'also ask every live peer (up to 32, 800 ms each) for its own blob and byte counts' }],
+        responses: { 200: { description: 'id, peers with state and last contact, blob counts' } },
+      },
+    },
     '/healthz': { get: { summary: 'Liveness', responses: { 200: { description: 'alive' } } } },
     '/readyz': { get: { summary: 'Readiness: storage open, joined or deliberately alone', responses: { 200: { description: 'ready' }, 503: error('not ready') } } },
     '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format' } } } },

@@ -121,6 +121,17 @@ describe('corruption', () => {
     await fh.close();
   }
 
+  it('a flipped byte in a cached-size body (2 MiB) is detected before any byte is served', async () => {
+    const node = await fresh();
+    const key = randomUUID();
+    const body = patterned(2 * 1024 * 1024, 4);
+    await put(node, key, body);
+    await flipByte(node, body, 1_500_000);
+    const r = await get(node, key);
+    expect(r.status).toBe(503);
+    expect(JSON.parse(r.body.toString()).error.code).toBe('CDN_ERR_BODY_UNAVAILABLE');
+  });
+
   it('a flipped byte in a small body is detected and never served', async () => {
     const node = await fresh();
     const key = randomUUID();
@@ -145,9 +156,10 @@ describe('corruption', () => {
   it('a flipped byte deep in a large body cuts the response before the bad chunk', async () => {
     const node = await fresh();
     const key = randomUUID();
-    const body = patterned(2 * 1024 * 1024, 2);
+    // Larger than the hot-body cache's item limit (2 MiB), so it streams from disk chunk by chunk.
+    const body = patterned(3 * 1024 * 1024, 2);
     await put(node, key, body);
-    await flipByte(node, body, 1_500_000);
+    await flipByte(node, body, 2_500_000);
     const res = await request(`${node.url}/blobs/${key}`);
     expect(res.statusCode).toBe(200);
     const received: Buffer[] = [];
@@ -157,7 +169,7 @@ describe('corruption', () => {
     })().catch(() => 'cut');
     const got = Buffer.concat(received);
     expect(outcome).toBe('cut');
-    expect(got.length).toBeLessThan(1_500_000);
+    expect(got.length).toBeLessThan(2_500_000);
     expect(got.equals(body.subarray(0, got.length))).toBe(true);
     expect((await get(node, key)).status).toBe(503);
   });
