@@ -14,6 +14,7 @@ export class NodeMetrics {
   private readonly bytesOut: Counter;
   private readonly written: Counter;
   private readonly streams: Counter;
+  private readonly lag: Histogram;
 
   constructor(stats: () => StoreStats, cacheBytes: () => number) {
     const registers = [this.registry];
@@ -27,6 +28,12 @@ export class NodeMetrics {
     this.bytesOut = new Counter({ name: 'cdn_http_bytes_out_total', help: 'Response bytes sent', registers });
     this.written = new Counter({ name: 'cdn_blob_writes_total', help: 'Versions written by clients of this node', registers });
     this.streams = new Counter({ name: 'cdn_body_streams_total', help: 'Bodies streamed from disk (not from the memory cache)', registers });
+    this.lag = new Histogram({
+      name: 'cdn_replication_lag_seconds', help: 'Time from a version\'s creation at its origin (HLC wall clock) to its adoption here', registers,
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600],
+    });
+    this.mirrorCounter('cdn_conflicts_total', 'Concurrent versions kept as siblings (detected) and sibling sets later resolved to one version (resolved)',
+      () => ({ detected: stats().conflictsDetected, resolved: stats().conflictsResolved }), 'kind');
     const gauge = (name: string, help: string, read: () => number): void => {
       new Gauge({ name, help, registers, collect() { this.set(read()); } });
     };
@@ -78,6 +85,11 @@ export class NodeMetrics {
         for (const [key, value] of Object.entries(read())) this.set({ [label]: key }, value);
       },
     });
+  }
+
+  /** A version adopted from a peer, `seconds` after its origin created it. */
+  replicated(seconds: number): void {
+    this.lag.observe(Math.max(0, seconds));
   }
 
   blobWritten(_size: number): void {

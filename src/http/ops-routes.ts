@@ -25,6 +25,8 @@ export interface ClusterView {
   peers: PeerView[];
   blobs: { live: number; keys: number; bodies: number; bytes: number; quotaBytes: number };
   point: { url: string; state: string; lastError: string | null };
+  /** versions adopted from peers lately: how long after their creation, and conflicts seen */
+  replication: { samples: number; lagMedianMs: number | null; lagMaxMs: number | null; conflictsDetected: number; conflictsResolved: number };
 }
 
 export interface OpsContext {

@@ -27,13 +27,14 @@ export function sendError(res: ServerResponse, err: unknown, logger: Logger, ext
     // Too late for an error answer: cut the connection so the client sees a
     // short body. A client that went away is not worth more than a debug line.
     const gone = (err as NodeJS.ErrnoException | undefined)?.code === 'ERR_STREAM_PREMATURE_CLOSE';
-    if (gone) logger.debug({ err }, 'client went away mid-response');
-    else logger.warn({ err }, 'response cut off after its headers were sent');
+    const requestId = res.getHeader('x-request-id');
+    if (gone) logger.debug({ err, requestId }, 'client went away mid-response');
+    else logger.warn({ err, requestId }, 'response cut off after its headers were sent');
     res.destroy();
     return;
   }
   const { status, body } = errorBody(err);
-  if (status >= 500) logger.error({ err }, 'request failed');
+  if (status >= 500) logger.error({ err, requestId: res.getHeader('x-request-id') }, 'request failed');
   // Headers that described the blob would describe the error body wrongly.
   for (const name of ENTITY_HEADERS) res.removeHeader(name);
   sendJson(res, status, body, extraHeaders);

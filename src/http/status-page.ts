@@ -47,7 +47,7 @@ code{background:#f1f1f1;padding:0 .3rem;border-radius:3px}
 </style></head><body>
 <h1>gossip-cdn node <code>${esc(view.id)}</code></h1>
 <p>Address <code>${esc(view.address)}</code> · up since ${esc(view.startedAt)} · Point ${esc(view.point.url)} (${esc(view.point.state)}) · <span id="updated">static snapshot (the live view needs JavaScript)</span></p>
-<p id="summary">${esc(view.peers.length + 1)} members · this node: ${esc(view.blobs.live)} live keys, ${esc(view.blobs.bodies)} bodies, ${esc(mib(view.blobs.bytes))} of ${esc(mib(view.blobs.quotaBytes))}</p>
+<p id="summary">${esc(view.peers.length + 1)} members · this node: ${esc(view.blobs.live)} live keys, ${esc(view.blobs.bodies)} bodies, ${esc(mib(view.blobs.bytes))} of ${esc(mib(view.blobs.quotaBytes))} · replication lag (median of the last ${esc(view.replication.samples)}): ${esc(view.replication.lagMedianMs ?? '—')} ms · conflicts: ${esc(view.replication.conflictsDetected)} kept as siblings, ${esc(view.replication.conflictsResolved)} resolved</p>
 <div class="grid">
 <div class="card"><h2>Members</h2>
 <table><thead><tr><th>id</th><th>address</th><th>state</th><th>last contact</th><th>live blobs</th><th>bytes</th></tr></thead><tbody id="nodes">${rows(view)}</tbody></table></div>

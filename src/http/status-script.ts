@@ -81,7 +81,8 @@ export const STATUS_SCRIPT = `
     var states = {};
     list.forEach(function (m) { states[m.state] = (states[m.state] || 0) + 1; });
     $('summary').textContent = list.length + ' members: ' + Object.keys(states).map(function (s) { return states[s] + ' ' + s; }).join(', ') +
-      ' \\u00b7 this node: ' + view.blobs.live + ' live keys, ' + view.blobs.bodies + ' bodies, ' + mib(view.blobs.bytes) + ' of ' + mib(view.blobs.quotaBytes);
+      ' \\u00b7 this node: ' + view.blobs.live + ' live keys, ' + view.blobs.bodies + ' bodies, ' + mib(view.blobs.bytes) + ' of ' + mib(view.blobs.quotaBytes) +
+      (view.replication ? ' \\u00b7 replication lag (median of the last ' + view.replication.samples + '): ' + view.replication.lagMedianMs + ' ms \\u00b7 conflicts: ' + view.replication.conflictsDetected + ' kept as siblings, ' + view.replication.conflictsResolved + ' resolved' : '');
     $('nodes').innerHTML = table(list);
     $('picture').innerHTML = picture(list);
     $('activity').innerHTML = events.length === 0 ? '<li>nothing has changed since this page opened</li>' : events.map(function (e) { return '<li>' + esc(e) + '</li>'; }).join('');

@@ -37,6 +37,9 @@ export function advertisedAddress(config: NodeConfig, boundPort: number): string
   return `127.0.0.1:${boundPort}`;
 }
 
+/** How many recent replication lags /cluster summarises. */
+const RECENT_LAGS = 256;
+
 export class CdnNode {
   private server: Server | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -45,6 +48,8 @@ export class CdnNode {
   private readonly startedAt = new Date();
   private point: PointLink | undefined;
   private gossip: GossipRuntime | undefined;
+  /** replication lags (ms) of the last versions adopted from peers, for /cluster and the page */
+  private readonly recentLags: number[] = [];
 
   private constructor(
     readonly config: NodeConfig,
@@ -144,6 +149,15 @@ export class CdnNode {
     m.mirrorCounter('cdn_gossip_events_total', 'Protocol events: rounds, adoptions, rumors, anti-entropy sessions, suspicions, refutations, deaths, body fetches', () => gossip.metrics().events, 'event');
     m.mirrorCounter('cdn_gossip_body_bytes_total', 'Body bytes moved between nodes, by direction (fetched, served)', () => gossip.metrics().bodyBytes, 'direction');
     m.labelledGauge('cdn_gossip_peers', 'Known peers by state', () => gossip.metrics().peers, 'state');
+    this.store.onAdopted((versions) => {
+      const now = Date.now();
+      for (const v of versions) {
+        const lag = Math.max(0, now - v.timestamp.wall);
+        m.replicated(lag / 1000);
+        this.recentLags.push(lag);
+        if (this.recentLags.length > RECENT_LAGS) this.recentLags.shift();
+      }
+    });
     m.labelledGauge('cdn_gossip_body_queue', 'Bodies waiting to be fetched', () => ({ queued: gossip.metrics().bodyQueue }), 'queue');
     this.point = point;
     this.gossip = gossip;
@@ -172,6 +186,13 @@ export class CdnNode {
         lastContact: m.lastContact === null ? null : new Date(m.lastContact).toISOString(),
       })),
       blobs: { live: s.liveKeys, keys: s.keys, bodies: s.bodies, bytes: s.bodyBytes, quotaBytes: s.quotaBytes },
+      replication: {
+        samples: this.recentLags.length,
+        lagMedianMs: this.recentLags.length === 0 ? null : [...this.recentLags].sort((a, b) => a - b)[Math.floor(this.recentLags.length / 2)] ?? null,
+        lagMaxMs: this.recentLags.length === 0 ? null : Math.max(...this.recentLags),
+        conflictsDetected: s.conflictsDetected,
+        conflictsResolved: s.conflictsResolved,
+      },
       point: { url: this.config.bootstrapUrl, state: this.config.alone ? 'not used (--alone)' : this.point?.state ?? 'not contacted', lastError: this.point?.lastError ?? null },
     };
   }

@@ -60,6 +60,10 @@ export class BlobStore {
   private ownCounter = 0;
   private readonly changeListeners: ((key: string, siblings: SiblingSet) => void)[] = [];
   private readonly bodyLostListeners: ((sha256: string, size: number) => void)[] = [];
+  private readonly adoptedListeners: ((versions: readonly Version[]) => void)[] = [];
+  /** concurrent versions kept as siblings, and sibling sets later resolved to one version */
+  private conflictsDetected = 0;
+  private conflictsResolved = 0;
   private opened = false;
 
   private constructor(readonly options: StoreOptions, private readonly deps: StoreDeps) {
@@ -123,6 +127,11 @@ export class BlobStore {
   /** Called after every change to a key's sibling set: local writes, remote merges, collection. */
   onChange(listener: (key: string, siblings: SiblingSet) => void): void {
     this.changeListeners.push(listener);
+  }
+
+  /** Called with the versions adopted from peers (for replication lag). */
+  onAdopted(listener: (versions: readonly Version[]) => void): void {
+    this.adoptedListeners.push(listener);
   }
 
   /** Called when a held body failed its checksum and was set aside: it should be fetched again. */
@@ -212,6 +221,8 @@ export class BlobStore {
       quotaBytes: this.options.quotaBytes,
       metaLogBytes: this.log.bytes,
       corruptBodiesDetected: this.corruptDetected,
+      conflictsDetected: this.conflictsDetected,
+      conflictsResolved: this.conflictsResolved,
     };
   }
 
@@ -320,6 +331,8 @@ export class BlobStore {
     if (after.length === 0) this.index.delete(key);
     else this.index.set(key, after);
     for (const v of before) void this.releaseBodyIfUnused(v.sha256);
+    if (after.length > 1 && after.length > before.length) this.conflictsDetected++;
+    else if (before.length > 1 && after.length === 1) this.conflictsResolved++;
     for (const listener of this.changeListeners) listener(key, after);
   }
 
@@ -353,6 +366,7 @@ export class BlobStore {
       adopted.push(...kept);
     }))));
     this.scheduleMaintenance();
+    if (adopted.length > 0) for (const listener of this.adoptedListeners) listener(adopted);
     return adopted;
   }
 

@@ -71,6 +71,10 @@ export interface StoreStats {
   /** metadata log size in bytes */
   metaLogBytes: number;
   corruptBodiesDetected: number;
+  /** concurrent versions kept as siblings (SPEC §5) */
+  conflictsDetected: number;
+  /** sibling sets a later write resolved to one version */
+  conflictsResolved: number;
 }
 
 export interface BodySource {

@@ -60,6 +60,15 @@ describe('a five-node cluster', () => {
         expect(v.json.winner?.etag).toBe(w.etag);
       }
     }
+    // Replication lag is measured on every node (versions adopted from peers).
+    for (const n of nodes) {
+      const metrics = await (await request(`${n.url}/metrics`)).body.text();
+      const count = Number(/^cdn_replication_lag_seconds_count (\d+)/m.exec(metrics)?.[1] ?? 0);
+      expect(count).toBeGreaterThanOrEqual(150);
+      const view = (await (await request(`${n.url}/cluster`)).body.json()) as { replication: { samples: number; lagMedianMs: number | null } };
+      expect(view.replication.samples).toBeGreaterThan(0);
+      expect(view.replication.lagMedianMs).not.toBeNull();
+    }
   });
 
   it('a write is readable from every node at once and stored everywhere within a few rounds', async () => {

@@ -19,6 +19,7 @@ const view: ClusterView = {
   ],
   blobs: { live: 3, keys: 4, bodies: 3, bytes: 3 * 1024 * 1024, quotaBytes: 1024 ** 3 },
   point: { url: 'http://point:8080', state: 'registered', lastError: null },
+  replication: { samples: 0, lagMedianMs: null, lagMaxMs: null, conflictsDetected: 0, conflictsResolved: 0 },
 };
 
 describe('renderCluster', () => {
