@@ -106,10 +106,12 @@ if (only.has('idle')) {
 
 if (only.has('repair')) {
   const keys = Math.max(...keyCounts);
-  for (const d of diffs) {
-    const r = await repairCost(keys, d);
-    log(`repair ${d} differences among ${keys} keys: ${kb(r.bytes)} in ${r.rounds} rounds`);
-    results.repair.push(r);
+  for (const kind of ['updated', 'missing']) {
+    for (const d of diffs) {
+      const r = await repairCost(keys, d, { kind });
+      log(`repair ${d} ${kind} keys among ${keys}: ${kb(r.bytes)} in ${r.rounds} rounds`);
+      results.repair.push(r);
+    }
   }
 }
 
@@ -187,10 +189,16 @@ if (results.idle.length > 0) {
   tables.push('');
 }
 if (results.repair.length > 0) {
-  tables.push('**Repair bytes vs differences** (two nodes, keys updated on one side or the other, anti-entropy only; target: 100 among 100k ≤ 64 KB)', '');
-  tables.push(row(['keys', 'differences', 'bytes on the wire', 'floor: the versions themselves', 'ratio', 'messages', 'rounds']));
-  tables.push(row(Array(7).fill('---')));
-  for (const r of results.repair) tables.push(row([r.keys.toLocaleString('en-US'), r.differences, kb(r.bytes), kb(r.payloadBytes), (r.bytes / r.payloadBytes).toFixed(2), r.messages, r.rounds]));
+  tables.push('**Repair bytes vs differences** (two nodes, anti-entropy only, half the differences on each side: *updated* = both hold the key, one a newer version; *missing* = one lacks the key. Target: 100 among 100k ≤ 64 KB)', '');
+  tables.push(row(['keys', 'differences', 'kind', 'bytes on the wire', 'floor: the versions themselves', 'ratio', 'ae-nodes', 'ae-keys', 'ae-want', 'versions', 'messages', 'rounds']));
+  tables.push(row(Array(12).fill('---')));
+  for (const r of results.repair) {
+    const t = r.bytesByType ?? {};
+    tables.push(row([
+      r.keys.toLocaleString('en-US'), r.differences, r.kind, kb(r.bytes), kb(r.payloadBytes), (r.bytes / r.payloadBytes).toFixed(2),
+      kb(t['ae-nodes'] ?? 0), kb(t['ae-keys'] ?? 0), kb(t['ae-want'] ?? 0), kb(t.versions ?? 0), r.messages, r.rounds,
+    ]));
+  }
   tables.push('');
 }
 if (results.detection.length > 0) {

@@ -68,23 +68,30 @@ export async function idleAntiEntropy(keys: number, options: { nodes?: number; s
   return { keys, nodes, rounds, aeBytes: per(ae), aeMessages: per(after.messages - before.messages), otherBytes: per(sim.net.bytes - allBefore - ae), setupMs: Math.round(setupMs) };
 }
 
+export type DifferenceKind = 'updated' | 'missing';
+
 export interface RepairCost {
   keys: number;
   differences: number;
+  kind: DifferenceKind;
   /** data-plane payload bytes both nodes sent until they agreed */
   bytes: number;
   messages: number;
   rounds: number;
   /** the JSON of the differing versions alone: what any repair must carry at least */
   payloadBytes: number;
+  /** data-plane bytes by message type */
+  bytesByType: Record<string, number>;
 }
 
 /**
  * Two nodes hold the same `keys` keys, except `differences` keys where one of
- * them (alternately) holds a newer version it never announced; anti-entropy
- * alone must find and repair them.
+ * them (alternately) holds a newer version it never announced (`updated`), or
+ * that one of them (alternately) lacks (`missing`); anti-entropy alone must
+ * find and repair them.
  */
-export async function repairCost(keys: number, differences: number, options: { seed?: number; maxRounds?: number } = {}): Promise<RepairCost> {
+export async function repairCost(keys: number, differences: number, options: { kind?: DifferenceKind; seed?: number; maxRounds?: number } = {}): Promise<RepairCost> {
+  const kind = options.kind ?? 'updated';
   const sim = new Simulation(simulationConfig(2, options.seed ?? 1));
   preloadKeys(sim, keys);
   await bootAndSettle(sim);
@@ -96,6 +103,11 @@ export async function repairCost(keys: number, differences: number, options: { s
   for (const key of chosen) {
     const holder = sim.node(i++ % 2);
     const old = holder.store.siblings(key)[0] as Version;
+    if (kind === 'missing') {
+      sim.node(i % 2).store.forget(key);
+      payloadBytes += JSON.stringify(old).length;
+      continue;
+    }
     const newer: Version = Object.freeze({
       ...old,
       clock: Object.freeze({ ...old.clock, [holder.id]: (old.clock[holder.id] ?? 0) + 1 }),
@@ -107,12 +119,15 @@ export async function repairCost(keys: number, differences: number, options: { s
     payloadBytes += JSON.stringify(newer).length;
   }
   const before = typeBytes(sim, DATA_PLANE_TYPES);
+  const beforeByType = new Map(DATA_PLANE_TYPES.map((t) => [t, sim.net.byType.get(t)?.bytes ?? 0]));
   const start = sim.now;
   const keysChanged = [...chosen];
   const done = await sim.runUntil(() => disagreements(sim, keysChanged).length === 0, (options.maxRounds ?? 100) * sim.roundMs);
   if (done === undefined) throw new Error(`repair of ${differences} differences did not finish (seed ${sim.config.seed})`);
   const after = typeBytes(sim, DATA_PLANE_TYPES);
-  return { keys, differences, bytes: after.bytes - before.bytes, messages: after.messages - before.messages, rounds: round1(sim.roundsSince(start)), payloadBytes };
+  const bytesByType: Record<string, number> = {};
+  for (const t of DATA_PLANE_TYPES) bytesByType[t] = (sim.net.byType.get(t)?.bytes ?? 0) - (beforeByType.get(t) ?? 0);
+  return { keys, differences, kind, bytes: after.bytes - before.bytes, messages: after.messages - before.messages, rounds: round1(sim.roundsSince(start)), payloadBytes, bytesByType };
 }
 
 export interface DetectionResult {

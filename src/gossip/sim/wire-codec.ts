@@ -20,11 +20,13 @@
 import type { GossipMessage } from '../messages.js';
 
 /**
- * Fields whose array elements are items, and whether to remember them:
- * piggybacked updates and versions travel many times; a full sync's members
- * are built afresh for each sync, so remembering them would only cost.
+ * Fields whose array elements are items, and how they are sized and copied:
+ * member updates (piggybacked, or a full sync's members) by arithmetic on
+ * their known shape, every time (cheaper than remembering them: a 1,000-node
+ * partition keeps a million of them queued); versions, which are frozen and
+ * nested and go to many peers, once, remembered by identity.
  */
-const ITEM_LISTS: ReadonlyMap<string, boolean> = new Map([['updates', true], ['versions', true], ['members', false]]);
+const ITEM_LISTS: ReadonlyMap<string, 'member' | 'remembered'> = new Map([['updates', 'member'], ['members', 'member'], ['versions', 'remembered']]);
 
 interface CachedItem {
   readonly bytes: number;
@@ -60,7 +62,7 @@ export class WireCodec {
         const list: unknown[] = [];
         valueBytes = 2 + Math.max(0, value.length - 1); // [] and commas
         for (const item of value as unknown[]) {
-          const cached = this.item(item, remember);
+          const cached = remember === 'member' ? (memberItem(item) ?? this.item(item, false)) : this.item(item, true);
           valueBytes += cached.bytes;
           list.push(cached.copy);
         }
@@ -109,6 +111,31 @@ export class WireCodec {
     const json = JSON.stringify(item);
     return { bytes: json.length, copy: deepFreeze(JSON.parse(json) as unknown) };
   }
+}
+
+/** JSON lengths of the fixed parts of a member update: braces, keys, quotes, colons, commas. */
+const MEMBER_FRAME = '{"id":"","address":"","publicKey":"","incarnation":,"state":""}'.length;
+const MEMBER_BY_FRAME = ',"by":""'.length;
+
+/**
+ * A member update ({id, address, publicKey, incarnation, state, by?}, as
+ * messages.ts defines it) sized by arithmetic and copied by hand; anything
+ * else, or a string JSON would escape: undefined (sized the general way).
+ * An extra field would be missed here; the wire schema refuses those, and
+ * `validated` mode compares every size with JSON.
+ */
+function memberItem(item: unknown): CachedItem | undefined {
+  if (typeof item !== 'object' || item === null) return undefined;
+  const u = item as Partial<Record<'id' | 'address' | 'publicKey' | 'state' | 'by', unknown>> & { incarnation?: unknown };
+  const { id, address, publicKey, incarnation, state, by } = u;
+  if (typeof id !== 'string' || typeof address !== 'string' || typeof publicKey !== 'string' || typeof state !== 'string') return undefined;
+  if (typeof incarnation !== 'number' || !Number.isSafeInteger(incarnation) || incarnation < 0) return undefined;
+  if (!PLAIN.test(address) || !PLAIN.test(id) || !PLAIN.test(publicKey) || !PLAIN.test(state)) return undefined;
+  let bytes = MEMBER_FRAME + id.length + address.length + publicKey.length + String(incarnation).length + state.length;
+  if (by === undefined) return { bytes, copy: Object.freeze({ id, address, publicKey, incarnation, state }) };
+  if (typeof by !== 'string' || !PLAIN.test(by)) return undefined;
+  bytes += MEMBER_BY_FRAME + by.length;
+  return { bytes, copy: Object.freeze({ id, address, publicKey, incarnation, state, by }) };
 }
 
 /** Strings JSON writes as they are, between quotes. */
