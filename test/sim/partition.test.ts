@@ -39,7 +39,7 @@ async function partitionAndHeal(sim: Simulation, fault: Fault, rounds: number): 
 
 describe('a healed half/half partition', () => {
   it('long enough for each side to declare the other dead: membership and every key converge, one winner per key', async () => {
-    const sim = cluster(100, 21);
+    const sim = cluster(200, 21);
     await boot(sim);
     const { keys, split, dead } = await partitionAndHeal(sim, { kind: 'partition' }, 60);
     // most of each side had been declared dead by the other
