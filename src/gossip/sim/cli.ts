@@ -7,7 +7,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { performance } from 'node:perf_hooks';
-import { runStandardScenario } from './scenarios.js';
+import { DEFAULT_PARTITION_ROUNDS, runStandardScenario } from './scenarios.js';
 import type { LatencyName, ProfileName } from './profiles.js';
 import type { WireMode } from './sim-network.js';
 
@@ -55,7 +55,7 @@ export function buildSimProgram(): Command {
     .addOption(new Option('--latency <model>', 'link latency model').choices(['lan', 'wan']).default('lan'))
     .option('--loss <rate>', 'message loss rate', rate('--loss'), 0)
     .addOption(new Option('--wire <mode>', 'json, or validated: check every message against the wire schema (slower)').choices(['json', 'validated']).default('json'))
-    .option('--partition-rounds <r>', 'rounds the half/half partition lasts', integer('--partition-rounds', 0, 100_000), 30)
+    .option('--partition-rounds <r>', 'rounds the half/half partition lasts', integer('--partition-rounds', 0, 100_000), DEFAULT_PARTITION_ROUNDS)
     .option('--idle-rounds <r>', 'after boot, let membership news settle, then measure idle traffic for this many rounds (0: skip)', integer('--idle-rounds', 0, 100_000), 0)
     .option('--max-rounds <r>', 'give up on a phase after this many rounds', integer('--max-rounds', 1, 1_000_000), 300)
     .option('--quiet', 'no progress on stderr')

@@ -9,7 +9,7 @@
  *    node per round (probes, anti-entropy over `keys` keys, membership syncs);
  * 3. one write on a random node → `writeRounds` until every node has adopted
  *    its metadata (and `bodyRounds` until every node holds its body);
- * 4. partition: two random halves cut apart for `partitionRounds`, with
+ * 4. partition: two random halves cut apart for `partitionRounds` (10), with
  *    writes on both sides (the same keys on both, concurrently, and keys of
  *    their own), then healed → `partitionHealRounds` until every node sees
  *    every other alive again and holds the same sibling set (so the same
@@ -34,6 +34,15 @@ import { coreOptions, link, type LatencyName, type ProfileName } from './profile
 import type { WireMode } from './sim-network.js';
 import { simulationConfig } from './profiles.js';
 import { Simulation } from './simulation.js';
+
+/**
+ * How long the standard scenario's partition lasts. Ten rounds is past the
+ * suspicion floor at N ≤ 100 (the sides declare each other dead) and just
+ * short of it at N = 1,000 (12 s: they suspect each other); bench/sim runs 30
+ * rounds, past it everywhere. The length chosen also keeps a 1,000-node run
+ * of `npm run sim` near a minute (proposal 0006, "Scale").
+ */
+export const DEFAULT_PARTITION_ROUNDS = 10;
 
 export interface StandardScenarioOptions {
   readonly nodes: number;
@@ -125,7 +134,7 @@ export async function runStandardScenario(options: StandardScenarioOptions): Pro
   const loss = options.loss ?? 0;
   const keys = options.keys ?? 0;
   const maxPhaseRounds = options.maxPhaseRounds ?? 300;
-  const partitionRounds = options.partitionRounds ?? 30;
+  const partitionRounds = options.partitionRounds ?? DEFAULT_PARTITION_ROUNDS;
   const partitionWrites = options.partitionWrites ?? 5;
   const stopwatch = options.stopwatch ?? (() => 0);
   const wallMs: Record<string, number> = {};
