@@ -169,7 +169,7 @@ export async function detectionUnderLoss(options: { nodes: number; loss: number;
   const probes = probeTotals(sim);
   const k = membership.indirectChecks;
   const p = options.loss;
-  const perNodeKRound = (x: number) => round1((1000 * x) / options.nodes / options.rounds);
+  const perNodeKRound = (x: number) => Math.round((1e6 * x) / options.nodes / options.rounds) / 1000;
   return {
     nodes: options.nodes,
     loss: p,
@@ -184,4 +184,25 @@ export async function detectionUnderLoss(options: { nodes: number; loss: number;
     falseSuspicionRate: perNodeKRound(watch.counts.falseSuspicions),
     probeFailureBound: (1 - (1 - p) ** 2) * (1 - (1 - p) ** 4) ** k,
   };
+}
+
+export interface BootResult {
+  nodes: number;
+  lookCount: number;
+  /** rounds until every node sees every other alive; null past maxRounds */
+  membershipRounds: number | null;
+}
+
+/**
+ * Membership convergence alone, with each node given only `lookCount` peers by
+ * the Point at start (everything else is learnt by gossip and syncs). Below 3
+ * the random graph of first contacts is often split into islands, which only
+ * the Point's next look (30 s later) joins.
+ */
+export async function bootRounds(nodes: number, options: { lookCount?: number; seed?: number; maxRounds?: number } = {}): Promise<BootResult> {
+  const lookCount = options.lookCount ?? 3;
+  const sim = new Simulation(simulationConfig(nodes, options.seed ?? 1, { lookCount }));
+  sim.startAll();
+  const ms = await sim.runUntil(() => membershipComplete(sim), (options.maxRounds ?? 200) * sim.roundMs);
+  return { nodes, lookCount, membershipRounds: ms === undefined ? null : round1(ms / sim.roundMs) };
 }
