@@ -17,36 +17,43 @@ export interface Delivery {
   readonly bytes: number;
 }
 
-function before(a: Delivery, b: Delivery): boolean {
+/** Anything due at a virtual time, ordered by (time, the order it was added in). */
+export interface Timed {
+  readonly at: number;
+  readonly order: number;
+}
+
+function before(a: Timed, b: Timed): boolean {
   return a.at < b.at || (a.at === b.at && a.order < b.order);
 }
 
-export class DeliveryQueue {
-  private readonly heap: Delivery[] = [];
+/** A binary min-heap on (at, order): the simulator's network and its scheduler both use it. */
+export class TimedHeap<T extends Timed> {
+  private readonly heap: T[] = [];
 
   get size(): number {
     return this.heap.length;
   }
 
-  peek(): Delivery | undefined {
+  peek(): T | undefined {
     return this.heap[0];
   }
 
-  push(d: Delivery): void {
+  push(item: T): void {
     const h = this.heap;
     let i = h.length;
-    h.push(d);
+    h.push(item);
     while (i > 0) {
       const p = (i - 1) >> 1;
-      const parent = h[p] as Delivery;
-      if (!before(d, parent)) break;
+      const parent = h[p] as T;
+      if (!before(item, parent)) break;
       h[i] = parent;
       i = p;
     }
-    h[i] = d;
+    h[i] = item;
   }
 
-  pop(): Delivery | undefined {
+  pop(): T | undefined {
     const h = this.heap;
     const top = h[0];
     const last = h.pop();
@@ -58,12 +65,15 @@ export class DeliveryQueue {
       if (l >= n) break;
       const r = l + 1;
       let m = l;
-      if (r < n && before(h[r] as Delivery, h[l] as Delivery)) m = r;
-      if (!before(h[m] as Delivery, last)) break;
-      h[i] = h[m] as Delivery;
+      if (r < n && before(h[r] as T, h[l] as T)) m = r;
+      if (!before(h[m] as T, last)) break;
+      h[i] = h[m] as T;
       i = m;
     }
     h[i] = last;
     return top;
   }
 }
+
+/** The network's pending deliveries. */
+export class DeliveryQueue extends TimedHeap<Delivery> {}
