@@ -9,6 +9,7 @@
 import type { MemberUpdate } from './messages.js';
 import type { NodeId } from './types.js';
 import { logScale } from './membership-config.js';
+import { BinaryHeap } from './binary-heap.js';
 
 /** Sends per update for a cluster of `n` nodes. */
 export function retransmitLimit(retransmitMult: number, n: number): number {
@@ -22,8 +23,22 @@ interface Entry {
   order: number;
 }
 
+function newerFirst(a: Entry, b: Entry): boolean {
+  return a.order > b.order;
+}
+
+/**
+ * The queue keeps one heap per transmit count (newest first), so taking the
+ * k least-sent updates costs O(k log n) instead of sorting the whole queue
+ * for every outgoing message. A heap may hold stale copies of an entry that
+ * moved on, was replaced or was removed; they are skipped when met and swept
+ * out once they outnumber the live ones.
+ */
 export class BroadcastQueue {
   private readonly entries = new Map<NodeId, Entry>();
+  /** byTransmits[t]: entries sent t times, plus stale copies */
+  private readonly byTransmits: BinaryHeap<Entry>[] = [];
+  private heapItems = 0;
   private order = 0;
   /** updates dropped because the queue was full (for metrics) */
   dropped = 0;
@@ -39,8 +54,9 @@ export class BroadcastQueue {
 
   /** Queues `update`, replacing any queued update about the same member. */
   push(update: MemberUpdate): void {
-    this.entries.delete(update.id);
-    this.entries.set(update.id, { update, transmits: 0, order: this.order++ });
+    const entry: Entry = { update, transmits: 0, order: this.order++ };
+    this.entries.set(update.id, entry);
+    this.file(entry);
     if (this.entries.size > this.maxSize) this.dropMostSent();
   }
 
@@ -55,37 +71,68 @@ export class BroadcastQueue {
   }
 
   /**
-   * Up to `max` updates for one outgoing message, counting one transmission
-   * of each; an update that reaches the limit for a cluster of `n` nodes
-   * leaves the queue.
+   * Up to `max` updates for one outgoing message, least-sent first and newest
+   * first among equals, counting one transmission of each; an update that
+   * reaches the limit for a cluster of `n` nodes leaves the queue.
    */
   take(max: number, n: number): MemberUpdate[] {
     if (max <= 0 || this.entries.size === 0) return [];
-    const chosen = this.entries.size <= max ? [...this.entries.values()] : this.leastSent(max);
+    const chosen: Entry[] = [];
+    for (let t = 0; t < this.byTransmits.length && chosen.length < max; t++) {
+      const heap = this.byTransmits[t] as BinaryHeap<Entry>;
+      while (chosen.length < max && heap.size > 0) {
+        const entry = heap.pop() as Entry;
+        this.heapItems--;
+        if (this.isLive(entry, t)) chosen.push(entry);
+      }
+    }
     const limit = retransmitLimit(this.retransmitMult, n);
     const out: MemberUpdate[] = [];
     for (const entry of chosen) {
       out.push(entry.update);
       entry.transmits++;
       if (entry.transmits >= limit) this.entries.delete(entry.update.id);
+      else this.file(entry);
     }
     return out;
   }
 
-  private leastSent(max: number): Entry[] {
-    return [...this.entries.values()]
-      .sort((a, b) => a.transmits - b.transmits || b.order - a.order)
-      .slice(0, max);
+  /** True if `entry`, found in the heap for `transmits`, is still queued there. */
+  private isLive(entry: Entry, transmits: number): boolean {
+    return entry.transmits === transmits && this.entries.get(entry.update.id) === entry;
   }
 
-  private dropMostSent(): void {
-    let worst: Entry | undefined;
-    for (const entry of this.entries.values()) {
-      if (worst === undefined || entry.transmits > worst.transmits) worst = entry;
+  private file(entry: Entry): void {
+    let heap = this.byTransmits[entry.transmits];
+    while (heap === undefined) {
+      this.byTransmits.push(new BinaryHeap(newerFirst));
+      heap = this.byTransmits[entry.transmits];
     }
-    if (worst !== undefined) {
-      this.entries.delete(worst.update.id);
-      this.dropped++;
+    heap.push(entry);
+    this.heapItems++;
+    if (this.heapItems > 2 * this.entries.size + 64) this.sweep();
+  }
+
+  private sweep(): void {
+    this.heapItems = 0;
+    this.byTransmits.forEach((heap, t) => {
+      heap.retain((entry) => this.isLive(entry, t));
+      this.heapItems += heap.size;
+    });
+  }
+
+  /** Drops the oldest of the most-sent updates. */
+  private dropMostSent(): void {
+    for (let t = this.byTransmits.length - 1; t >= 0; t--) {
+      let worst: Entry | undefined;
+      for (const entry of (this.byTransmits[t] as BinaryHeap<Entry>).items()) {
+        if (this.isLive(entry, t) && (worst === undefined || entry.order < worst.order)) worst = entry;
+      }
+      if (worst !== undefined) {
+        this.entries.delete(worst.update.id);
+        this.dropped++;
+        return;
+      }
     }
   }
 }

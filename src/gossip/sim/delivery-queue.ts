@@ -5,6 +5,7 @@
  */
 import type { GossipMessage, GossipMessageType } from '../messages.js';
 import type { NodeId } from '../types.js';
+import { BinaryHeap } from '../binary-heap.js';
 
 export interface Delivery {
   readonly at: number;
@@ -27,51 +28,10 @@ function before(a: Timed, b: Timed): boolean {
   return a.at < b.at || (a.at === b.at && a.order < b.order);
 }
 
-/** A binary min-heap on (at, order): the simulator's network and its scheduler both use it. */
-export class TimedHeap<T extends Timed> {
-  private readonly heap: T[] = [];
-
-  get size(): number {
-    return this.heap.length;
-  }
-
-  peek(): T | undefined {
-    return this.heap[0];
-  }
-
-  push(item: T): void {
-    const h = this.heap;
-    let i = h.length;
-    h.push(item);
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      const parent = h[p] as T;
-      if (!before(item, parent)) break;
-      h[i] = parent;
-      i = p;
-    }
-    h[i] = item;
-  }
-
-  pop(): T | undefined {
-    const h = this.heap;
-    const top = h[0];
-    const last = h.pop();
-    if (h.length === 0 || last === undefined) return top;
-    let i = 0;
-    const n = h.length;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      let m = l;
-      if (r < n && before(h[r] as T, h[l] as T)) m = r;
-      if (!before(h[m] as T, last)) break;
-      h[i] = h[m] as T;
-      i = m;
-    }
-    h[i] = last;
-    return top;
+/** A min-heap on (at, order): the simulator's network and its scheduler both use it. */
+export class TimedHeap<T extends Timed> extends BinaryHeap<T> {
+  constructor() {
+    super(before);
   }
 }
 

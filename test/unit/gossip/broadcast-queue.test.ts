@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { BroadcastQueue, retransmitLimit } from '../../../src/gossip/broadcast-queue.js';
 import type { MemberUpdate } from '../../../src/gossip/messages.js';
 
@@ -71,4 +72,56 @@ describe('BroadcastQueue', () => {
     q.remove(update(1).id);
     expect(q.take(32, 5)).toEqual([]);
   });
+
+  it('matches its definition (sort everything, take the least-sent, newest first) under any sequence of operations', () => {
+    /** The definition, written the slow way: one sort of the whole queue per take. */
+    class Model {
+      entries: { update: MemberUpdate; transmits: number; order: number }[] = [];
+      order = 0;
+      constructor(readonly mult: number, readonly maxSize: number) {}
+      push(u: MemberUpdate): void {
+        this.entries = this.entries.filter((e) => e.update.id !== u.id);
+        this.entries.push({ update: u, transmits: 0, order: this.order++ });
+        if (this.entries.length > this.maxSize) {
+          const worst = this.entries.reduce((w, e) => (e.transmits > w.transmits || (e.transmits === w.transmits && e.order < w.order) ? e : w));
+          this.entries = this.entries.filter((e) => e !== worst);
+        }
+      }
+      remove(id: string): void {
+        this.entries = this.entries.filter((e) => e.update.id !== id);
+      }
+      take(max: number, n: number): MemberUpdate[] {
+        const chosen = [...this.entries].sort((a, b) => a.transmits - b.transmits || b.order - a.order).slice(0, max);
+        const limit = retransmitLimit(this.mult, n);
+        for (const e of chosen) e.transmits++;
+        this.entries = this.entries.filter((e) => !chosen.includes(e) || e.transmits < limit);
+        return chosen.map((e) => e.update);
+      }
+    }
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('push' as const), member: fc.nat(40), incarnation: fc.nat(5) }),
+      fc.record({ kind: fc.constant('take' as const), max: fc.nat(12), n: fc.integer({ min: 1, max: 2_000 }) }),
+      fc.record({ kind: fc.constant('remove' as const), member: fc.nat(40) }),
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 30 }), fc.array(op, { maxLength: 400 }), (mult, maxSize, ops) => {
+        const q = new BroadcastQueue(mult, maxSize);
+        const model = new Model(mult, maxSize);
+        for (const o of ops) {
+          if (o.kind === 'push') {
+            q.push(update(o.member, o.incarnation));
+            model.push(update(o.member, o.incarnation));
+          } else if (o.kind === 'remove') {
+            q.remove(update(o.member).id);
+            model.remove(update(o.member).id);
+          } else {
+            expect(q.take(o.max, o.n)).toEqual(model.take(o.max, o.n));
+          }
+          expect(q.size).toBe(model.entries.length);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
 });
+
