@@ -49,6 +49,8 @@ export class Membership implements PeerSampler {
   private readonly listeners: ((m: MemberRecord) => void)[] = [];
   private ownIncarnation = 0;
   private leaving = false;
+  /** no suspicion can expire before this local time (see expireSuspicions) */
+  private nextSuspicionDeadline = Infinity;
   private nextGossipAt: number;
   private readonly syncs: PushPullSchedule;
   private nextReapAt: number;
@@ -295,6 +297,7 @@ export class Membership implements PeerSampler {
     }
     if (state === 'suspect') {
       m.suspicion = new Suspicion(accuser, now, suspicionBounds(this.options, this.table.liveCount + 1));
+      this.nextSuspicionDeadline = Math.min(this.nextSuspicionDeadline, m.suspicion.deadline());
     } else if (state === 'dead') {
       this.retry.died(m, now);
     }
@@ -305,7 +308,9 @@ export class Membership implements PeerSampler {
   }
 
   private confirm(m: Member, accuser: NodeId): void {
-    if (m.suspicion?.confirm(accuser) === true) this.queue.push(toUpdate(m, accuser));
+    if (m.suspicion?.confirm(accuser) !== true) return;
+    this.nextSuspicionDeadline = Math.min(this.nextSuspicionDeadline, m.suspicion.deadline());
+    this.queue.push(toUpdate(m, accuser));
   }
 
   private addMember(p: PeerInfo, incarnation: number, now: number, announce: boolean): Member | undefined {
@@ -343,10 +348,21 @@ export class Membership implements PeerSampler {
     this.transition(m, 'suspect', this.env.clock.now(), self);
   }
 
+  /**
+   * Declares dead every suspect whose timer ran out. Ticks come far more often
+   * than deadlines, so the walk over the suspects waits for the earliest one
+   * (a suspicion cleared early only costs one walk that finds nothing).
+   */
   private expireSuspicions(now: number): void {
+    if (now < this.nextSuspicionDeadline) return;
+    this.nextSuspicionDeadline = Infinity;
     for (const id of this.table.suspectIds()) {
       const m = this.table.get(id);
-      if (m?.suspicion === undefined || !m.suspicion.expired(now)) continue;
+      if (m?.suspicion === undefined) continue;
+      if (!m.suspicion.expired(now)) {
+        this.nextSuspicionDeadline = Math.min(this.nextSuspicionDeadline, m.suspicion.deadline());
+        continue;
+      }
       this.stats.declaredDead++;
       this.log.debug({ member: id, incarnation: m.incarnation, confirmations: m.suspicion.confirmations }, 'suspicion expired: dead');
       this.transition(m, 'dead', now, this.env.self.id);

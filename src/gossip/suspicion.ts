@@ -42,6 +42,8 @@ export class Suspicion {
   /** accusers counted so far, the first one included */
   private readonly accusers = new Set<NodeId>();
   private confirmed = 0;
+  /** when the member is to be declared dead, local clock ms (recomputed on each confirmation) */
+  private due: number;
 
   constructor(
     /** who raised the suspicion first; its own rumor coming back is not a confirmation */
@@ -50,6 +52,7 @@ export class Suspicion {
     readonly bounds: SuspicionBounds,
   ) {
     this.accusers.add(accuser);
+    this.due = this.computeDeadline();
   }
 
   /** independent confirmations counted (the first accuser excluded) */
@@ -65,15 +68,20 @@ export class Suspicion {
     if (this.confirmed >= this.bounds.k || this.accusers.has(accuser)) return false;
     this.accusers.add(accuser);
     this.confirmed++;
+    this.due = this.computeDeadline();
     return true;
   }
 
   /** when the member is to be declared dead, local clock ms */
   deadline(): number {
-    return this.start + suspicionTimeoutMs(this.confirmed, this.bounds.k, this.bounds.minMs, this.bounds.maxMs);
+    return this.due;
   }
 
   expired(now: number): boolean {
-    return now >= this.deadline();
+    return now >= this.due;
+  }
+
+  private computeDeadline(): number {
+    return this.start + suspicionTimeoutMs(this.confirmed, this.bounds.k, this.bounds.minMs, this.bounds.maxMs);
   }
 }
