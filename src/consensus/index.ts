@@ -30,6 +30,7 @@ export {
 export type { HybridLogicalClockOptions } from './hlc.js';
 export {
   MAX_SIBLINGS,
+  causalWeight,
   compareWinner,
   contextOf,
   liveWinner,

@@ -178,6 +178,20 @@ export function contextOf(set: SiblingSet): VectorClock {
 }
 
 /**
+ * The causal weight of a set: the sum of its context's counters. A set that
+ * causally supersedes another (each of the other's versions is dominated by
+ * one of its own) has a context at least as large in every entry, so it
+ * weighs at least as much, and more unless the contexts are equal. So a set
+ * that weighs less than another is older than it or concurrent with it,
+ * never newer: anti-entropy uses this to pull instead of push (proposal 0001).
+ */
+export function causalWeight(set: SiblingSet): number {
+  let weight = 0;
+  for (const counter of Object.values(contextOf(set))) weight += counter;
+  return weight;
+}
+
+/**
  * The write rule (SPEC §5): the clock of a new write accepted by `nodeId` is
  * the merge of the clocks held for the key and of the client's context, with
  * nodeId's entry incremented. It dominates every version in `set`, so the

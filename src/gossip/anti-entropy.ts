@@ -12,9 +12,13 @@
  *   A → B  ae-nodes  children of differing nodes    one level per message)
  *   …
  *   X → Y  ae-keys   when a differing node is a leaf bucket, or holds at most
- *                    `aeLeafKeys` keys on X's side: X's keys there with digests
- *   Y → X  versions  Y's sets for keys whose digest differs or that X lacks,
- *          ae-want   keys Y lacks
+ *                    `aeLeafKeys` keys on X's side: X's keys there with
+ *                    digests and causal weights (versions.ts causalWeight)
+ *   Y → X  versions  Y's sets for keys that X lacks, or whose digest differs
+ *                    and whose weight on Y is not less than X's,
+ *          ae-want   keys Y lacks, and differing keys that weigh less on Y
+ *                    (Y's set is older than X's or concurrent: never newer,
+ *                    so sending it would mostly be wasted)
  *   X → Y  versions  answers to ae-want; and either side answers a `versions`
  *                    message with its own set for keys where it holds versions
  *                    the sender lacks (dissemination.ts), so both end equal.
@@ -79,6 +83,8 @@ export function hashSlice(h: Hash64, salt: number): number {
 export class AntiEntropy {
   constructor(
     private readonly tree: MerkleTree,
+    /** the causal weight of the set held for a key in the tree */
+    private readonly weigh: (key: string) => number,
     private readonly random: Random,
     private readonly options: AntiEntropyOptions,
   ) {}
@@ -132,13 +138,14 @@ export class AntiEntropy {
     const send = new Set<string>();
     const want: string[] = [];
     const listed = new Set<string>();
-    for (const [key, hex] of msg.keys) {
+    for (const [key, hex, weight] of msg.keys) {
       listed.add(key);
       const mine = this.tree.digest(key);
       if (mine === undefined) {
         if (want.length < LIMITS.maxAeWant) want.push(key);
-      } else if (hashHex(mine) !== hex && send.size < this.options.aeMaxVersionsPerReply) {
-        send.add(key);
+      } else if (hashHex(mine) !== hex) {
+        if (weight !== undefined && this.weigh(key) < weight && want.length < LIMITS.maxAeWant) want.push(key);
+        else if (send.size < this.options.aeMaxVersionsPerReply) send.add(key);
       }
     }
     // the buckets are listed in full: what we hold there and the peer did not list, it lacks
@@ -169,7 +176,7 @@ export class AntiEntropy {
     const nodes: [string, string][] = [];
     const children: [string, string][] = [];
     const buckets: string[] = [];
-    const keys: [string, string][] = [];
+    const keys: [string, string, number][] = [];
     const salt = sessionSalt(sid);
     let expansions = 0;
     for (const path of differing) {
@@ -178,7 +185,7 @@ export class AntiEntropy {
       if (leaf || count <= this.options.aeLeafKeys) {
         if (keys.length + count <= LIMITS.maxAeKeys && buckets.length < LIMITS.maxAeNodes) {
           buckets.push(path);
-          for (const key of this.tree.keysUnder(path)) keys.push([key, hashHex(this.tree.digest(key) as Hash64)]);
+          for (const key of this.tree.keysUnder(path)) keys.push([key, hashHex(this.tree.digest(key) as Hash64), this.weigh(key)]);
           continue;
         }
         if (leaf) continue; // a bucket too big for one message: nothing finer to offer

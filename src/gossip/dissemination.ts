@@ -23,7 +23,7 @@
  *   adoption.
  */
 import type { Version } from '../consensus/types.js';
-import { sameVersion } from '../consensus/versions.js';
+import { causalWeight, sameVersion } from '../consensus/versions.js';
 import { AntiEntropy } from './anti-entropy.js';
 import { BodyHolders } from './body-holders.js';
 import { validateDataPlaneConfig, type DataPlaneConfig } from './data-plane-config.js';
@@ -99,7 +99,7 @@ export class DataPlane {
   ) {
     this.options = validateDataPlaneConfig(options as unknown as Record<string, unknown>);
     this.tree = new MerkleTree(this.options.treeDepth);
-    this.ae = new AntiEntropy(this.tree, env.random, this.options);
+    this.ae = new AntiEntropy(this.tree, (key) => causalWeight(deps.store.siblings(key)), env.random, this.options);
     this.seen = new SeenFilter(this.options.seenFilterVersions, this.options.seenFilterPeersPerVersion);
     this.bodyHolders = new BodyHolders(this.options.bodyHolderEntries, this.options.holdersPerBody);
   }

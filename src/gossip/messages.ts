@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { versionSchema } from '../consensus/schema.js';
 import { NODE_ID_PATTERN } from '../identity/node-id.js';
+import { MAX_CLOCK_COUNTER, MAX_CLOCK_ENTRIES } from '../consensus/vector-clock.js';
 
 export const PROTOCOL_VERSION_MIN = 1;
 export const PROTOCOL_VERSION_MAX = 1;
@@ -44,6 +45,8 @@ const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 const treePath = z.string().regex(/^[0-9a-f]{0,8}$/, 'must be a hex tree path');
 const hash64 = z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 hex digits');
 const packedChildren = z.string().regex(/^[0-9a-f]{64}$/, 'must be 16 children × 4 hex digits');
+/** the sum of a set's context counters (versions.ts causalWeight): at most MAX_CLOCK_ENTRIES counters of at most MAX_CLOCK_COUNTER */
+const causalWeight = z.number().int().min(0).max(MAX_CLOCK_ENTRIES * MAX_CLOCK_COUNTER);
 const sessionId = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/);
 const guid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
 
@@ -111,7 +114,8 @@ export const gossipMessageSchema = z.discriminatedUnion('type', [
     type: z.literal('ae-keys'),
     sid: sessionId,
     buckets: z.array(treePath).max(LIMITS.maxAeNodes),
-    keys: z.array(z.tuple([guid, hash64])).max(LIMITS.maxAeKeys),
+    /** [key, digest] or [key, digest, causal weight of the sender's set]: a lighter receiver asks instead of sending */
+    keys: z.array(z.union([z.tuple([guid, hash64]), z.tuple([guid, hash64, causalWeight])])).max(LIMITS.maxAeKeys),
   }),
   /** anti-entropy: "send me your versions of these keys" */
   z.strictObject({ ...base, type: z.literal('ae-want'), sid: sessionId, keys: z.array(guid).max(LIMITS.maxAeWant) }),

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   EMPTY_SHA256,
   MAX_SIBLINGS,
+  causalWeight,
   compareClocks,
   compareWinner,
   contextOf,
@@ -285,6 +286,26 @@ describe('the write rule', () => {
       }),
       { numRuns: RUNS },
     );
+  });
+
+  it('causalWeight: a set that supersedes another weighs more, so the lighter of two sets is never the newer', () => {
+    fc.assert(
+      fc.property(versionsWithDuplicatesArb, versionsWithDuplicatesArb, fc.option(clockArb, { nil: undefined }), nodeIdArb, (a, b, ctx, node) => {
+        const older = fold(a);
+        const newer = mergeVersion(older, version({ clock: nextClock(older, ctx, node), origin: node })).set;
+        expect(causalWeight(newer)).toBeGreaterThan(causalWeight(older));
+        // y supersedes x (each member of x dominated by one of y): y weighs at least as much, more unless the contexts are equal
+        const x = fold(a);
+        const y = fold(b);
+        if (x.length > 0 && x.every((v) => y.some((w) => dominates(w.clock, v.clock)))) {
+          if (compareClocks(contextOf(x), contextOf(y)) === 'equal') expect(causalWeight(y)).toBe(causalWeight(x));
+          else expect(causalWeight(y)).toBeGreaterThan(causalWeight(x));
+        }
+      }),
+      { numRuns: RUNS },
+    );
+    expect(causalWeight([])).toBe(0);
+    expect(causalWeight([version({ clock: { [N1]: 2 } }), version({ clock: { [N1]: 1, [N2]: 3 } })])).toBe(5);
   });
 
   it('contextOf is the merge of every member clock', () => {
