@@ -12,6 +12,13 @@ import { expect } from 'vitest';
 import { Pool } from 'undici';
 import { ERROR_CODES, type ErrorCode } from '../../src/errors.js';
 
+/**
+ * fast-check options of every property: a failure stops at once, without
+ * shrinking (a batch of 16 live requests shrinks slowly, and the assertion
+ * already names the failing request); the seed and path it prints replay it.
+ */
+export const FC_OPTIONS = { endOnFailure: true } as const;
+
 /** Each request a fuzz file sends; undici or a raw socket. */
 export interface FuzzRequest {
   method: string;

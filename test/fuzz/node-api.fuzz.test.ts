@@ -17,7 +17,7 @@ import { waitFor } from '../helpers/wait.js';
 import {
   badCacheControl, badContentDigest, badContentType, badEtagList, badGuidSegment, badSha256Header, badVectorClock, rangeCase, type RangeCase,
 } from './arbitraries.js';
-import { expectErrorAnswer, expectRawRefused, fails, FuzzClient, inBatches, rawExchange, type Answer, type Expected, type FuzzRequest } from './harness.js';
+import { FC_OPTIONS, expectErrorAnswer, expectRawRefused, fails, FuzzClient, inBatches, rawExchange, type Answer, type Expected, type FuzzRequest } from './harness.js';
 
 const MAX = 64 * 1024;
 const SIZE = 4096;
@@ -123,7 +123,7 @@ describe('public API under generated bad input', () => {
       (g: string): FuzzRequest => ({ method: 'GET', path: `/blobs/${g}/versions` }),
     );
     const guidCase = fc.tuple(badGuidSegment, routes).map(([g, route]): Case => ({ what: 'bad guid', req: route(g), expect: fails('CDN_ERR_BAD_GUID') }));
-    await fc.assert(fc.asyncProperty(fc.array(guidCase, { minLength: BATCH, maxLength: BATCH }), runCases), { numRuns: 80 });
+    await fc.assert(fc.asyncProperty(fc.array(guidCase, { minLength: BATCH, maxLength: BATCH }), runCases), { ...FC_OPTIONS, numRuns: 80 });
     await expectUnchanged();
   });
 
@@ -155,7 +155,7 @@ describe('public API under generated bad input', () => {
         expect: { status: 400, codes: [...new Set(hs.map((h) => h.code))] },
       }));
     const cases = fc.oneof({ arbitrary: single, weight: 4 }, { arbitrary: several, weight: 1 });
-    await fc.assert(fc.asyncProperty(fc.array(cases, { minLength: BATCH, maxLength: BATCH }), runCases), { numRuns: 100 });
+    await fc.assert(fc.asyncProperty(fc.array(cases, { minLength: BATCH, maxLength: BATCH }), runCases), { ...FC_OPTIONS, numRuns: 100 });
     await expectUnchanged();
   });
 
@@ -172,7 +172,7 @@ describe('public API under generated bad input', () => {
         checkCase(c, answer);
         if (answer.status === 416) expect(answer.headers['content-range']).toBe(`bytes */${SIZE}`);
       });
-    }), { numRuns: 50 });
+    }), { ...FC_OPTIONS, numRuns: 50 });
     await expectUnchanged();
   });
 
@@ -200,7 +200,7 @@ describe('public API under generated bad input', () => {
     const unknown = fc.stringMatching(/^[a-z0-9]{1,20}$/).filter((p) => !['blobs', 'healthz', 'readyz', 'metrics', 'cluster', 'gossip'].includes(p))
       .map((p): Case => ({ what: 'route', req: { method: 'GET', path: `/${p}` }, expect: fails('CDN_ERR_ROUTE_NOT_FOUND') }));
     const cases = fc.oneof(listCase, methodCase, collectionMethod, versionsMethod, route, unknown);
-    await fc.assert(fc.asyncProperty(fc.array(cases, { minLength: BATCH, maxLength: BATCH }), runCases), { numRuns: 50 });
+    await fc.assert(fc.asyncProperty(fc.array(cases, { minLength: BATCH, maxLength: BATCH }), runCases), { ...FC_OPTIONS, numRuns: 50 });
     await expectUnchanged();
   });
 
@@ -227,7 +227,7 @@ describe('public API under generated bad input', () => {
         const result = await rawExchange(node.host, node.port, [Buffer.from(c.text, 'latin1')], { timeoutMs: 15_000 });
         expectRawRefused(result, c.allowed, c.text.slice(0, 80));
       });
-    }), { numRuns: 40 });
+    }), { ...FC_OPTIONS, numRuns: 40 });
     await expectUnchanged();
   });
 
@@ -253,7 +253,7 @@ describe('public API under generated bad input', () => {
         expectRawRefused(result, c.allowed, c.what);
         if (result.status === 413) expect(result.text).toContain('CDN_ERR_TOO_LARGE');
       });
-    }), { numRuns: 25 });
+    }), { ...FC_OPTIONS, numRuns: 25 });
     await waitFor(async () => (await readdir(join(node.dataDir, 'tmp'))).length === 0, { what: 'temp files of the cut uploads to be removed', timeoutMs: 30_000 });
     await expectUnchanged();
   });
