@@ -9,7 +9,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { open, readdir, rename, unlink, mkdir, type FileHandle } from 'node:fs/promises';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, open as openFd, write, writev } from 'node:fs';
+import { once } from 'node:events';
 import { crc32 } from 'node:zlib';
 import { join, dirname } from 'node:path';
 import { CdnError } from '../errors.js';
@@ -37,6 +38,18 @@ export class BodyPaths {
   bodyPath(sha256: string): string { return join(this.blobsDir, sha256.slice(0, 2), sha256); }
   tmpPath(): string { return join(this.tmpDir, `${randomUUID()}.part`); }
 }
+
+/**
+ * The fs a temp file's write stream uses: it writes to the FileHandle's fd but
+ * never closes it, because the FileHandle owns it. (A failed pipeline destroys
+ * the stream, which closed the raw fd; the FileHandle then closed the same
+ * number again, and by then it could be a client's socket: libuv aborted the
+ * process.)
+ */
+const BORROWED_FD = {
+  open: openFd, write, writev,
+  close: (_fd: number, done: (err: NodeJS.ErrnoException | null) => void): void => done(null),
+};
 
 /** Hashes, checksums and counts bytes as they pass; enforces the limits. */
 class HashTap extends Transform {
@@ -74,10 +87,13 @@ export async function writeTempBody(paths: BodyPaths, source: Readable, limits: 
   const tmpPath = paths.tmpPath();
   const fh = await open(tmpPath, 'w', 0o644);
   const tap = new HashTap(limits);
+  const out = createWriteStream('', { fd: fh.fd, fs: BORROWED_FD, autoClose: false, highWaterMark: 1 << 20 });
   try {
-    await pipeline(source, tap, createWriteStream('', { fd: fh.fd, autoClose: false, highWaterMark: 1 << 20 }));
+    await pipeline(source, tap, out);
     await fh.datasync();
   } catch (err) {
+    // A destroyed stream may still have a write in flight on the fd: let it settle first.
+    if (!out.closed) await once(out, 'close').catch(() => undefined);
     await fh.close().catch(() => undefined);
     await unlink(tmpPath).catch(() => undefined);
     throw err;

@@ -161,6 +161,30 @@ describe('oversized and broken bodies', () => {
     expectError(await call('GET', `/blobs/${k}`), 404, 'CDN_ERR_NOT_FOUND');
   });
 
+  it('many clients that disconnect mid-upload at once do not crash the node (temp file fd closed twice)', async () => {
+    // Regression: a failed upload's write stream closed the temp file's raw fd and
+    // the store closed it again; by then the number could be a new client socket's,
+    // and libuv aborted the process (SIGABRT in uv__epoll_ctl_prep).
+    const k = randomUUID();
+    for (let round = 0; round < 10; round++) {
+      await Promise.all(Array.from({ length: 8 }, (_, i) => new Promise<void>((resolve) => {
+        const declared = 1000 + ((round * 8 + i) * 7919) % 60_000;
+        const socket = connect(node.port, node.host, () => {
+          socket.write(`PUT /blobs/${k} HTTP/1.1\r\nHost: x\r\nContent-Length: ${declared}\r\n\r\n`);
+          socket.write(Buffer.alloc(Math.floor(declared * ((i + 1) / 10)), 7), () => {
+            socket.destroy();
+            resolve();
+          });
+        });
+        socket.on('error', () => resolve());
+      })));
+    }
+    await waitFor(async () => (await readdir(join(node.dataDir, 'tmp'))).length === 0, { what: 'temp files of the aborted uploads to be removed' });
+    expect(node.proc.hasExited(), node.proc.output()).toBe(false);
+    expect((await call('GET', '/healthz')).status).toBe(200);
+    expectError(await call('GET', `/blobs/${k}`), 404, 'CDN_ERR_NOT_FOUND');
+  });
+
   it('an upload that stalls below the minimum rate is cut off with 408 and leaves nothing', async () => {
     const k = randomUUID();
     const answer = await new Promise<string>((resolve) => {
