@@ -22,11 +22,9 @@ import type { GossipMessage } from '../messages.js';
 /**
  * Fields whose array elements are items, and how they are sized and copied:
  * member updates (piggybacked, or a full sync's members) by arithmetic on
- * their known shape; versions, which are nested, through JSON. Both are
- * remembered by identity: a queued update travels up to λ·log N times and a
- * version goes to every peer. A member update is its own copy: it is frozen
- * on its first send (it has exactly the fields JSON would carry, so it equals
- * its own JSON round trip), which saves a copy per delivery.
+ * their known shape, every time (cheaper than remembering them: a 1,000-node
+ * partition keeps a million of them queued); versions, which are frozen and
+ * nested and go to many peers, once, remembered by identity.
  */
 const ITEM_LISTS: ReadonlyMap<string, 'member' | 'remembered'> = new Map([['updates', 'member'], ['members', 'member'], ['versions', 'remembered']]);
 
@@ -64,7 +62,7 @@ export class WireCodec {
         const list: unknown[] = [];
         valueBytes = 2 + Math.max(0, value.length - 1); // [] and commas
         for (const item of value as unknown[]) {
-          const cached = remember === 'member' ? this.member(item) : this.item(item, true);
+          const cached = remember === 'member' ? (memberItem(item) ?? this.item(item, false)) : this.item(item, true);
           valueBytes += cached.bytes;
           list.push(cached.copy);
         }
@@ -90,19 +88,6 @@ export class WireCodec {
     }
     if (fields > 1) bytes += fields - 1;
     return { bytes, piggybackBytes, copy: Object.freeze(copy) as unknown as GossipMessage };
-  }
-
-  private member(item: unknown): CachedItem {
-    if (typeof item !== 'object' || item === null) return this.item(item, false);
-    let cached = this.items.get(item);
-    if (cached !== undefined) {
-      this.hits++;
-      return cached;
-    }
-    this.misses++;
-    cached = memberItem(item) ?? this.item(item, false);
-    this.items.set(item, cached);
-    return cached;
   }
 
   private item(item: unknown, remember: boolean): CachedItem {
@@ -134,10 +119,10 @@ const MEMBER_BY_FRAME = ',"by":""'.length;
 
 /**
  * A member update ({id, address, publicKey, incarnation, state, by?}, as
- * messages.ts defines it, and no other field) sized by arithmetic and frozen
- * to be its own copy; anything else, or a string JSON would escape:
- * undefined (sized and copied the general way). `validated` mode compares
- * every size with JSON.
+ * messages.ts defines it) sized by arithmetic and copied by hand; anything
+ * else, or a string JSON would escape: undefined (sized the general way).
+ * An extra field would be missed here; the wire schema refuses those, and
+ * `validated` mode compares every size with JSON.
  */
 function memberItem(item: unknown): CachedItem | undefined {
   if (typeof item !== 'object' || item === null) return undefined;
@@ -146,13 +131,11 @@ function memberItem(item: unknown): CachedItem | undefined {
   if (typeof id !== 'string' || typeof address !== 'string' || typeof publicKey !== 'string' || typeof state !== 'string') return undefined;
   if (typeof incarnation !== 'number' || !Number.isSafeInteger(incarnation) || incarnation < 0) return undefined;
   if (!PLAIN.test(address) || !PLAIN.test(id) || !PLAIN.test(publicKey) || !PLAIN.test(state)) return undefined;
-  if (Object.keys(item).length !== (by === undefined ? 5 : 6)) return undefined;
   let bytes = MEMBER_FRAME + id.length + address.length + publicKey.length + String(incarnation).length + state.length;
-  if (by !== undefined) {
-    if (typeof by !== 'string' || !PLAIN.test(by)) return undefined;
-    bytes += MEMBER_BY_FRAME + by.length;
-  }
-  return { bytes, copy: Object.freeze(item) };
+  if (by === undefined) return { bytes, copy: Object.freeze({ id, address, publicKey, incarnation, state }) };
+  if (typeof by !== 'string' || !PLAIN.test(by)) return undefined;
+  bytes += MEMBER_BY_FRAME + by.length;
+  return { bytes, copy: Object.freeze({ id, address, publicKey, incarnation, state, by }) };
 }
 
 /** Strings JSON writes as they are, between quotes. */
