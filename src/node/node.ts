@@ -135,6 +135,8 @@ export class CdnNode {
       persistEveryMs: 30_000,
       reportAfterBadMessages: 3,
       readThroughTimeoutMs: 30_000,
+      // a scan of the in-memory index; at start too, so bodies lost with a damaged log come back
+      missingBodySweepMs: profile === 'localTest' ? 5_000 : 60_000,
     });
     this.store.onBodyLost((sha, size) => gossip.bodyLost(sha, size));
     ctx.cluster = {

@@ -132,18 +132,18 @@ export async function waitMembership(nodes: ClusterNode[], timeoutMs = 60_000): 
   }, { what: `${nodes.length} nodes to see each other alive`, timeoutMs, intervalMs: 200 });
 }
 
-export async function putBlob(node: ClusterNode, key: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
+export async function putBlob(node: Pick<ClusterNode, 'url'>, key: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await request(`${node.url}/blobs/${key}`, { method: 'PUT', body, headers: { 'content-type': 'application/octet-stream', ...headers } });
   const text = await res.body.text();
   return { status: res.statusCode, json: JSON.parse(text) as Record<string, unknown> };
 }
 
-export async function getBlob(node: ClusterNode, key: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Buffer; headers: Record<string, string | string[] | undefined> }> {
+export async function getBlob(node: Pick<ClusterNode, 'url'>, key: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Buffer; headers: Record<string, string | string[] | undefined> }> {
   const res = await request(`${node.url}/blobs/${key}`, { headers, headersTimeout: 10_000, bodyTimeout: 10_000 });
   return { status: res.statusCode, body: Buffer.from(await res.body.arrayBuffer()), headers: res.headers };
 }
 
-export async function versionsOf(node: ClusterNode, key: string): Promise<{ status: number; json: { winner?: { etag: string; bodyHeld: boolean; tombstone: boolean }; siblings?: { etag: string }[]; deleted?: boolean } }> {
+export async function versionsOf(node: Pick<ClusterNode, 'url'>, key: string): Promise<{ status: number; json: { winner?: { etag: string; bodyHeld: boolean; tombstone: boolean }; siblings?: { etag: string }[]; deleted?: boolean } }> {
   const res = await request(`${node.url}/blobs/${key}/versions`);
   return { status: res.statusCode, json: (await res.body.json()) as { winner?: { etag: string; bodyHeld: boolean; tombstone: boolean } } };
 }
