@@ -114,6 +114,7 @@ describe('disk faults in a cluster', () => {
     const quarantined = await readdir(join(victim.dataDir, 'quarantine'));
     expect(quarantined.map((f) => f.split('.')[0]).sort()).toEqual([sha256(small.body), sha256(large.body)].sort());
     // It stays repaired across a restart: the log names the fetched copy.
+    expect(await victim.proc.stop()).toBe(0);
     const again = await cluster.restartNode(victim);
     for (const b of [small, large]) {
       const r = await fetchAll(`${again.url}/blobs/${b.key}`);
