@@ -39,6 +39,8 @@ export interface GossipRuntimeOptions {
   reportAfterBadMessages: number;
   /** how long a read waits for a body to arrive from a peer */
   readThroughTimeoutMs: number;
+  /** how often versions held without their body (log damage, a lost file, a failed fetch) are fetched again */
+  missingBodySweepMs: number;
 }
 
 export interface GossipMetrics {
@@ -72,6 +74,7 @@ export class GossipRuntime {
   private readonly badMessages = new Map<string, number>();
   private tickTimer: NodeJS.Timeout | undefined;
   private persistTimer: NodeJS.Timeout | undefined;
+  private missingTimer: NodeJS.Timeout | undefined;
   private started = false;
 
   constructor(
@@ -122,7 +125,10 @@ export class GossipRuntime {
     this.tickTimer.unref();
     this.persistTimer = setInterval(() => { void this.savePeers(); }, this.options.persistEveryMs);
     this.persistTimer.unref();
-    this.logger.info({ seeds: seeds.length }, 'gossip started');
+    this.missingTimer = setInterval(() => this.fetchMissingBodies(), this.options.missingBodySweepMs);
+    this.missingTimer.unref();
+    const missing = this.fetchMissingBodies();
+    this.logger.info({ seeds: seeds.length, missingBodies: missing }, 'gossip started');
   }
 
   /** Peers handed out by the Point: trusted without a further check, and added to membership. */
@@ -206,6 +212,24 @@ export class GossipRuntime {
     return true;
   }
 
+  /**
+   * Fetches again every body a version here names but this node does not
+   * hold: records cut from a damaged metadata log, a body file gone at start,
+   * a quarantined body whose fetch ran out of retries. Nothing else would:
+   * anti-entropy compares versions, not bodies. Returns how many were asked for.
+   */
+  private fetchMissingBodies(): number {
+    let wanted = 0;
+    for (const key of this.store.keys()) {
+      for (const v of this.store.siblings(key)) {
+        if (v.tombstone || this.store.hasBody(v.sha256)) continue;
+        void this.fetcher.want(v);
+        wanted++;
+      }
+    }
+    return wanted;
+  }
+
   /** Lost a body to bit rot: fetch it again. */
   bodyLost(sha256: string, size: number): void {
     void this.fetcher.want({ sha256, size, origin: '' });
@@ -273,6 +297,7 @@ export class GossipRuntime {
     this.started = false;
     clearInterval(this.tickTimer);
     clearInterval(this.persistTimer);
+    clearInterval(this.missingTimer);
     this.core.leave();
     await this.transport.flush(1500);
     await this.savePeers();

@@ -37,6 +37,18 @@ export const NODE_DEFAULTS = {
   bodyCacheBytes: 256 * MiB,
   bodyCacheItemBytes: 2 * MiB,
   defaultCacheControl: 'public, max-age=60',
+  /**
+   * Open client connections (node:http maxConnections); beyond it new ones are
+   * closed at once, so a connection flood costs a bounded number of sockets.
+   * Each open connection costs one file descriptor and a few KiB.
+   */
+  maxConnections: 4096,
+  /**
+   * Time a connection gets to send complete request headers (slowloris bound);
+   * idle fresh connections are closed after it too. Checked every quarter of it.
+   * Longer tolerates slower clients; shorter frees sockets held by idle attackers sooner.
+   */
+  headersTimeoutMs: 20_000,
   /** In-flight requests get this long to finish on SIGTERM before connections are cut. */
   shutdownGraceMs: 10_000,
   /**
@@ -98,6 +110,8 @@ export const nodeConfigSchema = z.strictObject({
   bodyCacheItemBytes: z.number().int().min(0).default(NODE_DEFAULTS.bodyCacheItemBytes),
   defaultCacheControl: z.string().default(NODE_DEFAULTS.defaultCacheControl),
   shutdownGraceMs: z.number().int().min(0).default(NODE_DEFAULTS.shutdownGraceMs),
+  maxConnections: z.coerce.number().int('max connections must be a whole number').min(1, 'max connections must be at least 1').default(NODE_DEFAULTS.maxConnections),
+  headersTimeoutMs: z.coerce.number().int('headers timeout must be whole milliseconds').min(100, 'headers timeout must be at least 100 ms').default(NODE_DEFAULTS.headersTimeoutMs),
   gossipProfile: z.enum(['production', 'local-test'], { error: 'must be production or local-test' }).default(NODE_DEFAULTS.gossipProfile),
   alone: z.boolean().default(NODE_DEFAULTS.alone),
   lookIntervalMs: z.coerce.number().int().min(100).default(NODE_DEFAULTS.lookIntervalMs),

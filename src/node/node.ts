@@ -7,7 +7,7 @@
 import type { Server } from 'node:http';
 import { Router } from 'express';
 import { mkdir } from 'node:fs/promises';
-import { isIP } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { Logger } from '../log.js';
 import { loadOrCreateIdentity, type NodeIdentity } from '../identity/keystore.js';
@@ -17,7 +17,7 @@ import { BodyCache } from '../http/body-cache.js';
 import { NodeMetrics } from '../http/metrics.js';
 import { createNodeApp } from '../http/app.js';
 import { gossipRoutes } from '../http/gossip-routes.js';
-import { closeGracefully, createNodeServer, listen } from '../http/server.js';
+import { closeGracefully, createNodeServer, DEFAULT_SERVER_LIMITS, listen } from '../http/server.js';
 import type { BlobApiContext } from '../http/blob-context.js';
 import type { ClusterView, OpsContext } from '../http/ops-routes.js';
 import { GossipRuntime } from '../gossip/runtime.js';
@@ -100,7 +100,17 @@ export class CdnNode {
     // The port must be known before gossip can say where we are: bind first,
     // then mount the gossip endpoints on a router the app already routes to.
     const gossipMount = Router();
-    const server = createNodeServer(ctx, createNodeApp(ctx, ops, gossipMount));
+    const server = createNodeServer(ctx, createNodeApp(ctx, ops, gossipMount),
+      { ...DEFAULT_SERVER_LIMITS, maxConnections: config.maxConnections, headersTimeoutMs: config.headersTimeoutMs });
+    // Connections held open and connections refused at the cap (server.maxConnections): a flood shows here.
+    const conns = { open: 0, dropped: 0 };
+    server.on('connection', (socket: Socket) => {
+      conns.open++;
+      socket.once('close', () => { conns.open--; });
+    });
+    server.on('drop', () => { conns.dropped++; });
+    metrics.labelledGauge('cdn_http_connections', 'Open client connections', () => ({ open: conns.open }), 'state');
+    metrics.mirrorCounter('cdn_http_connections_dropped_total', 'Connections closed at once because --max-connections were open', () => ({ cap: conns.dropped }), 'reason');
     const bound = await listen(server, config.port, config.host);
     this.server = server;
     this.address = advertisedAddress(config, bound.port);
@@ -135,6 +145,8 @@ export class CdnNode {
       persistEveryMs: 30_000,
       reportAfterBadMessages: 3,
       readThroughTimeoutMs: 30_000,
+      // a scan of the in-memory index; at start too, so bodies lost with a damaged log come back
+      missingBodySweepMs: profile === 'localTest' ? 5_000 : 60_000,
     });
     this.store.onBodyLost((sha, size) => gossip.bodyLost(sha, size));
     ctx.cluster = {

@@ -185,14 +185,17 @@ export class BlobStore {
     this.bodies.delete(err.sha256);
     this.quota.remove(body.size);
     this.deps.logger.error({ sha256: err.sha256, chunk: err.chunk }, 'stored body failed its checksum; quarantined');
-    for (const listener of this.bodyLostListeners) listener(err.sha256, body.size);
     const from = this.paths.bodyPath(err.sha256);
     const to = join(this.paths.quarantineDir, `${err.sha256}.${Date.now()}`);
     void (async () => {
       await mkdir(this.paths.quarantineDir, { recursive: true });
       await rename(from, to).catch(() => unlink(from));
       await this.gate.shared(() => this.log.append([{ t: 'x', sha: err.sha256 }]));
-    })().catch((e: unknown) => this.deps.logger.error({ err: e }, 'could not quarantine corrupt body'));
+    })().catch((e: unknown) => this.deps.logger.error({ err: e }, 'could not quarantine corrupt body')).finally(() => {
+      // Only now ask for a new copy: a fetch that finished first would be
+      // moved aside with the bad one, and its `b` record followed by this `x`.
+      for (const listener of this.bodyLostListeners) listener(err.sha256, body.size);
+    });
   }
 
   /** A page of live keys in key order, after `cursor` (an opaque string from the previous page). */

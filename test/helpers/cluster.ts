@@ -66,7 +66,10 @@ export async function startCluster(size: number, options: { nodeArgs?: string[];
   const pointArgs = ['bootstrap', '--host', '127.0.0.1', '--port', String(pointPort), '--redis-url', redis.url, '--database-url', db.url,
     '--redis-prefix', prefix, '--heartbeat-ttl', '3', ...(options.pointArgs ?? [])];
   const point: ClusterPoint = { url: `http://127.0.0.1:${pointPort}`, port: pointPort, args: pointArgs, env: {}, proc: startCli(pointArgs) };
-  await waitHealthy(point.proc, `${point.url}/healthz`);
+  await waitHealthy(point.proc, `${point.url}/healthz`, 60_000).catch(async (err: unknown) => {
+    await point.proc.kill9();
+    throw err;
+  });
   const dirs: string[] = [];
 
   const launch = async (index: number, host: string, port: number, dataDir: string, extra: string[]): Promise<ClusterNode> => {
@@ -74,7 +77,11 @@ export async function startCluster(size: number, options: { nodeArgs?: string[];
       '--gossip-profile', 'local-test', ...(options.nodeArgs ?? []), ...extra];
     const proc = startCli(args);
     const url = `http://${host}:${port}`;
-    await waitHealthy(proc, `${url}/healthz`);
+    // generous: the machine is shared, and a node's start-up includes replaying its log
+    await waitHealthy(proc, `${url}/healthz`, 60_000).catch(async (err: unknown) => {
+      await proc.kill9();
+      throw err;
+    });
     const view = (await (await request(`${url}/cluster`)).body.json()) as { id: string };
     return { index, host, port, url, dataDir, proc, id: view.id, args: extra };
   };
@@ -109,7 +116,13 @@ export async function startCluster(size: number, options: { nodeArgs?: string[];
       await postgres.close();
     },
   };
-  for (let i = 0; i < size; i++) await cluster.addNode(i);
+  try {
+    for (let i = 0; i < size; i++) await cluster.addNode(i);
+  } catch (err) {
+    // A node that did not come up must not leave the others (and the Point) running.
+    await cluster.close().catch(() => undefined);
+    throw err;
+  }
   return cluster;
 }
 
@@ -132,18 +145,18 @@ export async function waitMembership(nodes: ClusterNode[], timeoutMs = 60_000): 
   }, { what: `${nodes.length} nodes to see each other alive`, timeoutMs, intervalMs: 200 });
 }
 
-export async function putBlob(node: ClusterNode, key: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
+export async function putBlob(node: Pick<ClusterNode, 'url'>, key: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await request(`${node.url}/blobs/${key}`, { method: 'PUT', body, headers: { 'content-type': 'application/octet-stream', ...headers } });
   const text = await res.body.text();
   return { status: res.statusCode, json: JSON.parse(text) as Record<string, unknown> };
 }
 
-export async function getBlob(node: ClusterNode, key: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Buffer; headers: Record<string, string | string[] | undefined> }> {
+export async function getBlob(node: Pick<ClusterNode, 'url'>, key: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Buffer; headers: Record<string, string | string[] | undefined> }> {
   const res = await request(`${node.url}/blobs/${key}`, { headers, headersTimeout: 10_000, bodyTimeout: 10_000 });
   return { status: res.statusCode, body: Buffer.from(await res.body.arrayBuffer()), headers: res.headers };
 }
 
-export async function versionsOf(node: ClusterNode, key: string): Promise<{ status: number; json: { winner?: { etag: string; bodyHeld: boolean; tombstone: boolean }; siblings?: { etag: string }[]; deleted?: boolean } }> {
+export async function versionsOf(node: Pick<ClusterNode, 'url'>, key: string): Promise<{ status: number; json: { winner?: { etag: string; bodyHeld: boolean; tombstone: boolean }; siblings?: { etag: string }[]; deleted?: boolean } }> {
   const res = await request(`${node.url}/blobs/${key}/versions`);
   return { status: res.statusCode, json: (await res.body.json()) as { winner?: { etag: string; bodyHeld: boolean; tombstone: boolean } } };
 }
