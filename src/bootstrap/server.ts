@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { handleLookFast } from './look-fast-path.js';
+import { dropSilentConnections } from '../connection-guard.js';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '../log.js';
@@ -83,11 +84,19 @@ export async function startPoint(config: PointConfig, options: PointOptions = {}
     banCache, metrics, logger, newSessionKey: () => randomBytes(32).toString('base64url'), random: Math.random,
   };
   const app = createPointApp(ctx);
-  const server = createServer({ requestTimeout: config.requestTimeoutMs, headersTimeout: Math.min(config.requestTimeoutMs, 10_000), keepAliveTimeout: 5000 }, (req, res) => {
+  const headersTimeout = Math.min(config.requestTimeoutMs, 10_000);
+  const server = createServer({
+    requestTimeout: config.requestTimeoutMs,
+    headersTimeout,
+    keepAliveTimeout: 5000,
+    // node:http checks the timeouts this often (30 s by default)
+    connectionsCheckingInterval: Math.max(100, Math.floor(headersTimeout / 4)),
+  }, (req, res) => {
     if (!handleLookFast(ctx, req, res)) app(req, res);
   });
-  server.on('clientError', (_err, socket) => socket.destroy());
+  // malformed requests get node:http's own 400 / 431 and a closed connection
   server.maxConnections = MAX_CONNECTIONS;
+  dropSilentConnections(server, headersTimeout);
   const port = await listen(server, config.port, config.host);
   banCache.start();
   const sweeper = startSweeper(ctx);

@@ -5,11 +5,12 @@
  * requests before it cuts what is left.
  */
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import type { BlobApiContext } from './blob-context.js';
 import { handleBlobRead } from './blob-read.js';
 import { instrument } from './instrument.js';
+import { dropSilentConnections } from '../connection-guard.js';
 
 /** `/blobs/` followed by exactly a 36-character GUID, no query. */
 const FAST_PATH_LENGTH = '/blobs/'.length + 36;
@@ -41,8 +42,6 @@ export function createNodeServer(ctx: BlobApiContext, app: Express, limits: Serv
     // would let a slowloris hold a socket for headersTimeout + 30 s).
     connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(limits.headersTimeoutMs / 4))),
   }, (req: IncomingMessage, res: ServerResponse) => {
-    // Headers are in: from here the upload guard and keep-alive timeout govern the socket.
-    req.socket.setTimeout(0);
     const url = req.url ?? '/';
     if ((req.method === 'GET' || req.method === 'HEAD') && url.length === FAST_PATH_LENGTH && url.startsWith('/blobs/')) {
       instrument(ctx.metrics, req, res, () => BLOB_ROUTE);
@@ -52,11 +51,7 @@ export function createNodeServer(ctx: BlobApiContext, app: Express, limits: Serv
     app(req, res);
   });
   server.maxConnections = limits.maxConnections;
-  // node:http's headers timeout only starts with the first byte: a connection
-  // that never sends one would be held forever. Such a socket times out
-  // (node:http destroys a socket whose timeout nobody handles) unless a
-  // request's headers arrive first.
-  server.on('connection', (socket: Socket) => socket.setTimeout(limits.headersTimeoutMs));
+  dropSilentConnections(server, limits.headersTimeoutMs);
   return server;
 }
 

@@ -233,4 +233,22 @@ describe('slowloris and connection floods', () => {
     expect((await putBlob(capped, key, 'after the flood')).status).toBe(201);
     expect((await getBlob(capped, key)).body.toString()).toBe('after the flood');
   });
+
+  it('the Point cuts silent and trickling connections at its headers timeout while it keeps answering', async () => {
+    const cut = new Set<Socket>();
+    const silent = await Promise.all(Array.from({ length: 50 }, () => openSocket(point.host, point.port, (x) => cut.add(x))));
+    const slow = await Promise.all(Array.from({ length: 50 }, () => openSocket(point.host, point.port, (x) => cut.add(x))));
+    for (const x of slow) x.write('GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ');
+    const trickle = setInterval(() => { for (const x of slow) if (!x.destroyed) x.write('a'); }, 100);
+    try {
+      const health = await request(`http://${point.host}:${point.port}/healthz`, { headersTimeout: 10_000, bodyTimeout: 10_000 });
+      await health.body.dump();
+      expect(health.statusCode).toBe(200);
+      // the Point's headers timeout is 10 s, checked every 2.5 s (node:http's default check, every 30 s, could take 40 s)
+      await waitFor(() => [...silent, ...slow].every((x) => cut.has(x)), { what: 'the Point to cut all 100 connections', timeoutMs: 30_000, intervalMs: 100 });
+    } finally {
+      clearInterval(trickle);
+      for (const x of [...silent, ...slow]) x.destroy();
+    }
+  });
 });
