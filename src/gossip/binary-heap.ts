@@ -40,19 +40,8 @@ export class BinaryHeap<T> {
     const top = h[0];
     const last = h.pop();
     if (h.length === 0 || last === undefined) return top;
-    let i = 0;
-    const n = h.length;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      let m = l;
-      if (r < n && this.before(h[r] as T, h[l] as T)) m = r;
-      if (!this.before(h[m] as T, last)) break;
-      h[i] = h[m] as T;
-      i = m;
-    }
-    h[i] = last;
+    h[0] = last;
+    this.siftDown(0);
     return top;
   }
 

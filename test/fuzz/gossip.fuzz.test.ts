@@ -19,7 +19,7 @@ import { signRequest, SIGNATURE_HEADERS } from '../../src/gossip/signing.js';
 import { PointClient } from '../../src/bootstrap/client.js';
 import { LIMITS, PROTOCOL_VERSION } from '../../src/gossip/messages.js';
 import { badGuidSegment, brokenJson, hexString } from './arbitraries.js';
-import { FC_OPTIONS, expectErrorAnswer, expectRawRefused, fails, FuzzClient, inBatches, rawExchange, type Expected, type FuzzRequest } from './harness.js';
+import { FC_OPTIONS, sendErrorCases, type ErrorCase, expectRawRefused, fails, FuzzClient, inBatches, rawExchange, type Expected } from './harness.js';
 
 /** This file's share of the suite's 10,000 generated requests. */
 const SHARE = 2400;
@@ -60,17 +60,10 @@ async function expectUnchanged(): Promise<void> {
   expect(await observe()).toBe(before);
 }
 
-interface Case {
-  what: string;
-  req: FuzzRequest;
-  expect: Expected;
-}
+type Case = ErrorCase;
 
 async function runCases(cases: readonly Case[]): Promise<void> {
-  await inBatches(cases, 8, async (c) => {
-    generated++;
-    expectErrorAnswer(await client.send(c.req), c.expect, `${c.what}: ${c.req.method} ${c.req.path.slice(0, 100)}`);
-  });
+  generated += await sendErrorCases(client, cases);
 }
 
 beforeAll(async () => {

@@ -179,3 +179,19 @@ export function expectRawRefused(result: RawResult, allowed: readonly number[], 
 export function total(...counts: number[]): number {
   return counts.reduce((a, b) => a + b, 0);
 }
+
+/** One generated request and the error answer it must get. */
+export interface ErrorCase {
+  what: string;
+  req: FuzzRequest;
+  expect: Expected;
+}
+
+/** Sends `cases` through `client`, 8 at a time, checking each answer; resolves to how many were sent. */
+export async function sendErrorCases(client: FuzzClient, cases: readonly ErrorCase[]): Promise<number> {
+  await inBatches(cases, 8, async (c) => {
+    expectErrorAnswer(await client.send(c.req), c.expect, `${c.what}: ${c.req.method} ${c.req.path.slice(0, 100)}`);
+  });
+  return cases.length;
+}
+

@@ -23,7 +23,7 @@ import { generateIdentity } from '../../src/identity/keystore.js';
 import { PointClient } from '../../src/bootstrap/client.js';
 import { MAX_BODY_BYTES } from '../../src/bootstrap/schemas.js';
 import { brokenJson, nodeId } from './arbitraries.js';
-import { FC_OPTIONS, expectErrorAnswer, expectRawRefused, fails, FuzzClient, inBatches, rawExchange, type Expected, type FuzzRequest } from './harness.js';
+import { FC_OPTIONS, sendErrorCases, type ErrorCase, expectErrorAnswer, expectRawRefused, fails, FuzzClient, inBatches, rawExchange, type Expected } from './harness.js';
 
 /** This file's share of the suite's 10,000 generated requests. */
 const SHARE = 2500;
@@ -80,17 +80,10 @@ async function expectUnchanged(): Promise<void> {
   expect(await observe()).toBe(before);
 }
 
-interface Case {
-  what: string;
-  req: FuzzRequest;
-  expect: Expected;
-}
+type Case = ErrorCase;
 
 async function runCases(cases: readonly Case[]): Promise<void> {
-  await inBatches(cases, 8, async (c) => {
-    generated++;
-    expectErrorAnswer(await client.send(c.req), c.expect, `${c.what}: ${c.req.method} ${c.req.path.slice(0, 100)}`);
-  });
+  generated += await sendErrorCases(client, cases);
 }
 
 beforeAll(async () => {
