@@ -9,7 +9,6 @@
 import type { MemberUpdate } from './messages.js';
 import type { NodeId } from './types.js';
 import { logScale } from './membership-config.js';
-import { BinaryHeap } from './binary-heap.js';
 
 /** Sends per update for a cluster of `n` nodes. */
 export function retransmitLimit(retransmitMult: number, n: number): number {
@@ -23,22 +22,20 @@ interface Entry {
   order: number;
 }
 
-function newerFirst(a: Entry, b: Entry): boolean {
-  return a.order > b.order;
-}
-
 /**
- * The queue keeps one heap per transmit count (newest first), so taking the
- * k least-sent updates costs O(k log n) instead of sorting the whole queue
- * for every outgoing message. A heap may hold stale copies of an entry that
- * moved on, was replaced or was removed; they are skipped when met and swept
- * out once they outnumber the live ones.
+ * The queue keeps one list per transmit count, in insertion order (newest
+ * last), so taking the k least-sent updates pops them off the ends of the
+ * first lists instead of sorting the whole queue for every outgoing message;
+ * a taken entry is filed into the next list by binary search (it is usually
+ * among the newest there, so lands near the end). A list may hold stale
+ * copies of an entry that moved on, was replaced or was removed; they are
+ * skipped when met and swept out once they outnumber the live ones.
  */
 export class BroadcastQueue {
   private readonly entries = new Map<NodeId, Entry>();
-  /** byTransmits[t]: entries sent t times, plus stale copies */
-  private readonly byTransmits: BinaryHeap<Entry>[] = [];
-  private heapItems = 0;
+  /** byTransmits[t]: entries sent t times, plus stale copies, ascending by order */
+  private readonly byTransmits: Entry[][] = [];
+  private listed = 0;
   private order = 0;
   /** updates dropped because the queue was full (for metrics) */
   dropped = 0;
@@ -79,10 +76,10 @@ export class BroadcastQueue {
     if (max <= 0 || this.entries.size === 0) return [];
     const chosen: Entry[] = [];
     for (let t = 0; t < this.byTransmits.length && chosen.length < max; t++) {
-      const heap = this.byTransmits[t] as BinaryHeap<Entry>;
-      while (chosen.length < max && heap.size > 0) {
-        const entry = heap.pop() as Entry;
-        this.heapItems--;
+      const list = this.byTransmits[t] as Entry[];
+      while (chosen.length < max && list.length > 0) {
+        const entry = list.pop() as Entry;
+        this.listed--;
         if (this.isLive(entry, t)) chosen.push(entry);
       }
     }
@@ -97,37 +94,42 @@ export class BroadcastQueue {
     return out;
   }
 
-  /** True if `entry`, found in the heap for `transmits`, is still queued there. */
+  /** True if `entry`, found in the list for `transmits`, is still queued there. */
   private isLive(entry: Entry, transmits: number): boolean {
     return entry.transmits === transmits && this.entries.get(entry.update.id) === entry;
   }
 
   private file(entry: Entry): void {
-    let heap = this.byTransmits[entry.transmits];
-    while (heap === undefined) {
-      this.byTransmits.push(new BinaryHeap(newerFirst));
-      heap = this.byTransmits[entry.transmits];
+    while (this.byTransmits.length <= entry.transmits) this.byTransmits.push([]);
+    const list = this.byTransmits[entry.transmits] as Entry[];
+    let lo = list.length;
+    if (lo > 0 && (list[lo - 1] as Entry).order > entry.order) {
+      lo = 0;
+      let hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if ((list[mid] as Entry).order < entry.order) lo = mid + 1;
+        else hi = mid;
+      }
     }
-    heap.push(entry);
-    this.heapItems++;
-    if (this.heapItems > 2 * this.entries.size + 64) this.sweep();
+    list.splice(lo, 0, entry);
+    this.listed++;
+    if (this.listed > 2 * this.entries.size + 64) this.sweep();
   }
 
   private sweep(): void {
-    this.heapItems = 0;
-    this.byTransmits.forEach((heap, t) => {
-      heap.retain((entry) => this.isLive(entry, t));
-      this.heapItems += heap.size;
+    this.listed = 0;
+    this.byTransmits.forEach((list, t) => {
+      const live = list.filter((entry) => this.isLive(entry, t));
+      this.byTransmits[t] = live;
+      this.listed += live.length;
     });
   }
 
   /** Drops the oldest of the most-sent updates. */
   private dropMostSent(): void {
     for (let t = this.byTransmits.length - 1; t >= 0; t--) {
-      let worst: Entry | undefined;
-      for (const entry of (this.byTransmits[t] as BinaryHeap<Entry>).items()) {
-        if (this.isLive(entry, t) && (worst === undefined || entry.order < worst.order)) worst = entry;
-      }
+      const worst = (this.byTransmits[t] as Entry[]).find((entry) => this.isLive(entry, t));
       if (worst !== undefined) {
         this.entries.delete(worst.update.id);
         this.dropped++;
