@@ -5,7 +5,7 @@
  */
 import type { GossipMessage, GossipMessageType } from '../messages.js';
 import type { NodeId } from '../types.js';
-import { BinaryHeap } from '../binary-heap.js';
+import { BinaryHeap } from './binary-heap.js';
 
 export interface Delivery {
   readonly at: number;

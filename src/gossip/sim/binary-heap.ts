@@ -1,7 +1,7 @@
 /**
  * A binary heap under a caller's strict order: `before(a, b)` is true when
- * `a` must come out first. Pure and allocation-light; the broadcast queue
- * and the simulator's network and scheduler share it.
+ * `a` must come out first. Pure and allocation-light; the simulator's
+ * network and scheduler share it.
  */
 export class BinaryHeap<T> {
   protected readonly heap: T[] = [];
@@ -14,11 +14,6 @@ export class BinaryHeap<T> {
 
   peek(): T | undefined {
     return this.heap[0];
-  }
-
-  /** The items in heap order (not sorted), for scans that must see them all. */
-  items(): readonly T[] {
-    return this.heap;
   }
 
   push(item: T): void {
