@@ -137,6 +137,10 @@ export async function runChaos(o: ChaosOptions): Promise<{ summary: ChaosSummary
       say(`${h.length} operations (${h.filter((x) => x.kind !== 'get' && x.outcome === 'ok').length} acknowledged writes), ${faults.log.length} faults so far`);
     }, 5000);
     await new Promise<void>((resolve) => {
+      if (o.signal?.aborted === true) {
+        resolve();
+        return;
+      }
       const t = setTimeout(resolve, o.durationSeconds * 1000);
       o.signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
     });

@@ -65,7 +65,7 @@ export interface ScheduleOptions {
   restartAllowanceMs?: number;
 }
 
-export const SCHEDULE_DEFAULTS = { processSlotMs: 5_000, networkSlotMs: 8_000, serviceSlotMs: 12_000, restartAllowanceMs: 6_000 } as const;
+export const SCHEDULE_DEFAULTS = { processSlotMs: 5_000, networkSlotMs: 8_000, serviceSlotMs: 12_000, restartAllowanceMs: 12_000 } as const;
 
 /** The shortest run that fits every kind (the network lane needs a slot per kind, ≥ 2 s each). */
 export const MIN_DURATION_MS = 10_000;
