@@ -12,14 +12,29 @@ import { nextHost } from '../../helpers/cluster.js';
 import { freePort } from '../../helpers/net.js';
 import { removeDir, tempDir } from '../../helpers/node.js';
 import { startCli, stopAll, waitHealthy } from '../../helpers/process.js';
+import { dropPrefix, freshDatabase, postgresForTests, redisForTests, uniquePrefix, type Service } from '../../helpers/services.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const dirs: string[] = [];
+const cleanups: (() => Promise<void>)[] = [];
 
 afterAll(async () => {
   await stopAll();
   for (const d of dirs) await removeDir(d);
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
 });
+
+async function services(): Promise<{ redisUrl: string; databaseUrl: string; prefix: string }> {
+  const redis: Service = await redisForTests();
+  cleanups.push(() => redis.close());
+  const postgres: Service = await postgresForTests();
+  cleanups.push(() => postgres.close());
+  const db = await freshDatabase(postgres.url);
+  cleanups.push(() => db.drop());
+  const prefix = uniquePrefix();
+  if (!redis.private) cleanups.push(() => dropPrefix(redis.url, prefix));
+  return { redisUrl: redis.url, databaseUrl: db.url, prefix };
+}
 
 describe('--advertise', () => {
   it('registers the advertised port with the Point, not the bound one', async () => {
@@ -27,15 +42,17 @@ describe('--advertise', () => {
     const nodeDir = await tempDir('gcdn-adv-node-');
     dirs.push(pointDir, nodeDir);
     const pointPort = await freePort();
-    const point = startCli(['bootstrap', '--host', '127.0.0.1', '--port', String(pointPort), '--data-dir', pointDir]);
+    const { redisUrl, databaseUrl, prefix } = await services();
+    const point = startCli(['bootstrap', '--host', '127.0.0.1', '--port', String(pointPort), '--data-dir', pointDir,
+      '--redis-url', redisUrl, '--database-url', databaseUrl, '--redis-prefix', prefix]);
     const pointUrl = `http://127.0.0.1:${pointPort}`;
-    await waitHealthy(point, `${pointUrl}/healthz`, 60_000);
+    await waitHealthy(point, `${pointUrl}/healthz`, 90_000);
     const host = nextHost();
     const port = await freePort(host);
     const advertisedPort = await freePort(host);
     const node = startCli(['node', '--host', host, '--port', String(port), '--advertise', `${host}:${advertisedPort}`,
       '--data-dir', nodeDir, '--bootstrap', pointUrl, '--gossip-profile', 'local-test']);
-    await waitHealthy(node, `http://${host}:${port}/healthz`);
+    await waitHealthy(node, `http://${host}:${port}/healthz`, 60_000);
     const view = (await (await fetch(`http://${host}:${port}/cluster`)).json()) as { id: string };
 
     const probe = new PointClient({ url: pointUrl, localAddress: '127.0.0.250', timeoutMs: 5000 });
@@ -48,5 +65,5 @@ describe('--advertise', () => {
       await probe.remove(reg.key, me.id).catch(() => undefined);
       await probe.close();
     }
-  }, 120_000);
+  }, 240_000);
 });
