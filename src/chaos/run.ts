@@ -114,10 +114,9 @@ export async function runChaos(o: ChaosOptions): Promise<{ summary: ChaosSummary
   const say = (line: string): void => o.say(`[${(clock() / 1000).toFixed(1).padStart(6)} s] ${line}`);
   const schedule = buildSchedule({ seed: o.seed, durationMs: o.durationSeconds * 1000, nodes: o.nodes, maxDown: o.maxDown });
   const runDir = await mkdtemp(join(tmpdir(), 'gcdn-chaos-'));
-  let cluster: ChaosCluster | undefined;
   const details: string[] = [];
   let failed = true;
-  cluster = new ChaosCluster({
+  const cluster = new ChaosCluster({
     nodes: o.nodes, ipBase: o.ipBase, runDir, seed: o.seed, clock, startTimeoutMs: 60_000,
     onCrash: (c) => {
       crashes.push(c);
@@ -242,9 +241,8 @@ export async function runChaos(o: ChaosOptions): Promise<{ summary: ChaosSummary
     return { summary, report, details };
   } finally {
     await agent.close().catch(() => undefined);
-    const keep = o.keepDir;
-    if (failed && keep) say(`run dir kept: ${runDir}`);
+    const keep = failed && o.keepDir;
+    if (keep) say(`run dir kept: ${runDir}`);
     await cluster.close(keep);
-    cluster = undefined;
   }
 }
