@@ -42,7 +42,8 @@ export async function run(command: string, args: string[], timeoutMs = 60_000): 
     child.stderr.on('data', keep);
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', (err) => { clearTimeout(timer); reject(err); });
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': output can still be arriving when the process has exited.
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (code === 0) resolve(out);
       else reject(new Error(`${command} ${args.join(' ')} failed (${code ?? signal}): ${out.trim().slice(0, 1000)}`));
@@ -126,11 +127,14 @@ async function asPostgres(command: string, args: string[], timeoutMs = 60_000): 
 
 async function postgresUser(): Promise<{ uid: number; gid: number } | undefined> {
   if (!asRoot()) return undefined;
+  let ids: [string, string];
   try {
-    return { uid: Number((await run('id', ['-u', 'postgres'], 5000)).trim()), gid: Number((await run('id', ['-g', 'postgres'], 5000)).trim()) };
+    ids = [(await run('id', ['-u', 'postgres'], 5000)).trim(), (await run('id', ['-g', 'postgres'], 5000)).trim()];
   } catch {
     throw new Error('running as root but there is no `postgres` system user to run PostgreSQL as: install the Debian package `postgresql` (it creates the user), or set DATABASE_URL');
   }
+  if (!ids.every((id) => /^\d+$/.test(id))) throw new Error(`could not read the postgres user's uid and gid (id said ${JSON.stringify(ids)})`);
+  return { uid: Number(ids[0]), gid: Number(ids[1]) };
 }
 
 /** A private PostgreSQL cluster; stop is `pg_ctl stop -m fast`, start reuses the data dir. */

@@ -66,7 +66,6 @@ export async function startCluster(size: number, options: { nodeArgs?: string[];
   const pointArgs = ['bootstrap', '--host', '127.0.0.1', '--port', String(pointPort), '--redis-url', redis.url, '--database-url', db.url,
     '--redis-prefix', prefix, '--heartbeat-ttl', '3', ...(options.pointArgs ?? [])];
   const point: ClusterPoint = { url: `http://127.0.0.1:${pointPort}`, port: pointPort, args: pointArgs, env: {}, proc: startCli(pointArgs) };
-  await waitHealthy(point.proc, `${point.url}/healthz`);
   const dirs: string[] = [];
 
   const launch = async (index: number, host: string, port: number, dataDir: string, extra: string[]): Promise<ClusterNode> => {
@@ -74,7 +73,12 @@ export async function startCluster(size: number, options: { nodeArgs?: string[];
       '--gossip-profile', 'local-test', ...(options.nodeArgs ?? []), ...extra];
     const proc = startCli(args);
     const url = `http://${host}:${port}`;
-    await waitHealthy(proc, `${url}/healthz`);
+    try {
+      await waitHealthy(proc, `${url}/healthz`);
+    } catch (err) {
+      await proc.kill9();
+      throw err;
+    }
     const view = (await (await request(`${url}/cluster`)).body.json()) as { id: string };
     return { index, host, port, url, dataDir, proc, id: view.id, args: extra };
   };
@@ -109,7 +113,14 @@ export async function startCluster(size: number, options: { nodeArgs?: string[];
       await postgres.close();
     },
   };
-  for (let i = 0; i < size; i++) await cluster.addNode(i);
+  // A cluster that fails to start stops what it started (a failed beforeAll never reaches close()).
+  try {
+    await waitHealthy(point.proc, `${point.url}/healthz`);
+    for (let i = 0; i < size; i++) await cluster.addNode(i);
+  } catch (err) {
+    await cluster.close().catch(() => undefined);
+    throw err;
+  }
   return cluster;
 }
 
