@@ -20,7 +20,8 @@
  *   sends, except those it originated: receivers always record a version's
  *   origin as a holder, and the sender too when `held` names the body. They
  *   report versions whose body they lack through `onBodyNeeded`, once per
- *   adoption.
+ *   adoption, and again at start() for every held version whose body is
+ *   missing (adopted before a crash or restart, body not yet arrived).
  */
 import type { Version } from '../consensus/types.js';
 import { causalWeight, sameVersion } from '../consensus/versions.js';
@@ -108,7 +109,17 @@ export class DataPlane {
   start(): void {
     if (this.started) return;
     const { store } = this.deps;
-    for (const key of store.keys()) this.tree.set(key, siblingsDigest(key, store.siblings(key)));
+    for (const key of store.keys()) {
+      const siblings = store.siblings(key);
+      this.tree.set(key, siblingsDigest(key, siblings));
+      // Versions adopted before a restart whose bodies never arrived: ask again.
+      // Adoption asks only once, and anti-entropy sees equal versions as settled.
+      for (const v of siblings) {
+        if (v.tombstone || this.isHeld(v.sha256)) continue;
+        this.counters.bodiesNeeded++;
+        this.deps.onBodyNeeded(v, this.holders(v.sha256));
+      }
+    }
     if (!this.subscribed) {
       store.onChange((key, siblings) => {
         if (this.started) this.tree.set(key, siblingsDigest(key, siblings));

@@ -125,10 +125,10 @@ export class GossipRuntime {
     this.tickTimer.unref();
     this.persistTimer = setInterval(() => { void this.savePeers(); }, this.options.persistEveryMs);
     this.persistTimer.unref();
+    // at start the data plane asks for missing bodies itself (with their known holders); this sweep catches later losses
     this.missingTimer = setInterval(() => this.fetchMissingBodies(), this.options.missingBodySweepMs);
     this.missingTimer.unref();
-    const missing = this.fetchMissingBodies();
-    this.logger.info({ seeds: seeds.length, missingBodies: missing }, 'gossip started');
+    this.logger.info({ seeds: seeds.length }, 'gossip started');
   }
 
   /** Peers handed out by the Point: trusted without a further check, and added to membership. */

@@ -37,6 +37,11 @@ export function advertisedAddress(config: NodeConfig, boundPort: number): string
   return `127.0.0.1:${boundPort}`;
 }
 
+/** The port of a HOST:PORT or [IPv6]:PORT address. */
+export function advertisedPort(address: string): number {
+  return Number(address.slice(address.lastIndexOf(':') + 1));
+}
+
 /** How many recent replication lags /cluster summarises. */
 const RECENT_LAGS = 256;
 
@@ -116,7 +121,9 @@ export class CdnNode {
     this.address = advertisedAddress(config, bound.port);
 
     if (!config.alone) {
-      const gossip = this.startGossip(ctx, bound.port);
+      // The Point hands out the port we register: the advertised one (peers may
+      // reach us through a port mapping or a proxy), not necessarily the bound one.
+      const gossip = this.startGossip(ctx, advertisedPort(this.address));
       gossipMount.use(gossipRoutes(gossip, this.store, this.logger.child({ component: 'gossip-http' })));
     }
 

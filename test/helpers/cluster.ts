@@ -66,10 +66,6 @@ export async function startCluster(size: number, options: { nodeArgs?: string[];
   const pointArgs = ['bootstrap', '--host', '127.0.0.1', '--port', String(pointPort), '--redis-url', redis.url, '--database-url', db.url,
     '--redis-prefix', prefix, '--heartbeat-ttl', '3', ...(options.pointArgs ?? [])];
   const point: ClusterPoint = { url: `http://127.0.0.1:${pointPort}`, port: pointPort, args: pointArgs, env: {}, proc: startCli(pointArgs) };
-  await waitHealthy(point.proc, `${point.url}/healthz`, 60_000).catch(async (err: unknown) => {
-    await point.proc.kill9();
-    throw err;
-  });
   const dirs: string[] = [];
 
   const launch = async (index: number, host: string, port: number, dataDir: string, extra: string[]): Promise<ClusterNode> => {
@@ -116,10 +112,11 @@ export async function startCluster(size: number, options: { nodeArgs?: string[];
       await postgres.close();
     },
   };
+  // A cluster that fails to start stops what it started (a failed beforeAll never reaches close()).
   try {
+    await waitHealthy(point.proc, `${point.url}/healthz`, 60_000);
     for (let i = 0; i < size; i++) await cluster.addNode(i);
   } catch (err) {
-    // A node that did not come up must not leave the others (and the Point) running.
     await cluster.close().catch(() => undefined);
     throw err;
   }

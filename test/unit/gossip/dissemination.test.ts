@@ -152,6 +152,31 @@ describe('DataPlane: rumors', () => {
     }
   });
 
+  it('asks again at start for held versions whose bodies never arrived (a node killed between adoption and body fetch)', () => {
+    // Regression: adoption asks for a body once, and anti-entropy sees equal
+    // versions as settled, so a node killed -9 after adopting a version but
+    // before its body arrived held the metadata without the body forever.
+    const infos: PeerInfo[] = [0, 1].map((i) => ({ id: nodeIdOf(i), address: `127.0.0.1:${20_000 + i}`, publicKey: 'A'.repeat(43) }));
+    const clock = new VirtualClock();
+    const random = new SeededRandom(5);
+    const store = new MemoryVersionStore();
+    const hlc = { now: () => ({ wall: clock.now(), logical: 0 }) };
+    const origin = new MemoryVersionStore();
+    const missing = makeVersion({ id: nodeIdOf(1), store: origin, hlc: hlc as never }, KEY, 'b'.repeat(64));
+    const heldKey = '7f1c2b7e-3d4a-4c5b-9e8f-0a1b2c3d4e5f';
+    const held = makeVersion({ id: nodeIdOf(1), store: origin, hlc: hlc as never }, heldKey, 'c'.repeat(64));
+    void store.applyRemote([missing, held]);
+    store.addBody(held.sha256);
+    const needed: Version[] = [];
+    const plane = new DataPlane(
+      { self: infos[0] as PeerInfo, transport: { send: () => undefined }, clock, random, logger: silentLogger() },
+      { store, peers: new StaticPeers(nodeIdOf(0), infos, random.fork()), onBodyNeeded: (v) => needed.push(v) },
+      dataPlaneConfig('localTest', NO_AE),
+    );
+    plane.start();
+    expect(needed.map((v) => v.sha256)).toEqual([missing.sha256]);
+  });
+
   it('duplicated and reordered delivery is harmless', async () => {
     const sim = new DataPlaneSim({ nodes: 60, seed: 17, link: { latency: { kind: 'uniform', min: 1, max: 300 }, loss: 0, duplicate: 0.3 } });
     const key = sim.newKey();

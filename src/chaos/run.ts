@@ -1,0 +1,248 @@
+/**
+ * One chaos run: start the cluster, run the workload under the seeded fault
+ * schedule for the duration, undo every fault, wait (bounded) for the nodes
+ * to converge, read every key's final state from every node, and check the
+ * history (checker.ts). Returns the summary whose JSON is the CLI's last line.
+ */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { check, keyHistory, type CheckInput, type CheckReport } from './checker.js';
+import { ChaosCluster } from './cluster.js';
+import { FaultRunner } from './faults.js';
+import type { FinalKeyState, FinalRead, FinalVersion } from './history.js';
+import type { Crash } from './processes.js';
+import { buildSchedule, type FaultKind } from './schedule.js';
+import { readKey, Workload, WORKLOAD_DEFAULTS } from './workload.js';
+
+export interface ChaosOptions {
+  durationSeconds: number;
+  seed: number;
+  nodes: number;
+  maxDown: number;
+  clients: number;
+  keys: number;
+  convergenceBoundSeconds: number;
+  ipBase: number;
+  keepDir: boolean;
+  say: (line: string) => void;
+  /** stops the run early (SIGINT): faults end, the cluster is still healed and checked */
+  signal?: AbortSignal;
+}
+
+export const CHAOS_DEFAULTS = { nodes: 5, maxDown: 2, clients: WORKLOAD_DEFAULTS.clients, keys: WORKLOAD_DEFAULTS.keys, convergenceBoundSeconds: 90 } as const;
+
+export interface ChaosSummary {
+  acknowledged: number;
+  lost: number;
+  converged: boolean;
+  convergenceSeconds: number | null;
+  convergenceBoundSeconds: number;
+  faults: Record<FaultKind, number>;
+  faultsSkipped: number;
+  operations: { put: number; delete: number; get: number; ok: number; failed: number; unknown: number };
+  acknowledgedPuts: number;
+  acknowledgedDeletes: number;
+  unverifiableDeletes: number;
+  divergentKeys: number;
+  wrongWinners: number;
+  unexplainedVersions: number;
+  staleFinalReads: number;
+  partialBodies: number;
+  crashes: number;
+  seed: number;
+  durationSeconds: number;
+  nodes: number;
+  ok: boolean;
+}
+
+const FINAL_READ_TIMEOUT_MS = 10_000;
+
+/** Every node's versions of `key` (empty on 404). */
+async function versionsOn(agent: Agent, url: string, key: string): Promise<FinalVersion[]> {
+  const res = await request(`${url}/blobs/${key}/versions`, { dispatcher: agent, headersTimeout: 5000, bodyTimeout: 5000 });
+  if (res.statusCode === 404) {
+    await res.body.dump();
+    return [];
+  }
+  if (res.statusCode !== 200) {
+    await res.body.dump();
+    throw new Error(`${url} answered ${res.statusCode} for the versions of ${key}`);
+  }
+  const json = (await res.body.json()) as { winner: Record<string, unknown>; siblings: Record<string, unknown>[] };
+  return [json.winner, ...json.siblings].map((v) => ({
+    sha256: v.sha256 as string, tombstone: v.tombstone as boolean, clock: v.vectorClock as Record<string, number>, origin: v.origin as string,
+    hlc: v.hlc as { wall: number; logical: number }, size: v.size as number, contentType: v.contentType as string,
+    ...(typeof v.cacheControl === 'string' ? { cacheControl: v.cacheControl } : {}), bodyHeld: v.bodyHeld as boolean,
+  }));
+}
+
+/** Keys read at once while polling (each key is read from every node in parallel). */
+const SNAPSHOT_KEY_CONCURRENCY = 8;
+
+async function snapshot(agent: Agent, cluster: ChaosCluster, keys: string[]): Promise<Map<string, FinalKeyState[]>> {
+  const final = new Map<string, FinalKeyState[]>();
+  for (let i = 0; i < keys.length; i += SNAPSHOT_KEY_CONCURRENCY) {
+    const batch = keys.slice(i, i + SNAPSHOT_KEY_CONCURRENCY);
+    const states = await Promise.all(batch.map((key) => Promise.all(cluster.nodes.map(async (n) => ({ node: n.index, versions: await versionsOn(agent, n.url, key) })))));
+    batch.forEach((key, j) => final.set(key, states[j] as FinalKeyState[]));
+  }
+  return final;
+}
+
+/** What still keeps the nodes from having converged: keys whose sets differ, live winners whose body a node lacks. */
+function unsettled(final: Map<string, FinalKeyState[]>): { differing: number; bodiesMissing: number } {
+  const id = (v: FinalVersion): string => `${JSON.stringify(v.clock)}|${v.sha256}|${v.tombstone}|${v.origin}|${v.hlc.wall}.${v.hlc.logical}`;
+  let differing = 0;
+  let bodiesMissing = 0;
+  for (const states of final.values()) {
+    const reference = states[0]?.versions.map(id).sort().join(',');
+    if (states.some((s) => s.versions.map(id).sort().join(',') !== reference)) differing++;
+    for (const s of states) {
+      const w = s.versions[0];
+      if (w !== undefined && !w.tombstone && !w.bodyHeld) bodiesMissing++;
+    }
+  }
+  return { differing, bodiesMissing };
+}
+
+export async function runChaos(o: ChaosOptions): Promise<{ summary: ChaosSummary; report: CheckReport; details: string[] }> {
+  const began = Date.now();
+  const clock = (): number => Date.now() - began;
+  const crashes: Crash[] = [];
+  const say = (line: string): void => o.say(`[${(clock() / 1000).toFixed(1).padStart(6)} s] ${line}`);
+  const schedule = buildSchedule({ seed: o.seed, durationMs: o.durationSeconds * 1000, nodes: o.nodes, maxDown: o.maxDown });
+  const runDir = await mkdtemp(join(tmpdir(), 'gcdn-chaos-'));
+  const details: string[] = [];
+  let failed = true;
+  const cluster = new ChaosCluster({
+    nodes: o.nodes, ipBase: o.ipBase, runDir, seed: o.seed, clock, startTimeoutMs: 60_000,
+    onCrash: (c) => {
+      crashes.push(c);
+      say(`CRASH: ${c.name} exited on its own (code ${c.code}, signal ${c.signal})`);
+    },
+  });
+  const agent = new Agent({ connections: 8, connect: { timeout: 3000 }, headersTimeout: FINAL_READ_TIMEOUT_MS, bodyTimeout: FINAL_READ_TIMEOUT_MS });
+  try {
+    say(`seed ${o.seed}: ${schedule.length} faults over ${o.durationSeconds} s, ${o.nodes} nodes, at most ${o.maxDown} out at once; run dir ${runDir}`);
+    await cluster.start(say);
+    await cluster.waitMembership(60_000);
+    say('membership complete; starting the workload and the faults');
+    const c = cluster;
+    const workload = new Workload({
+      ...WORKLOAD_DEFAULTS, clients: o.clients, keys: o.keys, seed: o.seed, clock,
+      nodeUrls: c.nodes.map((n) => n.url),
+      isUp: (i) => { const n = c.nodes[i]; return n !== undefined && !n.down && !n.proc.paused && n.proc.running; },
+    });
+    const faults = new FaultRunner(c, o.maxDown, clock, say);
+    workload.start();
+    faults.start(schedule);
+    const progress = setInterval(() => {
+      const h = workload.history;
+      say(`${h.length} operations (${h.filter((x) => x.kind !== 'get' && x.outcome === 'ok').length} acknowledged writes), ${faults.log.length} faults so far`);
+    }, 5000);
+    await new Promise<void>((resolve) => {
+      if (o.signal?.aborted === true) {
+        resolve();
+        return;
+      }
+      const t = setTimeout(resolve, o.durationSeconds * 1000);
+      o.signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+    });
+    clearInterval(progress);
+    say('faults over: undoing every fault still in force');
+    await faults.stop();
+    await workload.stop();
+    await c.healAll();
+    const healedMs = clock();
+    say(`healed; waiting up to ${o.convergenceBoundSeconds} s for convergence`);
+
+    let final = new Map<string, FinalKeyState[]>();
+    let converged = false;
+    const deadline = Date.now() + o.convergenceBoundSeconds * 1000;
+    let lastReport = Date.now();
+    for (let attempt = 0; Date.now() < deadline && attempt < 10_000; attempt++) {
+      try {
+        final = await snapshot(agent, c, workload.keys);
+        const left = unsettled(final);
+        if (left.differing === 0 && left.bodiesMissing === 0) { converged = true; break; }
+        if (Date.now() - lastReport >= 10_000) {
+          lastReport = Date.now();
+          say(`not converged yet: ${left.differing} keys differ between nodes, ${left.bodiesMissing} winners' bodies missing on some node`);
+        }
+      } catch (err) {
+        if (attempt % 10 === 0) say(`convergence poll: ${(err as Error).message}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    // Seen converged only counts within the bound (a slow last poll can end past it).
+    const seenAfter = Math.round((clock() - healedMs) / 100) / 10;
+    converged &&= seenAfter <= o.convergenceBoundSeconds;
+    const convergenceSeconds = converged ? seenAfter : null;
+    say(converged ? `converged in ${convergenceSeconds} s` : `NOT converged within ${o.convergenceBoundSeconds} s${seenAfter > o.convergenceBoundSeconds ? ` (last poll ended at ${seenAfter} s)` : ''}`);
+    if (!converged) final = await snapshot(agent, c, workload.keys).catch(() => final);
+
+    const finalReads: FinalRead[] = [];
+    for (const key of workload.keys) {
+      for (const n of c.nodes) {
+        try {
+          const read = await readKey(n.url, key, (url, opts) => request(url, { ...opts, dispatcher: agent }));
+          finalReads.push({ node: n.index, key, status: read.status, servedWriteId: read.servedWriteId, problem: read.problem });
+        } catch (err) {
+          finalReads.push({ node: n.index, key, status: 0, problem: undefined });
+          say(`final read of ${key} on node ${n.index} failed: ${(err as Error).message}`);
+        }
+      }
+    }
+    const input: CheckInput = { history: workload.history, final, finalReads };
+    const report = check(input);
+    const h = workload.history;
+    const faultCounts = faults.counts();
+    const summary: ChaosSummary = {
+      acknowledged: report.acknowledged,
+      lost: report.lost.length,
+      converged,
+      convergenceSeconds,
+      convergenceBoundSeconds: o.convergenceBoundSeconds,
+      faults: faultCounts,
+      faultsSkipped: faults.log.filter((e) => e.skipped !== undefined || e.error !== undefined).length,
+      operations: {
+        put: h.filter((x) => x.kind === 'put').length, delete: h.filter((x) => x.kind === 'delete').length, get: h.filter((x) => x.kind === 'get').length,
+        ok: h.filter((x) => x.outcome === 'ok').length, failed: h.filter((x) => x.outcome === 'failed').length, unknown: h.filter((x) => x.outcome === 'unknown').length,
+      },
+      acknowledgedPuts: report.acknowledgedPuts,
+      acknowledgedDeletes: report.acknowledgedDeletes,
+      unverifiableDeletes: report.unverifiable,
+      divergentKeys: report.divergentKeys.length,
+      wrongWinners: report.wrongWinners.length,
+      unexplainedVersions: report.unexplainedVersions.length,
+      staleFinalReads: report.staleFinalReads.length,
+      partialBodies: report.partialBodies.length,
+      crashes: crashes.length,
+      seed: o.seed,
+      durationSeconds: o.durationSeconds,
+      nodes: o.nodes,
+      ok: false,
+    };
+    summary.ok = report.ok && converged && crashes.length === 0;
+
+    for (const l of report.lost) details.push(`LOST (seed ${o.seed}): ${l.op.kind.toUpperCase()} #${l.op.seq} of ${l.key}: ${l.why}`);
+    for (const d of report.divergentKeys) details.push(`DIVERGED: ${d.key}: ${d.why}`);
+    for (const w of report.wrongWinners) details.push(`WRONG WINNER: ${w.key}: ${w.why}`);
+    for (const u of report.unexplainedVersions) details.push(`UNEXPLAINED VERSION: ${u.key}: ${u.sha256}`);
+    for (const p of report.partialBodies) details.push(`PARTIAL BODY (${p.when}) on node ${p.node}: ${p.key}: ${p.problem}`);
+    for (const s of report.staleFinalReads) details.push(`STALE FINAL READ on node ${s.node}: ${s.key}: ${s.why}`);
+    for (const b of report.unconvergedBodies) details.push(`BODY NOT HELD on node ${b.node}: ${b.key}`);
+    for (const key of report.suspectKeys.slice(0, 20)) details.push(...keyHistory(key, input));
+    for (const c2 of crashes) details.push(`CRASH: ${c2.name} at ${c2.atMs} ms (code ${c2.code}, signal ${c2.signal}); log tail:\n${c2.logTail}`);
+    for (const e of faults.log.filter((x) => x.error !== undefined)) details.push(`FAULT ERROR: ${e.event.kind}: ${e.error ?? ''}`);
+    failed = !summary.ok;
+    return { summary, report, details };
+  } finally {
+    await agent.close().catch(() => undefined);
+    const keep = failed && o.keepDir;
+    if (keep) say(`run dir kept: ${runDir}`);
+    await cluster.close(keep);
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * A short chaos run (src/chaos): a real cluster (the Point on private Redis
+ * and PostgreSQL, 5 node processes behind the fault proxy) while clients
+ * write, overwrite, delete and read, under every kind of fault. The run's
+ * own checker decides; this test asserts its summary. The seed is random
+ * and printed, so a failure can be replayed with `npm run chaos`.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { FAULT_KINDS } from '../../src/chaos/schedule.js';
+
+const CHAOS_CLI = fileURLToPath(new URL('../../dist/chaos/cli.js', import.meta.url));
+const DURATION_SECONDS = 20;
+/** start-up + faults + convergence bound + final reads + shutdown, with room for a loaded machine */
+const RUN_BOUND_MS = 300_000;
+
+describe('chaos', () => {
+  it(`a ${DURATION_SECONDS} s run loses no acknowledged write, converges, and nothing crashes`, async () => {
+    const seed = Math.floor(Math.random() * 2 ** 32);
+    process.stderr.write(`chaos test: seed ${seed} (replay: npm run chaos -- --duration ${DURATION_SECONDS} --seed ${seed})\n`);
+    const child = spawn(process.execPath, [CHAOS_CLI, '--duration', String(DURATION_SECONDS), '--seed', String(seed)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    // SIGTERM first: the runner still heals, checks and cleans up.
+    const timer = setTimeout(() => child.kill('SIGTERM'), RUN_BOUND_MS);
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    clearTimeout(timer);
+    const lines = stdout.trim().split('\n');
+    const summary = JSON.parse(lines[lines.length - 1] ?? '{}') as Record<string, unknown> & { faults: Record<string, number> };
+    const context = `seed ${seed}\n${stdout.slice(-6000)}\n--- progress ---\n${stderr.slice(-4000)}`;
+    expect(summary.seed, context).toBe(seed);
+    expect(summary.lost, context).toBe(0);
+    expect(summary.converged, context).toBe(true);
+    expect(summary.crashes, context).toBe(0);
+    expect(summary.partialBodies, context).toBe(0);
+    expect(summary.divergentKeys, context).toBe(0);
+    expect(summary.staleFinalReads, context).toBe(0);
+    for (const kind of FAULT_KINDS) expect(summary.faults[kind], `${kind}: ${context}`).toBeGreaterThan(0);
+    expect(summary.acknowledged as number, context).toBeGreaterThan(20);
+    expect(summary.convergenceSeconds as number, context).toBeLessThanOrEqual(summary.convergenceBoundSeconds as number);
+    expect(code, context).toBe(0);
+  }, RUN_BOUND_MS + 60_000);
+});

@@ -1,0 +1,105 @@
+/**
+ * The chaos fault proxy on real sockets: it forwards from the source's own
+ * address, and cuts (reset, blackhole), delays and drops as told.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { FaultProxy, PROXY_DEFAULTS } from '../../../src/chaos/proxy.js';
+import { nextHost } from '../../helpers/cluster.js';
+import { freePort } from '../../helpers/net.js';
+import { waitFor } from '../../helpers/wait.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** An echo server that records who connected. */
+async function echo(ip: string): Promise<{ port: number; peers: string[]; server: Server }> {
+  const peers: string[] = [];
+  const server = createServer((s) => {
+    peers.push((s.remoteAddress ?? '').replace(/^::ffff:/, ''));
+    s.on('error', () => undefined);
+    s.pipe(s);
+  });
+  const port = await freePort(ip);
+  await new Promise<void>((resolve) => server.listen(port, ip, resolve));
+  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { port, peers, server };
+}
+
+async function setup(): Promise<{ proxy: FaultProxy; ips: string[]; target: Awaited<ReturnType<typeof echo>>; proxyPort: number }> {
+  const ips = [nextHost(), nextHost()];
+  const target = await echo(ips[1] as string);
+  const proxyPort = await freePort(ips[1]);
+  const proxy = new FaultProxy([
+    { ip: ips[0] as string, proxyPort: await freePort(ips[0]), internalPort: 9 },
+    { ip: ips[1] as string, proxyPort, internalPort: target.port },
+  ], { ...PROXY_DEFAULTS, seed: 1 });
+  await proxy.start();
+  cleanups.push(() => proxy.stop());
+  return { proxy, ips, target, proxyPort };
+}
+
+function dial(from: string, to: string, port: number): { socket: Socket; received: () => string; closed: Promise<string> } {
+  const socket = connect({ host: to, port, localAddress: from });
+  let data = '';
+  socket.on('data', (c: Buffer) => { data += c.toString(); });
+  const closed = new Promise<string>((resolve) => {
+    socket.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+    socket.on('close', () => resolve('close'));
+  });
+  cleanups.push(() => { socket.destroy(); });
+  return { socket, received: () => data, closed };
+}
+
+describe('the fault proxy', () => {
+  it('forwards from the source node\'s own address', async () => {
+    const { ips, target, proxyPort } = await setup();
+    const c = dial(ips[0] as string, ips[1] as string, proxyPort);
+    c.socket.write('hello');
+    await waitFor(() => c.received() === 'hello', { what: 'the echo', timeoutMs: 10_000 });
+    expect(target.peers).toEqual([ips[0]]);
+  });
+
+  it('resets connections on a cut link, new and already open', async () => {
+    const { proxy, ips, proxyPort } = await setup();
+    const open = dial(ips[0] as string, ips[1] as string, proxyPort);
+    open.socket.write('x');
+    await waitFor(() => open.received() === 'x', { what: 'the echo', timeoutMs: 10_000 });
+    proxy.setRules((from, to) => (from === 0 && to === 1 ? { cut: 'reset' } : {}));
+    expect(await open.closed).toMatch(/ECONNRESET|close/);
+    const fresh = dial(ips[0] as string, ips[1] as string, proxyPort);
+    expect(await fresh.closed).toMatch(/ECONNRESET|close/);
+    expect(proxy.stats.refused).toBe(1);
+  });
+
+  it('holds connections on a blackholed link silently, and closes them when the rule changes', async () => {
+    const { proxy, ips, target, proxyPort } = await setup();
+    proxy.setRules(() => ({ cut: 'blackhole' }));
+    const c = dial(ips[0] as string, ips[1] as string, proxyPort);
+    c.socket.write('lost');
+    await waitFor(() => proxy.stats.blackholed === 1, { what: 'the connection to be held', timeoutMs: 10_000 });
+    expect(target.peers).toEqual([]);
+    expect(c.received()).toBe('');
+    proxy.heal();
+    expect(await c.closed).toMatch(/ECONNRESET|close/);
+    expect(c.received()).toBe('');
+  });
+
+  it('adds latency per chunk, keeping order, and drops kill the connection', async () => {
+    const { proxy, ips, proxyPort } = await setup();
+    proxy.setRules(() => ({ latencyMs: [100, 150] }));
+    const c = dial(ips[0] as string, ips[1] as string, proxyPort);
+    const started = Date.now();
+    for (const part of ['a', 'b', 'c', 'd']) c.socket.write(part);
+    await waitFor(() => c.received().length === 4, { what: 'the echo', timeoutMs: 10_000 });
+    expect(c.received()).toBe('abcd');
+    // Each direction adds at least 100 ms.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+    proxy.setRules(() => ({ dropRate: 1 }));
+    c.socket.write('gone');
+    expect(await c.closed).toMatch(/ECONNRESET|close/);
+    expect(proxy.stats.dropped).toBe(1);
+  });
+});
