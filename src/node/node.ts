@@ -221,8 +221,11 @@ export class CdnNode {
     if (this.stopping) return;
     this.stopping = true;
     clearInterval(this.sweepTimer);
-    if (this.server !== undefined) await closeGracefully(this.server, this.config.shutdownGraceMs);
+    // Leave first: peers told we are going stop sending, so their keep-alive
+    // connections fall idle and the server drains at once instead of running
+    // out its grace; and the peer list is saved before anything can cut us short.
     await this.gossip?.stop().catch((err: unknown) => this.logger.warn({ err }, 'gossip did not stop cleanly'));
+    if (this.server !== undefined) await closeGracefully(this.server, this.config.shutdownGraceMs);
     await this.point?.stop().catch(() => undefined);
     await this.store.close();
     this.logger.info('node stopped');
