@@ -121,38 +121,40 @@ export class Workload {
     op.sha256 = sha256Hex(body);
     op.size = body.length;
     if (headers['vector-clock'] !== undefined) op.context = { ...parseVectorClockHeader(headers['vector-clock']) };
-    try {
-      const res = await this.call(`${this.options.nodeUrls[node]}/blobs/${key}`, { method: 'PUT', body, headers });
-      const text = await res.body.text();
-      op.status = res.statusCode;
-      if (res.statusCode === 200 || res.statusCode === 201) {
-        const json = JSON.parse(text) as { sha256?: string; vectorClock?: Record<string, number> };
-        op.clock = json.vectorClock;
-        op.outcome = 'ok';
-        if (json.sha256 !== op.sha256) op.error = `answer names sha256 ${json.sha256 ?? '?'}, the body's is ${op.sha256}`;
-      } else {
-        op.outcome = 'failed';
-        op.error = text.slice(0, 200);
-      }
-    } catch (err) {
-      op.error = (err as Error).message;
-    } finally {
-      op.endMs = this.options.clock();
-    }
+    await this.write(op, node, { method: 'PUT', body, headers }, (res, text) => {
+      if (res.statusCode !== 200 && res.statusCode !== 201) return false;
+      const json = JSON.parse(text) as { sha256?: string; vectorClock?: Record<string, number> };
+      op.clock = json.vectorClock;
+      if (json.sha256 !== op.sha256) op.error = `answer names sha256 ${json.sha256 ?? '?'}, the body's is ${op.sha256}`;
+      return true;
+    });
   }
 
   private async del(client: number, node: number, key: string, withContext: boolean): Promise<void> {
     const headers = this.contextHeader(key, withContext);
     const op = this.begin(client, node, 'delete', key);
     if (headers['vector-clock'] !== undefined) op.context = { ...parseVectorClockHeader(headers['vector-clock']) };
+    await this.write(op, node, { method: 'DELETE', headers }, (res) => {
+      if (res.statusCode !== 204) return false;
+      const vc = res.headers['vector-clock'];
+      if (typeof vc === 'string') op.clock = { ...parseVectorClockHeader(vc) };
+      return true;
+    });
+  }
+
+  /**
+   * Sends one write of `op` to `node` and records its outcome: `accepted`
+   * reads a 2xx answer into `op` and says whether it was one; anything else
+   * is a failure with the start of the answer as its error, and no answer at
+   * all (timeout, reset) leaves the outcome unknown.
+   */
+  private async write(op: OpRecord, node: number, options: { method: 'PUT' | 'DELETE'; body?: Buffer; headers: Record<string, string> }, accepted: (res: Dispatcher.ResponseData, text: string) => boolean): Promise<void> {
     try {
-      const res = await this.call(`${this.options.nodeUrls[node]}/blobs/${key}`, { method: 'DELETE', headers });
+      const res = await this.call(`${this.options.nodeUrls[node]}/blobs/${op.key}`, options);
       const text = await res.body.text();
       op.status = res.statusCode;
-      if (res.statusCode === 204) {
+      if (accepted(res, text)) {
         op.outcome = 'ok';
-        const vc = res.headers['vector-clock'];
-        if (typeof vc === 'string') op.clock = { ...parseVectorClockHeader(vc) };
       } else {
         op.outcome = 'failed';
         op.error = text.slice(0, 200);
