@@ -31,9 +31,9 @@ import process from 'node:process';
 import { performance } from 'node:perf_hooks';
 
 const root = new URL('../../', import.meta.url).pathname;
-const dist = join(root, 'dist/gossip/sim');
+const dist = join(root, 'dist-tools/tools/sim');
 if (!existsSync(join(dist, 'bench-scenarios.js'))) {
-  console.error('dist/gossip/sim is missing: run `npm run build` first');
+  console.error('dist-tools/tools/sim is missing: run `npm run build` first');
   process.exit(1);
 }
 const { runStandardScenario } = await import(join(dist, 'scenarios.js'));

@@ -12,6 +12,7 @@ import { dropSilentConnections } from '../connection-guard.js';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '../log.js';
+import { formatHostPort } from '../host-port.js';
 import { createPointApp } from './app.js';
 import { BanCache } from './ban-cache.js';
 import type { Banlist } from './banlist.js';
@@ -102,7 +103,7 @@ export async function startPoint(config: PointConfig, options: PointOptions = {}
   const sweeper = startSweeper(ctx);
 
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-  const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
+  const url = `http://${formatHostPort(shownHost, port)}`;
   logger.info({ url, registry: registry.kind, banlist: banlist.kind }, 'point listening');
   let stopping: Promise<void> | undefined;
   return {

@@ -3,7 +3,7 @@
  * readable table or, with --json, the raw document.
  */
 import bytes from 'bytes';
-import type { ClusterView } from '../http/ops-routes.js';
+import type { ClusterView } from '../http/cluster-view.js';
 import { call, nodeUrl, type ClientTimeouts } from './http.js';
 
 export async function fetchCluster(node: string, timeouts?: ClientTimeouts): Promise<ClusterView> {

@@ -6,7 +6,7 @@
  * peer per CACHE_MS however many pages are open.
  */
 import { Agent, request } from 'undici';
-import type { ClusterView } from './ops-routes.js';
+import type { ClusterView } from './cluster-view.js';
 
 /** Peers asked per call; a bigger cluster shows counts for the first ones only. */
 const MAX_PEERS = 32;

@@ -12,8 +12,8 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import { pipeline } from 'node:stream/promises';
 import { CdnError } from '../errors.js';
 import { normaliseIp } from '../bootstrap/caller.js';
-import type { GossipRuntime } from '../gossip/runtime.js';
-import { LIMITS } from '../gossip/messages.js';
+import type { GossipRuntime } from '../gossip/shell/runtime.js';
+import { LIMITS } from '../gossip/core/messages.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { Logger } from '../log.js';
 import { parseGuid } from './request-headers.js';

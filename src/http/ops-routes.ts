@@ -8,26 +8,7 @@ import type { NodeMetrics } from './metrics.js';
 import { NODE_OPENAPI } from './openapi.js';
 import { renderStatusPage, STATUS_PAGE_CSP } from './status-page.js';
 import { countsPerNode } from './cluster-fanout.js';
-
-export interface PeerView {
-  id: string;
-  address: string;
-  state: 'alive' | 'suspect' | 'dead' | 'left';
-  incarnation: number;
-  lastContact: string | null;
-}
-
-export interface ClusterView {
-  id: string;
-  publicKey: string;
-  address: string;
-  startedAt: string;
-  peers: PeerView[];
-  blobs: { live: number; keys: number; bodies: number; bytes: number; quotaBytes: number };
-  point: { url: string; state: string; lastError: string | null };
-  /** versions adopted from peers lately: how long after their creation, and conflicts seen */
-  replication: { samples: number; lagMedianMs: number | null; lagMaxMs: number | null; conflictsDetected: number; conflictsResolved: number };
-}
+import type { ClusterView } from './cluster-view.js';
 
 export interface OpsContext {
   metrics: NodeMetrics;

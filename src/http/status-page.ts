@@ -5,7 +5,7 @@
  * `/cluster?nodes=1` and keeps the members table, the SVG picture of the
  * cluster and the activity feed live. No external resource: works offline.
  */
-import type { ClusterView } from './ops-routes.js';
+import type { ClusterView } from './cluster-view.js';
 import { STATUS_SCRIPT, STATUS_SCRIPT_CSP } from './status-script.js';
 
 /** Only this origin, inline styles, and exactly the page's own script. */

@@ -10,6 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import { isIP, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { Logger } from '../log.js';
+import { formatHostPort } from '../host-port.js';
 import { loadOrCreateIdentity, type NodeIdentity } from '../identity/keystore.js';
 import { HybridLogicalClock } from '../consensus/hlc.js';
 import { BlobStore } from '../storage/blob-store.js';
@@ -19,10 +20,11 @@ import { createNodeApp } from '../http/app.js';
 import { gossipRoutes } from '../http/gossip-routes.js';
 import { closeGracefully, createNodeServer, DEFAULT_SERVER_LIMITS, listen } from '../http/server.js';
 import type { BlobApiContext } from '../http/blob-context.js';
-import type { ClusterView, OpsContext } from '../http/ops-routes.js';
-import { GossipRuntime } from '../gossip/runtime.js';
-import { MEMBERSHIP_PROFILES } from '../gossip/membership-config.js';
-import { DATA_PLANE_PROFILES } from '../gossip/data-plane-config.js';
+import type { OpsContext } from '../http/ops-routes.js';
+import type { ClusterView } from '../http/cluster-view.js';
+import { GossipRuntime } from '../gossip/shell/runtime.js';
+import { MEMBERSHIP_PROFILES } from '../gossip/core/membership-config.js';
+import { DATA_PLANE_PROFILES } from '../gossip/core/data-plane-config.js';
 import type { NodeConfig } from './config.js';
 import { PointLink } from './point-link.js';
 
@@ -30,7 +32,7 @@ import { PointLink } from './point-link.js';
 export function advertisedAddress(config: NodeConfig, boundPort: number): string {
   if (config.advertise !== undefined) return config.advertise;
   const wildcard = config.host === '0.0.0.0' || config.host === '::';
-  if (!wildcard) return `${isIP(config.host) === 6 ? `[${config.host}]` : config.host}:${boundPort}`;
+  if (!wildcard) return formatHostPort(config.host, boundPort);
   for (const list of Object.values(networkInterfaces())) {
     for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return `${a.address}:${boundPort}`;
   }

@@ -8,11 +8,12 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../log.js';
 import { isCdnError } from '../errors.js';
+import { formatHostPort } from '../host-port.js';
 import { PointClient } from '../bootstrap/client.js';
 import { backoffDelay } from '../bootstrap/backoff.js';
 import type { NodeIdentity } from '../identity/keystore.js';
-import type { PeerRegistry, Vouch } from '../gossip/peer-auth.js';
-import type { NodeId, PeerInfo } from '../gossip/types.js';
+import type { PeerRegistry, Vouch } from '../gossip/shell/peer-auth.js';
+import type { NodeId, PeerInfo } from '../gossip/core/types.js';
 
 export type PointState = 'not contacted' | 'registering' | 'registered' | 'unreachable' | 'refused';
 
@@ -103,7 +104,7 @@ export class PointLink implements PeerRegistry {
     if (this.sessionKey === undefined) return;
     const nodes = await this.client.look(this.sessionKey, this.options.lookCount);
     this.onPeers(nodes.map((n) => ({
-      info: { id: n.id, address: `${n.ip.includes(':') ? `[${n.ip}]` : n.ip}:${n.port}`, publicKey: n.publicKey },
+      info: { id: n.id, address: formatHostPort(n.ip, n.port), publicKey: n.publicKey },
       vouch: { ip: n.ip, port: n.port, publicKey: n.publicKey },
     })));
   }

@@ -1,5 +1,5 @@
 /**
- * A short chaos run (src/chaos): a real cluster (the Point on private Redis
+ * A short chaos run (tools/chaos): a real cluster (the Point on private Redis
  * and PostgreSQL, 5 node processes behind the fault proxy) while clients
  * write, overwrite, delete and read, under every kind of fault. The run's
  * own checker decides; this test asserts its summary. The seed is random
@@ -8,9 +8,9 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { FAULT_KINDS } from '../../src/chaos/schedule.js';
+import { FAULT_KINDS } from '../../tools/chaos/schedule.js';
 
-const CHAOS_CLI = fileURLToPath(new URL('../../dist/chaos/cli.js', import.meta.url));
+const CHAOS_CLI = fileURLToPath(new URL('../../dist-tools/tools/chaos/cli.js', import.meta.url));
 const DURATION_SECONDS = 20;
 /** start-up + faults + convergence bound + final reads + shutdown, with room for a loaded machine */
 const RUN_BOUND_MS = 300_000;

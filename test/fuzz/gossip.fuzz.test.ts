@@ -15,9 +15,9 @@ import { startCluster, waitMembership, nextHost, type Cluster, type ClusterNode 
 import { waitFor } from '../helpers/wait.js';
 import { freePort } from '../helpers/net.js';
 import { generateIdentity, type NodeIdentity } from '../../src/identity/keystore.js';
-import { signRequest, SIGNATURE_HEADERS } from '../../src/gossip/signing.js';
+import { signRequest, SIGNATURE_HEADERS } from '../../src/gossip/shell/signing.js';
 import { PointClient } from '../../src/bootstrap/client.js';
-import { LIMITS, PROTOCOL_VERSION } from '../../src/gossip/messages.js';
+import { LIMITS, PROTOCOL_VERSION } from '../../src/gossip/core/messages.js';
 import { badGuidSegment, brokenJson, hexString } from './arbitraries.js';
 import { FC_OPTIONS, sendErrorCases, type ErrorCase, expectRawRefused, fails, FuzzClient, inBatches, rawExchange, type Expected } from './harness.js';
 

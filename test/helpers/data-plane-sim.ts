@@ -13,15 +13,15 @@ import { EMPTY_SHA256 } from '../../src/consensus/schema.js';
 import type { SiblingSet, Version } from '../../src/consensus/types.js';
 import { clockKey } from '../../src/consensus/vector-clock.js';
 import { nextClock } from '../../src/consensus/versions.js';
-import { dataPlaneConfig, type DataPlaneConfig } from '../../src/gossip/data-plane-config.js';
-import { DataPlane } from '../../src/gossip/dissemination.js';
-import { MemoryVersionStore } from '../../src/gossip/memory-version-store.js';
-import { SeededRandom } from '../../src/gossip/sim/seeded-random.js';
-import { PERFECT_LINK, SimNetwork, type LinkModel, type WireMode } from '../../src/gossip/sim/sim-network.js';
-import { StaticPeers } from '../../src/gossip/sim/static-peers.js';
-import { VirtualClock } from '../../src/gossip/sim/virtual-clock.js';
-import type { GossipMessage } from '../../src/gossip/messages.js';
-import type { NodeId, PeerInfo } from '../../src/gossip/types.js';
+import { dataPlaneConfig, type DataPlaneConfig } from '../../src/gossip/core/data-plane-config.js';
+import { DataPlane } from '../../src/gossip/core/data-plane.js';
+import { MemoryVersionStore } from '../../tools/doubles/memory-version-store.js';
+import { SeededRandom } from '../../tools/sim/seeded-random.js';
+import { PERFECT_LINK, SimNetwork, type LinkModel, type WireMode } from '../../tools/sim/sim-network.js';
+import { StaticPeers } from '../../tools/sim/static-peers.js';
+import { VirtualClock } from '../../tools/sim/virtual-clock.js';
+import type { GossipMessage } from '../../src/gossip/core/messages.js';
+import type { NodeId, PeerInfo } from '../../src/gossip/core/types.js';
 import { silentLogger } from '../../src/log.js';
 
 export interface SimNode {

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, open, readFile, readdir, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SeededRandom } from '../../src/gossip/sim/seeded-random.js';
+import { SeededRandom } from '../../tools/sim/seeded-random.js';
 
 export { SeededRandom };
 

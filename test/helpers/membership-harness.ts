@@ -3,12 +3,12 @@
  * and a transport that records what it sends. Tests play the peers by
  * handing it messages and reading what it sent back.
  */
-import { Membership } from '../../src/gossip/membership.js';
-import { MEMBERSHIP_PROFILES, membershipOptions, type MembershipOptions } from '../../src/gossip/membership-config.js';
-import { PROTOCOL_VERSION, type GossipMessage, type MemberUpdate, type MessageBody, type MessageOf } from '../../src/gossip/messages.js';
-import { SeededRandom } from '../../src/gossip/sim/seeded-random.js';
-import { VirtualClock } from '../../src/gossip/sim/virtual-clock.js';
-import type { MemberRecord, MemberState, PeerInfo } from '../../src/gossip/types.js';
+import { Membership } from '../../src/gossip/core/membership.js';
+import { MEMBERSHIP_PROFILES, membershipOptions, type MembershipOptions } from '../../src/gossip/core/membership-config.js';
+import { PROTOCOL_VERSION, type GossipMessage, type MemberUpdate, type MessageBody, type MessageOf } from '../../src/gossip/core/messages.js';
+import { SeededRandom } from '../../tools/sim/seeded-random.js';
+import { VirtualClock } from '../../tools/sim/virtual-clock.js';
+import type { MemberRecord, MemberState, PeerInfo } from '../../src/gossip/core/types.js';
 import { silentLogger } from '../../src/log.js';
 import { simPeer } from './membership-sim.js';
 

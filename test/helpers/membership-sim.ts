@@ -4,13 +4,13 @@
  * is due. One seed gives one run. Outgoing messages get piggybacked updates
  * exactly as GossipCore adds them (only when the message carries none).
  */
-import { Membership } from '../../src/gossip/membership.js';
-import type { MembershipOptions } from '../../src/gossip/membership-config.js';
-import type { GossipMessage } from '../../src/gossip/messages.js';
-import { SeededRandom } from '../../src/gossip/sim/seeded-random.js';
-import { SimNetwork, type LinkModel, type WireMode } from '../../src/gossip/sim/sim-network.js';
-import { VirtualClock } from '../../src/gossip/sim/virtual-clock.js';
-import type { MemberState, NodeId, PeerInfo, Transport } from '../../src/gossip/types.js';
+import { Membership } from '../../src/gossip/core/membership.js';
+import type { MembershipOptions } from '../../src/gossip/core/membership-config.js';
+import type { GossipMessage } from '../../src/gossip/core/messages.js';
+import { SeededRandom } from '../../tools/sim/seeded-random.js';
+import { SimNetwork, type LinkModel, type WireMode } from '../../tools/sim/sim-network.js';
+import { VirtualClock } from '../../tools/sim/virtual-clock.js';
+import type { MemberState, NodeId, PeerInfo, Transport } from '../../src/gossip/core/types.js';
 import { nodeIdFromPublicKey } from '../../src/identity/node-id.js';
 import { silentLogger } from '../../src/log.js';
 

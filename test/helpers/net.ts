@@ -1,1 +1,1 @@
-export { freePort } from '../../src/chaos/net.js';
+export { freePort } from '../../tools/chaos/net.js';

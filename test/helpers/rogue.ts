@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'undici';
 import { nextHost, type ClusterNode } from './cluster.js';
 import { generateIdentity, type NodeIdentity } from '../../src/identity/keystore.js';
-import { signRequest } from '../../src/gossip/signing.js';
-import { PROTOCOL_VERSION } from '../../src/gossip/messages.js';
+import { signRequest } from '../../src/gossip/shell/signing.js';
+import { PROTOCOL_VERSION } from '../../src/gossip/core/messages.js';
 
 export interface Answer {
   status: number;

@@ -9,9 +9,9 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { sharedService, startPrivatePostgres, startPrivateRedis, type Service } from '../../src/chaos/services.js';
+import { sharedService, startPrivatePostgres, startPrivateRedis, type Service } from '../../tools/chaos/services.js';
 
-// The private-instance starters live in src/chaos/services.ts (the chaos
+// The private-instance starters live in tools/chaos/services.ts (the chaos
 // runner restarts them as faults); tests use the same ones.
 export { startPrivatePostgres, startPrivateRedis, type Service };
 

@@ -16,9 +16,9 @@ import { waitFor } from '../helpers/wait.js';
 import { freePort } from '../helpers/net.js';
 import { rogue, ping, type Rogue } from '../helpers/rogue.js';
 import { generateIdentity } from '../../src/identity/keystore.js';
-import { signRequest } from '../../src/gossip/signing.js';
+import { signRequest } from '../../src/gossip/shell/signing.js';
 import { joinTokenFor } from '../../src/bootstrap/caller.js';
-import { PROTOCOL_VERSION } from '../../src/gossip/messages.js';
+import { PROTOCOL_VERSION } from '../../src/gossip/core/messages.js';
 
 const SECRET = `secret-${randomUUID()}`;
 let cluster: Cluster;

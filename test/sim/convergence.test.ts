@@ -4,8 +4,8 @@
  * wire schema on the way.
  */
 import { describe, expect, it } from 'vitest';
-import { roundBounds, VersionWatch } from '../../src/gossip/sim/metrics.js';
-import { preloadKeys } from '../../src/gossip/sim/scenarios.js';
+import { roundBounds, VersionWatch } from '../../tools/sim/metrics.js';
+import { preloadKeys } from '../../tools/sim/scenarios.js';
 import { boot, cluster, expectCleanWire, untilAgreement } from './harness.js';
 
 describe('a 200-node cluster', () => {

@@ -5,8 +5,8 @@
  * write they missed.
  */
 import { describe, expect, it } from 'vitest';
-import { applyFault } from '../../src/gossip/sim/faults.js';
-import { preloadKeys } from '../../src/gossip/sim/scenarios.js';
+import { applyFault } from '../../tools/sim/faults.js';
+import { preloadKeys } from '../../tools/sim/scenarios.js';
 import { boot, cluster, expectCleanWire, untilAgreement, untilMembership } from './harness.js';
 
 describe('crash and restart', () => {

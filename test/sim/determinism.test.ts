@@ -4,8 +4,8 @@
  * same for the same seed and differs between seeds, faults included.
  */
 import { describe, expect, it } from 'vitest';
-import { runStandardScenario } from '../../src/gossip/sim/scenarios.js';
-import { scheduleFault } from '../../src/gossip/sim/faults.js';
+import { runStandardScenario } from '../../tools/sim/scenarios.js';
+import { scheduleFault } from '../../tools/sim/faults.js';
 import { boot, cluster } from './harness.js';
 
 async function faultyRun(seed: number): Promise<string> {

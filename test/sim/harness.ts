@@ -4,9 +4,9 @@
  * replays the run.
  */
 import { expect } from 'vitest';
-import { disagreements, membershipComplete } from '../../src/gossip/sim/metrics.js';
-import { coreOptions, link, simulationConfig } from '../../src/gossip/sim/profiles.js';
-import { Simulation, type SimulationConfig } from '../../src/gossip/sim/simulation.js';
+import { disagreements, membershipComplete } from '../../tools/sim/metrics.js';
+import { coreOptions, link, simulationConfig } from '../../tools/sim/profiles.js';
+import { Simulation, type SimulationConfig } from '../../tools/sim/simulation.js';
 
 export function cluster(nodes: number, seed: number, overrides: Partial<SimulationConfig> = {}): Simulation {
   return new Simulation(simulationConfig(nodes, seed, { core: coreOptions('production'), link: link('lan'), wire: 'validated', ...overrides }));

@@ -4,8 +4,8 @@
  * probes plus Lifeguard's suspicion confirmations keep false deaths bounded.
  */
 import { describe, expect, it } from 'vitest';
-import { DetectionWatch, VersionWatch, probeTotals } from '../../src/gossip/sim/metrics.js';
-import { link } from '../../src/gossip/sim/profiles.js';
+import { DetectionWatch, VersionWatch, probeTotals } from '../../tools/sim/metrics.js';
+import { link } from '../../tools/sim/profiles.js';
 import { boot, cluster, expectCleanWire, untilAgreement } from './harness.js';
 
 describe('10% message loss', () => {

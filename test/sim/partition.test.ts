@@ -4,9 +4,9 @@
  * sibling set, so the same winner, for every key.
  */
 import { describe, expect, it } from 'vitest';
-import { applyFault, type Fault, type Split } from '../../src/gossip/sim/faults.js';
-import { membershipComplete } from '../../src/gossip/sim/metrics.js';
-import type { Simulation } from '../../src/gossip/sim/simulation.js';
+import { applyFault, type Fault, type Split } from '../../tools/sim/faults.js';
+import { membershipComplete } from '../../tools/sim/metrics.js';
+import type { Simulation } from '../../tools/sim/simulation.js';
 import { boot, cluster, expectCleanWire, untilAgreement, untilMembership, winners } from './harness.js';
 
 /** Writes `n` keys on both sides and `n` on each side alone; returns every key written. */

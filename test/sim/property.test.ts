@@ -9,8 +9,8 @@
  */
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { scheduleFault, type Fault } from '../../src/gossip/sim/faults.js';
-import type { Simulation } from '../../src/gossip/sim/simulation.js';
+import { scheduleFault, type Fault } from '../../tools/sim/faults.js';
+import type { Simulation } from '../../tools/sim/simulation.js';
 import { boot, cluster, expectCleanWire, untilAgreement, untilMembership } from './harness.js';
 
 const NODES = 32;

@@ -5,8 +5,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { GossipMessage } from '../../src/gossip/messages.js';
-import { WireCodec } from '../../src/gossip/sim/wire-codec.js';
+import type { GossipMessage } from '../../src/gossip/core/messages.js';
+import { WireCodec } from '../../tools/sim/wire-codec.js';
 
 const hex = (n: number) => fc.stringMatching(new RegExp(`^[0-9a-f]{${n}}$`));
 const update = fc.record({

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { FaultProxy, PROXY_DEFAULTS } from '../../../src/chaos/proxy.js';
+import { FaultProxy, PROXY_DEFAULTS } from '../../../tools/chaos/proxy.js';
 import { nextHost } from '../../helpers/cluster.js';
 import { freePort } from '../../helpers/net.js';
 import { waitFor } from '../../helpers/wait.js';

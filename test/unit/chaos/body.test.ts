@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkBody, makeBody } from '../../../src/chaos/body.js';
+import { checkBody, makeBody } from '../../../tools/chaos/body.js';
 
 const key = '0b7f3a64-2c1e-4f5a-9a2b-3c4d5e6f7a8b';
 

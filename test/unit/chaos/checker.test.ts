@@ -3,8 +3,8 @@
  * that must report a loss, a divergence, a wrong winner or a partial body.
  */
 import { describe, expect, it } from 'vitest';
-import { check, keyHistory, type CheckInput } from '../../../src/chaos/checker.js';
-import type { FinalKeyState, FinalRead, FinalVersion, OpRecord } from '../../../src/chaos/history.js';
+import { check, keyHistory, type CheckInput } from '../../../tools/chaos/checker.js';
+import type { FinalKeyState, FinalRead, FinalVersion, OpRecord } from '../../../tools/chaos/history.js';
 
 const K = '0b7f3a64-2c1e-4f5a-9a2b-3c4d5e6f7a8b';
 const A = 'n00000000000000aa';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { buildSchedule, countKinds, FAULT_KINDS, MIN_DURATION_MS, SCHEDULE_DEFAULTS, type FaultEvent } from '../../../src/chaos/schedule.js';
+import { buildSchedule, countKinds, FAULT_KINDS, MIN_DURATION_MS, SCHEDULE_DEFAULTS, type FaultEvent } from '../../../tools/chaos/schedule.js';
 
 /** Nodes out (killed, restarting or paused) at time t, counting a kill as out until it has had time to restart. */
 function outAt(events: FaultEvent[], t: number): number[] {

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderCluster } from '../../../src/client/status.js';
 import { ClientError, EXIT, requestFailure } from '../../../src/client/errors.js';
-import type { ClusterView } from '../../../src/http/ops-routes.js';
+import type { ClusterView } from '../../../src/http/cluster-view.js';
 
 const now = Date.parse('2026-01-01T00:01:00Z');
 const view: ClusterView = {

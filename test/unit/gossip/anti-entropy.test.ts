@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { liveWinner, pickWinner } from '../../../src/consensus/versions.js';
 import type { Version } from '../../../src/consensus/types.js';
-import { hashSlice, sessionSalt } from '../../../src/gossip/anti-entropy.js';
-import { MemoryVersionStore } from '../../../src/gossip/memory-version-store.js';
-import { LIMITS, PROTOCOL_VERSION } from '../../../src/gossip/messages.js';
-import type { DataPlaneConfig } from '../../../src/gossip/data-plane-config.js';
+import { hashSlice, sessionSalt } from '../../../src/gossip/core/anti-entropy.js';
+import { MemoryVersionStore } from '../../../tools/doubles/memory-version-store.js';
+import { LIMITS, PROTOCOL_VERSION } from '../../../src/gossip/core/messages.js';
+import type { DataPlaneConfig } from '../../../src/gossip/core/data-plane-config.js';
 import { DataPlaneSim, fingerprint, makeVersion, nodeIdOf, type SimNode } from '../../helpers/data-plane-sim.js';
 
 /** A pair of nodes (plus `extra` idle ones) whose stores are loaded before the planes start. */

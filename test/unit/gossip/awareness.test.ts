@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Awareness } from '../../../src/gossip/awareness.js';
+import { Awareness } from '../../../src/gossip/core/awareness.js';
 
 describe('Awareness', () => {
   it('starts healthy and scales nothing', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BodyHolders } from '../../../src/gossip/body-holders.js';
+import { BodyHolders } from '../../../src/gossip/core/body-holders.js';
 
 describe('BodyHolders', () => {
   it('lists the origin first, then the others in the order they were learned', () => {

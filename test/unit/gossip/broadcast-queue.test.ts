@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { BroadcastQueue, retransmitLimit } from '../../../src/gossip/broadcast-queue.js';
-import type { MemberUpdate } from '../../../src/gossip/messages.js';
+import { BroadcastQueue, retransmitLimit } from '../../../src/gossip/core/broadcast-queue.js';
+import type { MemberUpdate } from '../../../src/gossip/core/messages.js';
 
 const key = 'A'.repeat(43);
 function update(n: number, incarnation = 0, state: MemberUpdate['state'] = 'alive'): MemberUpdate {

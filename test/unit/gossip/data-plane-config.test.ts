@@ -6,7 +6,7 @@ import {
   PRODUCTION_DATA_PLANE,
   dataPlaneConfig,
   validateDataPlaneConfig,
-} from '../../../src/gossip/data-plane-config.js';
+} from '../../../src/gossip/core/data-plane-config.js';
 
 describe('data plane config', () => {
   it('ships valid, frozen production and local-test profiles', () => {

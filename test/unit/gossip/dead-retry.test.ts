@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { deadRetryDelayMs } from '../../../src/gossip/dead-retry.js';
-import { SeededRandom } from '../../../src/gossip/sim/seeded-random.js';
+import { deadRetryDelayMs } from '../../../src/gossip/core/dead-retry.js';
+import { SeededRandom } from '../../../tools/sim/seeded-random.js';
 
 describe('deadRetryDelayMs', () => {
   const options = { deadRetryBaseMs: 1_000, deadRetryMaxMs: 30_000 };

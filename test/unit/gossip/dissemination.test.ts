@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { pickWinner } from '../../../src/consensus/versions.js';
 import type { Version } from '../../../src/consensus/types.js';
-import { dataPlaneConfig } from '../../../src/gossip/data-plane-config.js';
-import { DataPlane } from '../../../src/gossip/dissemination.js';
-import { MemoryVersionStore } from '../../../src/gossip/memory-version-store.js';
-import { LIMITS, PROTOCOL_VERSION, type GossipMessage, type MessageOf } from '../../../src/gossip/messages.js';
-import { SeededRandom } from '../../../src/gossip/sim/seeded-random.js';
-import { StaticPeers } from '../../../src/gossip/sim/static-peers.js';
-import { VirtualClock } from '../../../src/gossip/sim/virtual-clock.js';
-import type { PeerInfo } from '../../../src/gossip/types.js';
+import { dataPlaneConfig } from '../../../src/gossip/core/data-plane-config.js';
+import { DataPlane } from '../../../src/gossip/core/data-plane.js';
+import { MemoryVersionStore } from '../../../tools/doubles/memory-version-store.js';
+import { LIMITS, PROTOCOL_VERSION, type GossipMessage, type MessageOf } from '../../../src/gossip/core/messages.js';
+import { SeededRandom } from '../../../tools/sim/seeded-random.js';
+import { StaticPeers } from '../../../tools/sim/static-peers.js';
+import { VirtualClock } from '../../../tools/sim/virtual-clock.js';
+import type { PeerInfo } from '../../../src/gossip/core/types.js';
 import { silentLogger } from '../../../src/log.js';
 import { DataPlaneSim, fingerprint, makeVersion, nodeIdOf } from '../../helpers/data-plane-sim.js';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { MemberTable, supersedes, type Member } from '../../../src/gossip/member-table.js';
-import { SeededRandom } from '../../../src/gossip/sim/seeded-random.js';
-import type { MemberState } from '../../../src/gossip/types.js';
+import { MemberTable, supersedes, type Member } from '../../../src/gossip/core/member-table.js';
+import { SeededRandom } from '../../../tools/sim/seeded-random.js';
+import type { MemberState } from '../../../src/gossip/core/types.js';
 
 const STATES: MemberState[] = ['alive', 'suspect', 'dead', 'left'];
 

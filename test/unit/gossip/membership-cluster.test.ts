@@ -7,9 +7,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MembershipSim, type ChangeEvent } from '../../helpers/membership-sim.js';
-import { MEMBERSHIP_PROFILES, membershipOptions, type MembershipOptions } from '../../../src/gossip/membership-config.js';
-import { suspicionBounds } from '../../../src/gossip/suspicion.js';
-import type { LinkModel } from '../../../src/gossip/sim/sim-network.js';
+import { MEMBERSHIP_PROFILES, membershipOptions, type MembershipOptions } from '../../../src/gossip/core/membership-config.js';
+import { suspicionBounds } from '../../../src/gossip/core/suspicion.js';
+import type { LinkModel } from '../../../tools/sim/sim-network.js';
 
 const LOCAL = MEMBERSHIP_PROFILES.localTest;
 const PRODUCTION = MEMBERSHIP_PROFILES.production;

@@ -5,7 +5,7 @@ import {
   logScale,
   membershipOptions,
   pushPullIntervalFor,
-} from '../../../src/gossip/membership-config.js';
+} from '../../../src/gossip/core/membership-config.js';
 
 describe('membership profiles', () => {
   it.each(['production', 'localTest'] as const)('%s is valid and frozen', (name) => {

@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { MembershipHarness } from '../../helpers/membership-harness.js';
-import { LIMITS, type MemberUpdate } from '../../../src/gossip/messages.js';
-import type { MemberState } from '../../../src/gossip/types.js';
+import { LIMITS, type MemberUpdate } from '../../../src/gossip/core/messages.js';
+import type { MemberState } from '../../../src/gossip/core/types.js';
 
 describe('seeds', () => {
   it('adds unknown seeds as alive@0, skips itself, and pushes-pulls with up to joinFanout of them', () => {

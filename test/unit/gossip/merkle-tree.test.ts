@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EMPTY_SHA256 } from '../../../src/consensus/schema.js';
 import type { Version } from '../../../src/consensus/types.js';
-import { MerkleTree, ZERO_HASH, hashHex, parseHashHex, pathOf, siblingsDigest, type Hash64 } from '../../../src/gossip/merkle-tree.js';
+import { MerkleTree, ZERO_HASH, hashHex, parseHashHex, pathOf, siblingsDigest, type Hash64 } from '../../../src/gossip/core/merkle-tree.js';
 
 const KEYS = Array.from({ length: 40 }, (_, i) => `${i.toString(16).padStart(8, '0')}-1111-4222-a333-444444444444`);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PeerAuth, type PeerRegistry, type Vouch } from '../../../src/gossip/peer-auth.js';
-import { VirtualClock } from '../../../src/gossip/sim/virtual-clock.js';
+import { PeerAuth, type PeerRegistry, type Vouch } from '../../../src/gossip/shell/peer-auth.js';
+import { VirtualClock } from '../../../tools/sim/virtual-clock.js';
 
 /** The Point's answers, as a table the test controls (a protocol seam, not a client stub). */
 class TableRegistry implements PeerRegistry {

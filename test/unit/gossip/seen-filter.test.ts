@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Version } from '../../../src/consensus/types.js';
-import { SeenFilter, versionId } from '../../../src/gossip/seen-filter.js';
+import { SeenFilter, versionId } from '../../../src/gossip/core/seen-filter.js';
 
 const KEY = '6f1c2b7e-3d4a-4c5b-9e8f-0a1b2c3d4e5f';
 

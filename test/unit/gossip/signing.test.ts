@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { generateIdentity } from '../../../src/identity/keystore.js';
-import { ReplayGuard, SIGNATURE_WINDOW_MS, signRequest, verifyRequest } from '../../../src/gossip/signing.js';
-import { VirtualClock } from '../../../src/gossip/sim/virtual-clock.js';
+import { ReplayGuard, SIGNATURE_WINDOW_MS, signRequest, verifyRequest } from '../../../src/gossip/shell/signing.js';
+import { VirtualClock } from '../../../tools/sim/virtual-clock.js';
 
 const nonce = (): string => randomBytes(16).toString('base64url');
 

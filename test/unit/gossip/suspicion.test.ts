@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Suspicion, suspicionBounds, suspicionTimeoutMs } from '../../../src/gossip/suspicion.js';
-import { MEMBERSHIP_PROFILES } from '../../../src/gossip/membership-config.js';
+import { Suspicion, suspicionBounds, suspicionTimeoutMs } from '../../../src/gossip/core/suspicion.js';
+import { MEMBERSHIP_PROFILES } from '../../../src/gossip/core/membership-config.js';
 
 describe('suspicionTimeoutMs', () => {
   // the cases of memberlist's TestSuspicion_remainingSuspicionTime (min 2 s, max 30 s, k 3)

@@ -1,0 +1,73 @@
+/**
+ * The protocol core: membership (control plane) and the data plane, composed
+ * over one injected environment. It stamps every outgoing message's envelope
+ * with piggybacked membership updates and routes every incoming message to
+ * both planes. Still no timers and no I/O: the runtime (or the simulator)
+ * calls tick() and handle().
+ */
+import type { Version } from '../../consensus/types.js';
+import { Membership, type MembershipOptions } from './membership.js';
+import { DataPlane, type DataPlaneOptions } from './data-plane.js';
+import type { GossipMessage } from './messages.js';
+import type { NodeId, PeerInfo, ProtocolEnv, Transport, VersionStore } from './types.js';
+
+export interface GossipCoreOptions {
+  membership: MembershipOptions;
+  data: DataPlaneOptions;
+}
+
+export class GossipCore {
+  readonly membership: Membership;
+  readonly data: DataPlane;
+
+  constructor(
+    readonly env: ProtocolEnv,
+    store: VersionStore,
+    options: GossipCoreOptions,
+    onBodyNeeded: (version: Version, holders: NodeId[]) => void,
+  ) {
+    const piggybacking: Transport = {
+      send: (to: PeerInfo, message: GossipMessage) => {
+        if (message.updates !== undefined) {
+          env.transport.send(to, message);
+          return;
+        }
+        const updates = this.membership.piggyback();
+        env.transport.send(to, updates === undefined || updates.length === 0 ? message : { ...message, updates });
+      },
+    };
+    const inner: ProtocolEnv = { ...env, transport: piggybacking };
+    this.membership = new Membership(inner, options.membership);
+    this.data = new DataPlane(inner, { store, peers: this.membership, onBodyNeeded }, options.data);
+  }
+
+  /** Starts with the peers known so far (from the Point, or persisted from the last run). */
+  start(seeds: PeerInfo[]): void {
+    this.data.start();
+    this.membership.addSeeds(seeds);
+  }
+
+  tick(): void {
+    this.membership.tick();
+    this.data.tick();
+  }
+
+  /**
+   * Every message from a peer, already verified and parsed. `sender`, when
+   * the runtime knows it, lets membership answer a peer not yet in its table.
+   */
+  async handle(message: GossipMessage, sender?: PeerInfo): Promise<void> {
+    if (message.from === this.env.self.id) return;
+    this.membership.handle(message, sender);
+    await this.data.handle(message);
+  }
+
+  /** A version written through this node's client API: spread it. */
+  published(version: Version): void {
+    this.data.published(version);
+  }
+
+  leave(): void {
+    this.membership.leave();
+  }
+}

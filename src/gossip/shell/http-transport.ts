@@ -1,0 +1,170 @@
+/**
+ * The production Transport: each message is one signed POST to the peer's
+ * /gossip/message, over undici keep-alive pools. Fire-and-forget, as the
+ * protocol core expects: failures are counted and logged, never awaited.
+ * Bounded everywhere: a per-peer queue (p-queue) caps concurrency and
+ * backlog; past the backlog, messages are dropped (gossip tolerates loss).
+ * Also fetches bodies (GET /gossip/bodies/{sha256}) for the runtime.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { Agent, request } from 'undici';
+import PQueue from 'p-queue';
+import type { Logger } from '../../log.js';
+import type { NodeIdentity } from '../../identity/keystore.js';
+import { CdnError } from '../../errors.js';
+import type { GossipMessage } from '../core/messages.js';
+import { signRequest } from './signing.js';
+import type { Clock, NodeId, PeerInfo, Transport } from '../core/types.js';
+
+export const MESSAGE_PATH = '/gossip/message';
+export const BODY_PATH_PREFIX = '/gossip/bodies/';
+export const KEYS_PATH_PREFIX = '/gossip/keys/';
+const MAX_KEY_ANSWER_BYTES = 256 * 1024;
+
+export interface HttpTransportOptions {
+  /** connect + headers + body timeout for one message, ms */
+  messageTimeoutMs: number;
+  /** messages in flight to one peer */
+  concurrencyPerPeer: number;
+  /** messages waiting for one peer before new ones are dropped */
+  backlogPerPeer: number;
+  /** keep-alive connections to one peer */
+  connectionsPerPeer: number;
+  /** source address for outgoing connections (a node bound to 127.0.0.5 speaks from it) */
+  localAddress?: string | undefined;
+}
+
+export const HTTP_TRANSPORT_DEFAULTS: HttpTransportOptions = {
+  messageTimeoutMs: 2000,
+  concurrencyPerPeer: 4,
+  backlogPerPeer: 256,
+  connectionsPerPeer: 8,
+};
+
+export interface TransportStats {
+  sent: number;
+  failed: number;
+  dropped: number;
+  bytesOut: number;
+  byType: Record<string, { messages: number; bytes: number }>;
+}
+
+export class HttpTransport implements Transport {
+  private readonly agent: Agent;
+  private readonly queues = new Map<NodeId, PQueue>();
+  readonly stats: TransportStats = { sent: 0, failed: 0, dropped: 0, bytesOut: 0, byType: {} };
+  /** called when a peer could not be reached or refused a message */
+  onFailure: ((peer: PeerInfo, err: unknown) => void) | undefined;
+
+  constructor(
+    private readonly identity: NodeIdentity,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly options: HttpTransportOptions = HTTP_TRANSPORT_DEFAULTS,
+  ) {
+    this.agent = new Agent({
+      connections: options.connectionsPerPeer,
+      keepAliveTimeout: 30_000,
+      headersTimeout: options.messageTimeoutMs,
+      bodyTimeout: options.messageTimeoutMs,
+      connect: { timeout: options.messageTimeoutMs },
+      // undici takes the source address as a client option (inside `connect` it is ignored).
+      ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
+    });
+  }
+
+  private queueFor(peer: NodeId): PQueue {
+    let q = this.queues.get(peer);
+    if (q === undefined) {
+      q = new PQueue({ concurrency: this.options.concurrencyPerPeer });
+      this.queues.set(peer, q);
+    }
+    return q;
+  }
+
+  send(to: PeerInfo, message: GossipMessage): void {
+    const queue = this.queueFor(to.id);
+    if (queue.size >= this.options.backlogPerPeer) {
+      this.stats.dropped++;
+      return;
+    }
+    const body = JSON.stringify(message);
+    void queue.add(async () => {
+      try {
+        const headers = { 'content-type': 'application/json', ...this.sign('POST', MESSAGE_PATH, body) };
+        const res = await request(`http://${to.address}${MESSAGE_PATH}`, { method: 'POST', body, headers, dispatcher: this.agent });
+        if (res.statusCode >= 300) {
+          const why = (await res.body.text()).slice(0, 300);
+          throw new CdnError('GOSSIP_ERR_BAD_MESSAGE', `peer answered ${res.statusCode}: ${why}`);
+        }
+        await res.body.dump();
+        this.count(message.type, body.length);
+      } catch (err) {
+        this.stats.failed++;
+        this.logger.debug({ err, peer: to.id, type: message.type }, 'gossip message not delivered');
+        this.onFailure?.(to, err);
+      }
+    });
+  }
+
+  private count(type: string, bytes: number): void {
+    this.stats.sent++;
+    this.stats.bytesOut += bytes;
+    const t = (this.stats.byType[type] ??= { messages: 0, bytes: 0 });
+    t.messages++;
+    t.bytes += bytes;
+  }
+
+  sign(method: string, path: string, body: string | Buffer): Record<string, string> {
+    return signRequest(this.identity, method, path, body, this.clock.now(), randomBytes(16).toString('base64url'));
+  }
+
+  /**
+   * Opens a body stream from a peer (signed GET). The caller verifies the
+   * sha256 as it stores it; `timeoutMs` bounds the wait for headers and any
+   * pause between chunks, not the whole transfer.
+   */
+  async fetchBody(peer: PeerInfo, sha256: string, timeoutMs: number): Promise<{ size: number; body: Readable }> {
+    const path = `${BODY_PATH_PREFIX}${sha256}`;
+    const res = await request(`http://${peer.address}${path}`, {
+      method: 'GET', headers: this.sign('GET', path, ''), dispatcher: this.agent, headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
+    });
+    if (res.statusCode !== 200) {
+      await res.body.dump();
+      throw new CdnError('CDN_ERR_BODY_UNAVAILABLE', `peer ${peer.id} answered ${res.statusCode} for body ${sha256}`);
+    }
+    const size = Number(res.headers['content-length']);
+    if (!Number.isSafeInteger(size)) {
+      res.body.destroy();
+      throw new CdnError('CDN_ERR_BODY_UNAVAILABLE', `peer ${peer.id} sent no Content-Length for body ${sha256}`);
+    }
+    return { size, body: res.body };
+  }
+
+  /** Asks a peer for its versions of one key (read-through of a key this node never heard of). */
+  async fetchVersions(peer: PeerInfo, key: string, timeoutMs: number): Promise<unknown> {
+    const path = `${KEYS_PATH_PREFIX}${key}`;
+    const res = await request(`http://${peer.address}${path}`, {
+      method: 'GET', headers: this.sign('GET', path, ''), dispatcher: this.agent, headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
+    });
+    if (res.statusCode !== 200) {
+      await res.body.dump();
+      return undefined;
+    }
+    const text = await res.body.text();
+    if (text.length > MAX_KEY_ANSWER_BYTES) return undefined;
+    return JSON.parse(text) as unknown;
+  }
+
+  /** Waits (up to `ms`) for queued messages to go out, e.g. a leave before exit. */
+  async flush(ms: number): Promise<void> {
+    const idle = Promise.all([...this.queues.values()].map((q) => q.onIdle()));
+    await Promise.race([idle, new Promise((resolve) => setTimeout(resolve, ms).unref())]);
+  }
+
+  async close(): Promise<void> {
+    for (const q of this.queues.values()) q.clear();
+    await this.agent.close();
+  }
+}

@@ -1,0 +1,313 @@
+/**
+ * The gossip runtime: the protocol core brought to life over HTTP. It owns
+ * the real timers (tick, peer persistence), the HTTP transport, the body
+ * fetcher, admission of incoming requests (signature, then the Point's
+ * vouch), read-through for the HTTP API, and the graceful leave.
+ */
+import { randomUUID } from 'node:crypto';
+import { open, readFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { Logger } from '../../log.js';
+import { CdnError, isCdnError } from '../../errors.js';
+import { formatHostPort } from '../../host-port.js';
+import type { NodeIdentity } from '../../identity/keystore.js';
+import type { Version } from '../../consensus/types.js';
+import { versionSchema } from '../../consensus/schema.js';
+import { GossipCore, type GossipCoreOptions } from '../core/gossip-core.js';
+import { HttpTransport, HTTP_TRANSPORT_DEFAULTS, type HttpTransportOptions } from './http-transport.js';
+import { BodyFetcher, BODY_FETCHER_DEFAULTS, type BodySink } from './body-fetcher.js';
+import { PeerAuth, type PeerRegistry, type Vouch } from './peer-auth.js';
+import { ReplayGuard, verifyRequest, type VerifiedSender } from './signing.js';
+import { LIMITS, parseGossipMessage, peerInfoSchema } from '../core/messages.js';
+import type { Clock, MemberRecord, NodeId, PeerInfo, VersionStore } from '../core/types.js';
+
+/** What the runtime needs of the Point beyond vouching. */
+export interface Bootstrap extends PeerRegistry {
+  reportBadPeer(ip: string, reason: string): void;
+  reportUnreachable(id: NodeId): void;
+  lookNow(): Promise<void>;
+}
+
+export interface GossipRuntimeOptions {
+  /** how often the core's tick() runs */
+  tickMs: number;
+  core: GossipCoreOptions;
+  transport?: HttpTransportOptions;
+  /** how often the peer list is written to the data dir */
+  persistEveryMs: number;
+  /** bad messages from one address before it is reported to the Point */
+  reportAfterBadMessages: number;
+  /** how long a read waits for a body to arrive from a peer */
+  readThroughTimeoutMs: number;
+  /** how often versions held without their body (log damage, a lost file, a failed fetch) are fetched again */
+  missingBodySweepMs: number;
+}
+
+export interface GossipMetrics {
+  messagesSent: Record<string, number>;
+  bytesSent: Record<string, number>;
+  transport: Record<string, number>;
+  peers: Record<string, number>;
+  events: Record<string, number>;
+  bodyBytes: { fetched: number; served: number };
+  bodyQueue: number;
+}
+
+/** A verified sender the Point vouched for, with the address it serves on. */
+export interface AdmittedSender extends VerifiedSender {
+  peer: PeerInfo;
+}
+
+export const PEERS_FILE = 'peers.json';
+/** Peers asked, in parallel, about a key never heard of here. */
+const LOOKUP_FANOUT = 6;
+const peersFile = z.strictObject({ version: z.literal(1), peers: z.array(peerInfoSchema).max(LIMITS.maxMembers) });
+const keyAnswer = z.strictObject({ versions: z.array(versionSchema).max(LIMITS.maxVersions), held: z.array(z.string()).max(LIMITS.maxHeld) });
+
+export class GossipRuntime {
+  readonly core: GossipCore;
+  readonly transport: HttpTransport;
+  readonly fetcher: BodyFetcher;
+  private readonly auth: PeerAuth;
+  private readonly replay: ReplayGuard;
+  private readonly clock: Clock = { now: () => Date.now() };
+  private readonly badMessages = new Map<string, number>();
+  private tickTimer: NodeJS.Timeout | undefined;
+  private persistTimer: NodeJS.Timeout | undefined;
+  private missingTimer: NodeJS.Timeout | undefined;
+  private started = false;
+
+  constructor(
+    private readonly identity: NodeIdentity,
+    readonly self: PeerInfo,
+    private readonly store: VersionStore & BodySink,
+    private readonly bootstrap: Bootstrap,
+    private readonly dataDir: string,
+    private readonly logger: Logger,
+    private readonly options: GossipRuntimeOptions,
+  ) {
+    this.transport = new HttpTransport(identity, this.clock, logger.child({ component: 'transport' }), options.transport ?? HTTP_TRANSPORT_DEFAULTS);
+    this.core = new GossipCore(
+      { self, transport: this.transport, clock: this.clock, random: { next: Math.random }, logger: logger.child({ component: 'gossip' }) },
+      store,
+      options.core,
+      (version) => { void this.fetcher.want(version); },
+    );
+    this.fetcher = new BodyFetcher({
+      source: this.transport,
+      sink: store,
+      peer: (id) => this.core.membership.peer(id),
+      holders: (sha) => this.core.data.holders(sha),
+      anyPeers: (n) => this.core.membership.sample(n),
+      onStored: (sha) => this.core.data.bodyHeld(sha),
+      onBadPeer: (peer, reason) => {
+        // Ask the Point about it again before its next request is believed.
+        this.auth.forget(peer.id);
+        this.badPeer(peer.address.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''), reason);
+      },
+      logger: logger.child({ component: 'body-fetcher' }),
+    }, BODY_FETCHER_DEFAULTS);
+    this.auth = new PeerAuth(bootstrap, this.clock);
+    this.replay = new ReplayGuard(this.clock);
+  }
+
+  async start(): Promise<void> {
+    const seeds = await this.loadPeers();
+    // Peers from our own persisted list were vouched for before: while the
+    // Point cannot be asked, they stay welcome (they are re-checked once it answers).
+    for (const p of seeds) {
+      const m = /^\[?([^\]]+)\]?:(\d+)$/.exec(p.address);
+      if (m?.[1] !== undefined) this.auth.trust(p.id, { ip: m[1], port: Number(m[2]), publicKey: p.publicKey });
+    }
+    this.core.start(seeds);
+    this.started = true;
+    this.tickTimer = setInterval(() => this.core.tick(), this.options.tickMs);
+    this.tickTimer.unref();
+    this.persistTimer = setInterval(() => { void this.savePeers(); }, this.options.persistEveryMs);
+    this.persistTimer.unref();
+    // at start the data plane asks for missing bodies itself (with their known holders); this sweep catches later losses
+    this.missingTimer = setInterval(() => this.fetchMissingBodies(), this.options.missingBodySweepMs);
+    this.missingTimer.unref();
+    this.logger.info({ seeds: seeds.length }, 'gossip started');
+  }
+
+  /** Peers handed out by the Point: trusted without a further check, and added to membership. */
+  addPeersFromPoint(peers: { info: PeerInfo; vouch: Vouch }[]): void {
+    const fresh = peers.filter((p) => p.info.id !== this.self.id);
+    for (const p of fresh) this.auth.trust(p.info.id, p.vouch);
+    if (this.started) this.core.membership.addSeeds(fresh.map((p) => p.info));
+  }
+
+  /**
+   * Checks a node-to-node request: signature, freshness, replay, then whether
+   * the sender is registered, not banned, and speaking from its address.
+   */
+  async authenticate(headers: Record<string, string | string[] | undefined>, method: string, path: string, body: Buffer, ip: string): Promise<AdmittedSender> {
+    const sender = verifyRequest(headers, method, path, body, this.clock, this.replay);
+    const vouch = await this.auth.admit(sender.id, sender.publicKey, ip);
+    const peer: PeerInfo = { id: sender.id, address: formatHostPort(ip, vouch.port), publicKey: sender.publicKey };
+    // A registered peer we had not met yet (the Point vouched for it): it is a member now.
+    if (this.started && this.core.membership.peer(sender.id) === undefined) this.core.membership.addSeeds([peer]);
+    return { ...sender, peer };
+  }
+
+  /** A message body from an authenticated peer. */
+  async receive(body: Buffer, sender: AdmittedSender, ip: string): Promise<void> {
+    let message;
+    try {
+      message = parseGossipMessage(JSON.parse(body.toString('utf8')));
+    } catch (err) {
+      this.malformed(ip, 'unparseable gossip message');
+      throw new CdnError('GOSSIP_ERR_BAD_MESSAGE', err instanceof Error ? err.message.slice(0, 300) : 'malformed message');
+    }
+    if (message.from !== sender.id) {
+      this.malformed(ip, 'message from field does not match the signer');
+      throw new CdnError('GOSSIP_ERR_BAD_MESSAGE', 'the message says it is from another node than the one that signed it');
+    }
+    await this.core.handle(message, sender.peer);
+  }
+
+  private malformed(ip: string, reason: string): void {
+    const n = (this.badMessages.get(ip) ?? 0) + 1;
+    this.badMessages.set(ip, n);
+    if (this.badMessages.size > 10_000) this.badMessages.clear();
+    if (n === this.options.reportAfterBadMessages) this.badPeer(ip, reason);
+  }
+
+  private badPeer(ip: string, reason: string): void {
+    this.logger.warn({ ip, reason }, 'peer sent bad data');
+    this.bootstrap.reportBadPeer(ip, reason);
+  }
+
+  /** A local client wrote this version: spread it. */
+  published(version: Version): void {
+    if (this.started) this.core.published(version);
+  }
+
+  /**
+   * Read-through: make the body of `version` available here, fetching it from
+   * a holder (single-flight per body). Resolves true once it is held.
+   */
+  async obtainBody(version: Version): Promise<boolean> {
+    if (this.store.hasBody(version.sha256)) return true;
+    const wait = this.fetcher.want(version);
+    const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), this.options.readThroughTimeoutMs).unref());
+    return Promise.race([wait, timeout]);
+  }
+
+  /** Read-through of a key never heard of: ask a few peers for their versions of it. */
+  async lookup(key: string): Promise<boolean> {
+    const peers = this.core.membership.sample(LOOKUP_FANOUT);
+    const answers = await Promise.all(peers.map(async (peer) => {
+      try {
+        const parsed = keyAnswer.safeParse(await this.transport.fetchVersions(peer, key, 1500));
+        return parsed.success ? parsed.data.versions.filter((v) => v.key === key) : [];
+      } catch {
+        return [];
+      }
+    }));
+    const versions = answers.flat();
+    if (versions.length === 0) return false;
+    await this.store.applyRemote(versions);
+    return true;
+  }
+
+  /**
+   * Fetches again every body a version here names but this node does not
+   * hold: records cut from a damaged metadata log, a body file gone at start,
+   * a quarantined body whose fetch ran out of retries. Nothing else would:
+   * anti-entropy compares versions, not bodies. Returns how many were asked for.
+   */
+  private fetchMissingBodies(): number {
+    let wanted = 0;
+    for (const key of this.store.keys()) {
+      for (const v of this.store.siblings(key)) {
+        if (v.tombstone || this.store.hasBody(v.sha256)) continue;
+        void this.fetcher.want(v);
+        wanted++;
+      }
+    }
+    return wanted;
+  }
+
+  /** Lost a body to bit rot: fetch it again. */
+  bodyLost(sha256: string, size: number): void {
+    void this.fetcher.want({ sha256, size, origin: '' });
+  }
+
+  /** Body bytes sent to peers from /gossip/bodies (counted by the HTTP layer). */
+  bodyBytesServed = 0;
+
+  /** Everything an operator would ask about the gossip layer, for /metrics. */
+  metrics(): GossipMetrics {
+    const byState: Record<string, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
+    for (const m of this.core.membership.members()) byState[m.state] = (byState[m.state] ?? 0) + 1;
+    const t = this.transport.stats;
+    const d = this.core.data.stats();
+    const m = this.core.membership.stats;
+    const f = this.fetcher.stats;
+    return {
+      messagesSent: Object.fromEntries(Object.entries(t.byType).map(([k, v]) => [k, v.messages])),
+      bytesSent: Object.fromEntries(Object.entries(t.byType).map(([k, v]) => [k, v.bytes])),
+      transport: { failed: t.failed, dropped: t.dropped },
+      peers: byState,
+      events: {
+        rounds: d.rounds, versionsAdopted: d.versionsAdopted, rumorsForwarded: d.rumorsForwarded, staleRefused: d.staleRefused,
+        antiEntropySessions: d.aeSessions, suspicionsRaised: m.suspicionsRaised, refutations: m.refutations, declaredDead: m.declaredDead,
+        bodiesFetched: f.fetched, bodyFetchFailures: f.failures, badBodies: f.badBodies,
+      },
+      bodyBytes: { fetched: f.bytes, served: this.bodyBytesServed },
+      bodyQueue: f.queued,
+    };
+  }
+
+  members(): MemberRecord[] {
+    return this.core.membership.members();
+  }
+
+  private async loadPeers(): Promise<PeerInfo[]> {
+    try {
+      const parsed = peersFile.safeParse(JSON.parse(await readFile(join(this.dataDir, PEERS_FILE), 'utf8')));
+      return parsed.success ? parsed.data.peers.filter((p) => p.id !== this.self.id) : [];
+    } catch {
+      return [];
+    }
+  }
+
+  private async savePeers(): Promise<void> {
+    const path = join(this.dataDir, PEERS_FILE);
+    const tmp = `${path}.${randomUUID()}.tmp`;
+    try {
+      const fh = await open(tmp, 'w');
+      try {
+        await fh.writeFile(JSON.stringify({ version: 1, peers: this.core.membership.snapshot().slice(0, LIMITS.maxMembers) }));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, path);
+    } catch (err) {
+      this.logger.debug({ err }, 'could not save the peer list');
+    }
+  }
+
+  /** Graceful leave: tell peers, give the messages a moment to go, stop everything. */
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    clearInterval(this.tickTimer);
+    clearInterval(this.persistTimer);
+    clearInterval(this.missingTimer);
+    this.core.leave();
+    await this.transport.flush(1500);
+    await this.savePeers();
+    await this.fetcher.stop();
+    await this.transport.close();
+  }
+
+  /** For errors the HTTP layer maps: anything not a CdnError is a bad message. */
+  static asGossipError(err: unknown): unknown {
+    return isCdnError(err) ? err : new CdnError('GOSSIP_ERR_BAD_MESSAGE', 'malformed request');
+  }
+}

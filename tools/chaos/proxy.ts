@@ -1,0 +1,221 @@
+/**
+ * A fault-injecting TCP proxy between the nodes of a chaos cluster.
+ *
+ * Node i serves on ip_i:internalPort_i and advertises ip_i:proxyPort; the
+ * proxy listens on ip_i:proxyPort. Nodes dial from their own address, so
+ * when a connection arrives the proxy knows both ends: the source IP names
+ * the sending node, the listener names the target. It applies the rule for
+ * (source → target) and, if the link passes, dials the target's internal
+ * port *from the source's IP*, so the target's peer authentication (which
+ * checks that a peer speaks from its registered address) still sees the
+ * real peer.
+ *
+ * A rule is a cut (`reset`: refused at once, `blackhole`: accepted and held
+ * silently until the rule changes) or a pass with optional added latency per
+ * forwarded chunk and a chance per chunk that the connection dies. Changing
+ * the rules also applies them to connections already open: a newly cut link
+ * loses (reset) or freezes (blackhole) its open connections.
+ *
+ * Bounded: at most `maxConnections` connections at once (beyond: reset), and
+ * at most `maxBufferedBytes` delayed in each direction of a connection
+ * (beyond: the sender is paused until the delayed bytes are written).
+ */
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { SeededRandom } from '../sim/seeded-random.js';
+import type { CutMode } from './schedule.js';
+
+export interface LinkRule {
+  cut?: CutMode;
+  /** added delay per forwarded chunk, uniform in [lo, hi] ms */
+  latencyMs?: readonly [number, number];
+  /** chance that a forwarded chunk kills its connection instead */
+  dropRate?: number;
+}
+
+export interface ProxyEndpoint {
+  /** the node's own loopback address (it listens and dials from here) */
+  ip: string;
+  /** where the proxy listens for this node, on `ip` (the node advertises ip:proxyPort) */
+  proxyPort: number;
+  /** where the node itself listens, on `ip` */
+  internalPort: number;
+}
+
+export interface ProxyOptions {
+  maxConnections: number;
+  maxBufferedBytes: number;
+  /** connect timeout to a target, ms */
+  connectTimeoutMs: number;
+  seed: number;
+}
+
+export const PROXY_DEFAULTS: Omit<ProxyOptions, 'seed'> = { maxConnections: 512, maxBufferedBytes: 1024 * 1024, connectTimeoutMs: 5000 };
+
+export interface ProxyStats {
+  accepted: number;
+  forwarded: number;
+  refused: number;
+  blackholed: number;
+  dropped: number;
+  overLimit: number;
+}
+
+const PASS: LinkRule = Object.freeze({});
+
+interface Link {
+  from: number;
+  to: number;
+  client: Socket;
+  upstream: Socket | undefined;
+  held: boolean;
+}
+
+export class FaultProxy {
+  private readonly servers: Server[] = [];
+  private readonly links = new Set<Link>();
+  private rule: (from: number, to: number) => LinkRule = () => PASS;
+  private readonly random: SeededRandom;
+  readonly stats: ProxyStats = { accepted: 0, forwarded: 0, refused: 0, blackholed: 0, dropped: 0, overLimit: 0 };
+
+  constructor(private readonly endpoints: readonly ProxyEndpoint[], private readonly options: ProxyOptions) {
+    this.random = new SeededRandom(options.seed);
+  }
+
+  async start(): Promise<void> {
+    for (const [to, e] of this.endpoints.entries()) {
+      const server = createServer({ pauseOnConnect: true }, (socket) => this.accept(socket, to));
+      this.servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(e.proxyPort, e.ip, () => { server.off('error', reject); resolve(); });
+      });
+    }
+  }
+
+  /** Replaces the rules; open connections on links that are now cut are reset or frozen, held ones on links that are no longer cut are closed. */
+  setRules(rule: (from: number, to: number) => LinkRule): void {
+    this.rule = rule;
+    for (const link of [...this.links]) {
+      const r = this.ruleFor(link.from, link.to);
+      if (link.held && r.cut !== 'blackhole') this.close(link, true);
+      else if (!link.held && r.cut === 'reset') this.close(link, true);
+      else if (!link.held && r.cut === 'blackhole') this.hold(link);
+    }
+  }
+
+  heal(): void {
+    this.setRules(() => PASS);
+  }
+
+  get openConnections(): number {
+    return this.links.size;
+  }
+
+  async stop(): Promise<void> {
+    for (const link of [...this.links]) this.close(link, true);
+    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    this.servers.length = 0;
+  }
+
+  private ruleFor(from: number, to: number): LinkRule {
+    return from < 0 || from === to ? PASS : this.rule(from, to);
+  }
+
+  private accept(client: Socket, to: number): void {
+    this.stats.accepted++;
+    const source = (client.remoteAddress ?? '').replace(/^::ffff:/, '');
+    const from = this.endpoints.findIndex((e) => e.ip === source);
+    const target = this.endpoints[to] as ProxyEndpoint;
+    client.on('error', () => undefined);
+    if (this.links.size >= this.options.maxConnections) {
+      this.stats.overLimit++;
+      client.resetAndDestroy();
+      return;
+    }
+    const rule = this.ruleFor(from, to);
+    if (rule.cut === 'reset') {
+      this.stats.refused++;
+      client.resetAndDestroy();
+      return;
+    }
+    const link: Link = { from, to, client, upstream: undefined, held: false };
+    this.links.add(link);
+    client.once('close', () => this.close(link, false));
+    if (rule.cut === 'blackhole') {
+      this.hold(link);
+      return;
+    }
+    const upstream = connect({ host: target.ip, port: target.internalPort, ...(from >= 0 ? { localAddress: source } : {}), timeout: this.options.connectTimeoutMs });
+    link.upstream = upstream;
+    upstream.on('error', () => undefined);
+    upstream.once('timeout', () => { if (upstream.connecting) this.close(link, true); });
+    upstream.once('close', () => this.close(link, false));
+    upstream.once('connect', () => {
+      upstream.setTimeout(0);
+      if (link.held || !this.links.has(link)) return;
+      this.stats.forwarded++;
+      this.pipe(link, client, upstream);
+      this.pipe(link, upstream, client);
+      client.resume();
+    });
+  }
+
+  /** Forwards `src` to `dst` under the link's current rule: drops kill the link, latency delays each chunk in order. */
+  private pipe(link: Link, src: Socket, dst: Socket): void {
+    let releaseAt = 0;
+    let buffered = 0;
+    let draining = false;
+    const maybeResume = (): void => {
+      if (!link.held && !draining && buffered < this.options.maxBufferedBytes) src.resume();
+    };
+    const write = (chunk: Buffer): void => {
+      buffered -= chunk.length;
+      if (link.held || dst.destroyed) return;
+      if (!dst.write(chunk) && !draining) {
+        draining = true;
+        src.pause();
+        dst.once('drain', () => { draining = false; maybeResume(); });
+      }
+      maybeResume();
+    };
+    src.on('data', (chunk: Buffer) => {
+      if (link.held) return;
+      const rule = this.ruleFor(link.from, link.to);
+      if (rule.dropRate !== undefined && this.random.next() < rule.dropRate) {
+        this.stats.dropped++;
+        this.close(link, true);
+        return;
+      }
+      buffered += chunk.length;
+      if (rule.latencyMs === undefined && releaseAt <= Date.now()) {
+        write(chunk);
+        return;
+      }
+      const [lo, hi] = rule.latencyMs ?? [0, 0];
+      // Chunks keep their order: each is released no earlier than the one before.
+      releaseAt = Math.max(releaseAt, Date.now() + lo + this.random.next() * (hi - lo));
+      setTimeout(() => write(chunk), Math.max(0, releaseAt - Date.now()));
+      if (buffered >= this.options.maxBufferedBytes) src.pause();
+    });
+    src.once('end', () => {
+      // After the last delayed chunk (timers of later expiry fire later).
+      setTimeout(() => { if (!link.held && !dst.destroyed) dst.end(); }, Math.max(0, releaseAt - Date.now()));
+    });
+  }
+
+  private hold(link: Link): void {
+    if (!link.held) this.stats.blackholed++;
+    link.held = true;
+    link.client.pause();
+    link.upstream?.pause();
+  }
+
+  private close(link: Link, reset: boolean): void {
+    if (!this.links.delete(link)) return;
+    for (const s of [link.client, link.upstream]) {
+      if (s === undefined || s.destroyed) continue;
+      if (reset) s.resetAndDestroy();
+      else s.destroy();
+    }
+  }
+}
