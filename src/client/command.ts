@@ -2,12 +2,11 @@
  * The client commands, `put`, `get`, `rm` and `status`, talking to one node
  * (`--node`, env NODE_URL, default http://127.0.0.1:7000). Failures print one
  * line and exit 1 (usage or other), 2 (not found) or 3 (node unreachable).
+ * Each action imports its transfer code (and undici) only when it runs.
  */
 import { Option, type Command } from 'commander';
-import { DEFAULT_NODE_URL, DEFAULT_TIMEOUTS, closeClient, type ClientTimeouts } from './http.js';
+import { DEFAULT_NODE_URL, DEFAULT_TIMEOUTS, type ClientTimeouts } from './defaults.js';
 import { ClientError, exitWithError } from './errors.js';
-import { getBlob, putBlob, removeBlob } from './transfer.js';
-import { fetchCluster, renderCluster } from './status.js';
 
 interface NodeFlag { node: string; timeout?: string }
 
@@ -31,7 +30,6 @@ function timeoutsOf(flags: NodeFlag): ClientTimeouts {
 async function run(body: () => Promise<void>): Promise<void> {
   try {
     await body();
-    await closeClient();
   } catch (err) {
     exitWithError(err);
   }
@@ -46,6 +44,7 @@ export function registerClientCommands(program: Command): void {
     .addOption(timeoutOption())
     .addOption(new Option('--id <guid>', 'the GUID to store it under (default: a new random UUID)'))
     .action(async (file: string, flags: NodeFlag & { id?: string }) => run(async () => {
+      const { putBlob } = await import('./transfer.js');
       const stored = await putBlob(file, flags.id, { node: flags.node, timeouts: timeoutsOf(flags) });
       process.stdout.write(`${stored.id}\n`);
     }));
@@ -58,6 +57,7 @@ export function registerClientCommands(program: Command): void {
     .addOption(nodeOption())
     .addOption(timeoutOption())
     .action(async (guid: string, flags: NodeFlag & { output?: string }) => run(async () => {
+      const { getBlob } = await import('./transfer.js');
       await getBlob(guid, flags.output, { node: flags.node, timeouts: timeoutsOf(flags) });
     }));
 
@@ -68,6 +68,7 @@ export function registerClientCommands(program: Command): void {
     .addOption(nodeOption())
     .addOption(timeoutOption())
     .action(async (guid: string, flags: NodeFlag) => run(async () => {
+      const { removeBlob } = await import('./transfer.js');
       await removeBlob(guid, { node: flags.node, timeouts: timeoutsOf(flags) });
     }));
 
@@ -78,6 +79,7 @@ export function registerClientCommands(program: Command): void {
     .addOption(timeoutOption())
     .addOption(new Option('--json', 'print the raw GET /cluster document'))
     .action(async (flags: NodeFlag & { json?: boolean }) => run(async () => {
+      const { fetchCluster, renderCluster } = await import('./status.js');
       const view = await fetchCluster(flags.node, timeoutsOf(flags));
       process.stdout.write(flags.json === true ? `${JSON.stringify(view, null, 2)}\n` : renderCluster(view));
     }));

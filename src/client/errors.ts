@@ -28,6 +28,18 @@ function codeOf(err: unknown): string | undefined {
   return inner === err ? undefined : codeOf(inner);
 }
 
+/**
+ * The error worth showing: fetch reports every network failure as a bare
+ * `TypeError: fetch failed` whose cause says what happened (and a failed
+ * happy-eyeballs connect is an AggregateError of one error per address).
+ */
+function meaningful(err: unknown): unknown {
+  if (!(err instanceof Error)) return err;
+  const inner = err instanceof AggregateError && err.errors.length > 0 ? err.errors[0] : err.cause;
+  const wrapper = (err instanceof TypeError && err.message === 'fetch failed') || (err instanceof AggregateError && err.message === '');
+  return wrapper && inner !== undefined && inner !== err ? meaningful(inner) : err;
+}
+
 function firstLine(text: string): string {
   return text.split('\n')[0] ?? text;
 }
@@ -36,7 +48,8 @@ function firstLine(text: string): string {
 export function requestFailure(what: string, err: unknown): ClientError {
   if (err instanceof ClientError) return err;
   const code = codeOf(err);
-  const message = err instanceof Error ? err.message : String(err);
+  const shown = meaningful(err);
+  const message = shown instanceof Error ? shown.message : String(shown);
   if (code !== undefined && UNREACHABLE_CODES.has(code)) {
     const why = code.startsWith('UND_ERR_') ? `${message} (${code})` : message;
     return new ClientError(`${what}: cannot reach the node: ${firstLine(why)}`, EXIT.unreachable);

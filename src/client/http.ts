@@ -1,33 +1,18 @@
 /**
- * The client's HTTP calls, all through one undici pool with bounded waits:
- * a connect timeout, a timeout for the response headers, and a stall timeout
- * on bodies in both directions (no bytes for that long aborts the transfer).
+ * The client's HTTP calls, with bounded waits: the response headers must come
+ * within `headersMs` (connecting included), and a stall timeout on bodies in
+ * both directions (no bytes for that long aborts the transfer; see meter.ts).
+ *
+ * Calls go through Node's built-in fetch, which is undici bundled into Node:
+ * the npm copy of undici costs about 0.1 s to load, longer than the rest of a
+ * `gossip-cdn get` start-up together, while the built-in one is part of the
+ * runtime (proposals/0005, "Client"). The nodes and the Point client, which
+ * keep pools open for hours, use the npm undici with its keep-alive agents.
  */
-import { Agent, request, type Dispatcher } from 'undici';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ClientError, EXIT, requestFailure } from './errors.js';
-
-export interface ClientTimeouts {
-  connectMs: number;
-  headersMs: number;
-  /** no body bytes moving (up or down) for this long aborts the transfer */
-  stallMs: number;
-}
-
-export const DEFAULT_TIMEOUTS: ClientTimeouts = { connectMs: 5_000, headersMs: 30_000, stallMs: 30_000 };
-
-export const DEFAULT_NODE_URL = 'http://127.0.0.1:7000';
-
-let agent: Agent | undefined;
-
-function dispatcher(t: ClientTimeouts): Agent {
-  agent ??= new Agent({ connect: { timeout: t.connectMs }, headersTimeout: t.headersMs, bodyTimeout: t.stallMs });
-  return agent;
-}
-
-export async function closeClient(): Promise<void> {
-  await agent?.close();
-  agent = undefined;
-}
+import { DEFAULT_TIMEOUTS, type ClientTimeouts } from './defaults.js';
 
 /** `http://host:port` + path; refuses anything that is not an http(s) URL, in one line. */
 export function nodeUrl(base: string, path: string): string {
@@ -41,14 +26,25 @@ export function nodeUrl(base: string, path: string): string {
   return new URL(path, url.href.endsWith('/') ? url.href : `${url.href}/`).href;
 }
 
+export type HttpMethod = 'GET' | 'PUT' | 'DELETE' | 'HEAD' | 'POST';
+
 export interface CallOptions {
-  body?: Dispatcher.DispatchOptions['body'];
+  /** streamed as it is read; set `content-length` in `headers` when the size is known */
+  body?: AsyncIterable<Uint8Array>;
   headers?: Record<string, string>;
   signal?: AbortSignal;
   timeouts?: ClientTimeouts;
 }
 
-export type ClientResponse = Dispatcher.ResponseData;
+export interface ClientResponse {
+  readonly statusCode: number;
+  readonly headers: Headers;
+  /** the body as a Node stream (empty for a response without one) */
+  readonly body: Readable;
+  json(): Promise<unknown>;
+  /** reads and discards the body */
+  dump(): Promise<void>;
+}
 
 /** The error body the node sends (`{"error":{"code","message"}}`), read with a size cap. */
 async function errorText(res: ClientResponse): Promise<string> {
@@ -63,23 +59,51 @@ async function errorText(res: ClientResponse): Promise<string> {
   return text.trim().slice(0, 200);
 }
 
+async function readAll(body: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+function wrap(res: Response): ClientResponse {
+  const body = res.body === null ? Readable.from([]) : Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
+  return {
+    statusCode: res.status,
+    headers: res.headers,
+    body,
+    json: async () => JSON.parse((await readAll(body)).toString('utf8')) as unknown,
+    dump: async () => { for await (const _ of body) { /* discard */ } },
+  };
+}
+
 /**
  * One request. Resolves with the response when its status is one of `ok`;
  * otherwise throws a one-line ClientError (`GET url: 404 CDN_ERR_NOT_FOUND ...`).
  */
-export async function call(method: Dispatcher.HttpMethod, url: string, ok: number[], options: CallOptions = {}): Promise<ClientResponse> {
+export async function call(method: HttpMethod, url: string, ok: number[], options: CallOptions = {}): Promise<ClientResponse> {
   const what = `${method} ${url}`;
+  const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
+  // One signal for the whole exchange: the caller's (stall watchdog, Ctrl-C) or the headers deadline.
+  const controller = new AbortController();
+  const forward = (): void => controller.abort(options.signal?.reason);
+  if (options.signal?.aborted === true) forward();
+  options.signal?.addEventListener('abort', forward, { once: true });
+  const deadline = setTimeout(() => {
+    const err = Object.assign(new Error(`no response headers within ${timeouts.headersMs / 1000} s`), { code: 'UND_ERR_HEADERS_TIMEOUT' });
+    controller.abort(err);
+  }, timeouts.headersMs);
   let res: ClientResponse;
   try {
-    res = await request(url, {
-      method,
-      body: options.body,
-      headers: options.headers,
-      signal: options.signal,
-      dispatcher: dispatcher(options.timeouts ?? DEFAULT_TIMEOUTS),
-    });
+    const init: RequestInit & { duplex?: 'half' } = { method, headers: options.headers, signal: controller.signal, redirect: 'manual' };
+    if (options.body !== undefined) {
+      init.body = options.body as unknown as RequestInit['body'];
+      init.duplex = 'half';
+    }
+    res = wrap(await fetch(url, init));
   } catch (err) {
-    throw requestFailure(what, options.signal?.aborted === true ? options.signal.reason : err);
+    throw requestFailure(what, controller.signal.aborted ? controller.signal.reason : err);
+  } finally {
+    clearTimeout(deadline);
   }
   if (ok.includes(res.statusCode)) return res;
   const detail = await errorText(res).catch(() => '');

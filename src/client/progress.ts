@@ -1,9 +1,11 @@
 /**
  * A progress bar with rate and ETA for transfers, drawn by cli-progress on
  * stderr. It appears only on a terminal and only once a transfer has taken
- * more than a moment, so quick transfers and pipes stay quiet.
+ * more than a moment, so quick transfers and pipes stay quiet (and never
+ * load cli-progress: it is imported only for a bar that may be drawn).
  */
-import { SingleBar } from 'cli-progress';
+import type * as CliProgress from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
 import bytes from 'bytes';
 
 /** How long a transfer runs before its bar appears. */
@@ -26,11 +28,14 @@ export class Progress {
   private bar: SingleBar | undefined;
   private value = 0;
   private readonly startedAt = Date.now();
+  private finished = false;
   private readonly timer: NodeJS.Timeout | undefined;
+  private readonly drawing: Promise<typeof CliProgress> | undefined;
 
   constructor(private readonly options: ProgressOptions) {
     const enabled = options.enabled ?? process.stderr.isTTY === true;
-    this.timer = enabled ? setTimeout(() => this.show(), SHOW_AFTER_MS) : undefined;
+    this.drawing = enabled ? import('cli-progress') : undefined;
+    this.timer = enabled ? setTimeout(() => void this.show(), SHOW_AFTER_MS) : undefined;
     this.timer?.unref();
   }
 
@@ -44,9 +49,11 @@ export class Progress {
     };
   }
 
-  private show(): void {
+  private async show(): Promise<void> {
+    const drawing = await this.drawing?.catch(() => undefined);
+    if (drawing === undefined || this.finished) return;
     const known = this.options.total !== undefined;
-    this.bar = new SingleBar({
+    this.bar = new drawing.SingleBar({
       stream: process.stderr,
       format: known
         ? '{label} {bar} {percentage}% | {transferred}/{size} | {rate} | ETA {eta_formatted}'
@@ -67,6 +74,7 @@ export class Progress {
 
   /** Stops drawing (the last frame stays on screen); safe to call twice. */
   finish(): void {
+    this.finished = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     if (this.bar !== undefined) {
       this.bar.update(this.value, this.payload());

@@ -4,11 +4,12 @@
  */
 import bytes from 'bytes';
 import type { ClusterView } from '../http/cluster-view.js';
-import { call, nodeUrl, type ClientTimeouts } from './http.js';
+import { call, nodeUrl } from './http.js';
+import type { ClientTimeouts } from './defaults.js';
 
 export async function fetchCluster(node: string, timeouts?: ClientTimeouts): Promise<ClusterView> {
   const res = await call('GET', nodeUrl(node, 'cluster'), [200], { timeouts });
-  return await res.body.json() as ClusterView;
+  return await res.json() as ClusterView;
 }
 
 function ago(iso: string | null, now: number): string {

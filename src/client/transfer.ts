@@ -11,8 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import { v4 as uuidv4 } from 'uuid';
-import { call, DEFAULT_TIMEOUTS, nodeUrl, type ClientTimeouts } from './http.js';
+import { call, nodeUrl } from './http.js';
+import { DEFAULT_TIMEOUTS, type ClientTimeouts } from './defaults.js';
 import { ClientError, requestFailure } from './errors.js';
 import { Meter } from './meter.js';
 import { Progress } from './progress.js';
@@ -51,7 +51,7 @@ async function openSource(file: string): Promise<{ stream: Readable; size: numbe
 
 /** Streams FILE (or stdin for `-`) to PUT /blobs/{id}; `id` defaults to a fresh UUID. */
 export async function putBlob(file: string, id: string | undefined, options: TransferOptions): Promise<PutResult> {
-  const key = id ?? uuidv4();
+  const key = id ?? (await import('uuid')).v4();
   const url = nodeUrl(options.node, blobPath(key));
   const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
   const { stream, size } = await openSource(file);
@@ -63,7 +63,7 @@ export async function putBlob(file: string, id: string | undefined, options: Tra
   if (size !== undefined) headers['content-length'] = String(size);
   try {
     const res = await call('PUT', url, [200, 201], { body: meter, headers, signal: abort.signal, timeouts });
-    const stored = await res.body.json() as Omit<PutResult, 'created'>;
+    const stored = await res.json() as Omit<PutResult, 'created'>;
     const sent = meter.digest();
     if (stored.sha256 !== sent) throw new ClientError(`PUT ${url}: the node stored sha256 ${stored.sha256}, but ${sent} was sent`);
     return { ...stored, created: res.statusCode === 201 };
@@ -92,8 +92,8 @@ export async function getBlob(id: string, out: string | undefined, options: Tran
   }
   const abort = new AbortController();
   const res = await call('GET', url, [200], { signal: abort.signal, timeouts });
-  const length = Number(res.headers['content-length']);
-  const etag = res.headers.etag;
+  const length = Number(res.headers.get('content-length') ?? NaN);
+  const etag = res.headers.get('etag') ?? undefined;
   const meter = new Meter(`GET ${url}`, timeouts.stallMs, abort, new Progress({ label: 'get', total: Number.isFinite(length) ? length : undefined, enabled: options.progress }));
   const target = out === undefined || out === '-' ? undefined : resolve(out);
   const tmp = target === undefined ? undefined : join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.part`);
@@ -130,5 +130,5 @@ export async function getBlob(id: string, out: string | undefined, options: Tran
 export async function removeBlob(id: string, options: TransferOptions): Promise<void> {
   const url = nodeUrl(options.node, blobPath(id));
   const res = await call('DELETE', url, [200, 204], { timeouts: options.timeouts });
-  await res.body.dump();
+  await res.dump();
 }
