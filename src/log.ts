@@ -1,6 +1,9 @@
 /**
  * Structured JSON logs (pino). Each component takes a child logger named after
- * itself: `logger.child({ component: 'storage' })`.
+ * itself: `logger.child({ component: 'storage' })`. The parts inside one
+ * component name themselves with `part` (`{ component: 'gossip', part:
+ * 'membership' }`): pino repeats a key that a child binds again, so no
+ * logger binds `component` twice.
  */
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 

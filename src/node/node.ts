@@ -147,7 +147,7 @@ export class CdnNode {
       url: config.bootstrapUrl, port, localAddress, clusterSecret: config.clusterSecret,
       lookIntervalMs: config.lookIntervalMs, lookCount: 16, retry: { baseMs: 250, capMs: 10_000 },
     }, this.logger.child({ component: 'point' }), (peers) => this.gossip?.addPeersFromPoint(peers));
-    const gossip = new GossipRuntime(this.identity, self, this.store, point, config.dataDir, this.logger.child({ component: 'runtime' }), {
+    const gossip = new GossipRuntime(this.identity, self, this.store, point, config.dataDir, this.logger.child({ component: 'gossip' }), {
       tickMs: MEMBERSHIP_PROFILES[profile].tickMs,
       core: { membership: MEMBERSHIP_PROFILES[profile], data: DATA_PLANE_PROFILES[profile] },
       transport: { messageTimeoutMs: 2000, concurrencyPerPeer: 4, backlogPerPeer: 256, connectionsPerPeer: 8, localAddress },

@@ -61,7 +61,7 @@ export class Membership implements PeerSampler {
     private readonly env: ProtocolEnv,
     private readonly options: MembershipOptions,
   ) {
-    this.log = env.logger.child({ component: 'membership' });
+    this.log = env.logger.child({ part: 'membership' });
     this.table = new MemberTable(options.maxMembers);
     this.queue = new BroadcastQueue(options.retransmitMult, options.maxBroadcasts);
     this.awareness = new Awareness(options.awarenessMax);

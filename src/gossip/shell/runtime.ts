@@ -87,9 +87,9 @@ export class GossipRuntime {
     private readonly logger: Logger,
     private readonly options: GossipRuntimeOptions,
   ) {
-    this.transport = new HttpTransport(identity, this.clock, logger.child({ component: 'transport' }), options.transport ?? HTTP_TRANSPORT_DEFAULTS);
+    this.transport = new HttpTransport(identity, this.clock, logger.child({ part: 'transport' }), options.transport ?? HTTP_TRANSPORT_DEFAULTS);
     this.core = new GossipCore(
-      { self, transport: this.transport, clock: this.clock, random: { next: Math.random }, logger: logger.child({ component: 'gossip' }) },
+      { self, transport: this.transport, clock: this.clock, random: { next: Math.random }, logger },
       store,
       options.core,
       (version) => { void this.fetcher.want(version); },
@@ -106,7 +106,7 @@ export class GossipRuntime {
         this.auth.forget(peer.id);
         this.badPeer(peer.address.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''), reason);
       },
-      logger: logger.child({ component: 'body-fetcher' }),
+      logger: logger.child({ part: 'body-fetcher' }),
     }, BODY_FETCHER_DEFAULTS);
     this.auth = new PeerAuth(bootstrap, this.clock);
     this.replay = new ReplayGuard(this.clock);
