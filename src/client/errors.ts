@@ -50,6 +50,7 @@ export function requestFailure(what: string, err: unknown): ClientError {
   const code = codeOf(err);
   const shown = meaningful(err);
   const message = shown instanceof Error ? shown.message : String(shown);
+  if (message === 'bad port') return new ClientError(`${what}: the port is one that fetch clients refuse (the Fetch standard's "bad ports"); run the node on another port`);
   if (code !== undefined && UNREACHABLE_CODES.has(code)) {
     const why = code.startsWith('UND_ERR_') ? `${message} (${code})` : message;
     return new ClientError(`${what}: cannot reach the node: ${firstLine(why)}`, EXIT.unreachable);

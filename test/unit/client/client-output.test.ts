@@ -51,6 +51,18 @@ describe('requestFailure', () => {
     expect(requestFailure('GET u', timeout).message).toContain('UND_ERR_HEADERS_TIMEOUT');
   });
 
+  it('fetch\'s bare "fetch failed" shows its cause: what happened, and the exit code of it', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:7000'), { code: 'ECONNREFUSED' });
+    const e = requestFailure('GET u', new TypeError('fetch failed', { cause: refused }));
+    expect(e.exitCode).toBe(EXIT.unreachable);
+    expect(e.message).toBe('GET u: cannot reach the node: connect ECONNREFUSED 127.0.0.1:7000');
+    const viaEyeballs = requestFailure('GET u', new TypeError('fetch failed', { cause: new AggregateError([refused], '') }));
+    expect(viaEyeballs.message).toBe('GET u: cannot reach the node: connect ECONNREFUSED 127.0.0.1:7000');
+    const badPort = requestFailure('GET u', new TypeError('fetch failed', { cause: new Error('bad port') }));
+    expect(badPort.exitCode).toBe(EXIT.other);
+    expect(badPort.message).toMatch(/^GET u: the port is one that fetch clients refuse/);
+  });
+
   it('anything else is exit 1 on one line; a ClientError passes through', () => {
     const e = requestFailure('PUT u', new Error('first\nsecond'));
     expect(e.exitCode).toBe(EXIT.other);
