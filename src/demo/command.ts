@@ -83,7 +83,6 @@ async function runDemo(flags: DemoFlags): Promise<void> {
     cli: CLI,
     env: { ...env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', [PARENT_PID_ENV]: String(process.pid) },
     policy: DEMO_RESTART_POLICY,
-    say,
     warn,
     onNothingLeft: () => { void stop(1); },
   });
@@ -134,14 +133,17 @@ async function runDemo(flags: DemoFlags): Promise<void> {
     }
   };
 
-  /** Polls a node's /readyz until it answers 200 (registered with the Point, or in touch with a live peer). */
+  /**
+   * Polls a node's /readyz until it answers 200 (registered with the Point, or in touch with a
+   * live peer), across restarts: a node that dies after it served is the supervisor's to restart.
+   */
   const joined = async (p: DemoProcess, url: string): Promise<void> => {
-    while (p.child !== undefined) {
-      const ok = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+    while (p.state === 'starting' || p.state === 'running' || p.state === 'waiting to restart') {
+      const ok = p.child !== undefined && await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
       if (ok) return;
       await delay(100);
     }
-    throw new Error(`${p.spec.name} exited before it joined`);
+    throw new Error(`${p.spec.name} stopped before it joined`);
   };
 
   try {

@@ -39,9 +39,7 @@ export interface SupervisorOptions {
   cli: string;
   env: NodeJS.ProcessEnv;
   policy: RestartPolicy;
-  /** progress, on stdout */
-  say(line: string): void;
-  /** incidents, on stderr */
+  /** deaths, restarts and give-ups, on stderr */
   warn(line: string): void;
   /** every supervised process has given up: nothing is left running */
   onNothingLeft(): void;
