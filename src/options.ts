@@ -71,6 +71,27 @@ export function defineOptions<S extends z.ZodType>(path: string, schema: S, prof
   return set;
 }
 
+/** The subsystems a root (the node) is composed of, each under the key its messages use as their path. */
+export type Sections = Readonly<Record<string, OptionSet<z.ZodType>>>;
+
+/** The schemas of `sections`, keyed as they sit, for the root's own schema. */
+export function sectionSchemas<P extends Sections>(sections: P): { readonly [K in keyof P]: P[K]['schema'] } {
+  const out: Record<string, z.ZodType> = {};
+  for (const [key, set] of Object.entries(sections)) {
+    // messages built standalone and under the root must name an option the same way
+    if (set.path !== key) throw new Error(`options section ${key} holds the options of ${set.path}`);
+    out[key] = set.schema;
+  }
+  return out as { readonly [K in keyof P]: P[K]['schema'] };
+}
+
+/** One profile of every section at once: how a root's profile selects its subsystems' profiles. */
+export function sectionProfiles<P extends Sections>(sections: P, key: ProfileKey): { readonly [K in keyof P]: P[K]['profiles'][ProfileKey] } {
+  const out: Record<string, unknown> = {};
+  for (const [name, set] of Object.entries(sections)) out[name] = set.profiles[key];
+  return out as { readonly [K in keyof P]: P[K]['profiles'][ProfileKey] };
+}
+
 /**
  * A complete, checked, deeply frozen set of options: `base` (a profile, or a
  * complete set of options such as another profile) with `overrides` merged
