@@ -97,10 +97,15 @@ const nodeSchema = z.strictObject({
 
 /** Production: what `gossip-cdn node` runs with by default. Each knob with its trade-off. */
 const production = {
+  /** Which profile this is (`--gossip-profile`); it chose every section's profile below. */
   profile: 'production',
+  /** Port to listen on; 0 lets the OS pick. */
   port: 7000,
+  /** Address to listen on. Loopback by default: a node is reachable from elsewhere only when asked to be. */
   host: '127.0.0.1',
+  /** The Point's URL. Unset `advertise`: peers reach us on the bound address. Unset `dataDir`: ./gossip-cdn-data/node-PORT. */
   bootstrapUrl: 'http://127.0.0.1:8080',
+  /** pino level; `debug` shows every failed gossip attempt, which is noisy under churn. */
   logLevel: 'info',
   /** Run without the Point and without peers, on purpose (ready at once). */
   alone: false,
@@ -112,7 +117,13 @@ const production = {
   tombstoneGraceMs: 24 * 60 * 60 * 1000,
   /** How often tombstone collection runs. Cheap: one pass over the in-memory index. */
   tombstoneSweepMs: 10 * 60 * 1000,
-  /** Uploads slower than this over the window are cut off (slow-client bound), never a fixed deadline. */
+  /**
+   * Uploads slower than minUploadBytesPerSecond over the last stallWindowMs
+   * are cut off with 408 (slow-client bound), never a fixed deadline: a
+   * client must move minUploadBytesPerSecond × stallWindowMs / 1000 bytes per
+   * window. A longer window forgives longer pauses; a shorter one frees a
+   * trickling upload's socket and temp file sooner.
+   */
   minUploadBytesPerSecond: 1024,
   stallWindowMs: 30_000,
   /**
@@ -122,7 +133,9 @@ const production = {
    * cache. Bodies above the item limit always stream from disk.
    */
   bodyCacheBytes: 256 * MiB,
+  /** Largest body the cache holds: small hot bodies gain most; big ones would evict many for one. */
   bodyCacheItemBytes: 2 * MiB,
+  /** Cache-Control of bodies written without one. Longer lets clients and proxies serve more, and see an overwrite later. */
   defaultCacheControl: 'public, max-age=60',
   /** In-flight requests get this long to finish on SIGTERM before connections are cut. */
   shutdownGraceMs: 10_000,

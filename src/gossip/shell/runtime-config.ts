@@ -110,6 +110,7 @@ export interface BodyFetcherOptions {
    * default, after which the missing-body sweep takes over.
    */
   readonly maxRounds: number;
+  /** The first retry's delay; shorter recovers sooner from a holder's brief absence, at more attempts while it lasts. */
   readonly retryDelayMs: number;
   /** Live peers tried, after the known holders and the origin, when none of those could give the body. */
   readonly fallbackPeers: number;
