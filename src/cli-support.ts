@@ -1,8 +1,10 @@
 /**
  * What every long-running subcommand shares: one-line errors instead of
- * stack traces, and a graceful stop on SIGINT/SIGTERM (a second signal
- * forces the exit).
+ * stack traces (naming the flag the user typed when an option is refused),
+ * and a graceful stop on SIGINT/SIGTERM (a second signal forces the exit).
  */
+import { ConfigError } from './errors.js';
+
 export function fail(err: unknown): never {
   const message = err instanceof Error ? err.message : String(err);
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
@@ -10,6 +12,18 @@ export function fail(err: unknown): never {
     : code === 'EACCES' ? ' (permission denied)' : '';
   process.stderr.write(`gossip-cdn: error: ${message.split('\n')[0] ?? message}${hint}\n`);
   process.exit(1);
+}
+
+/**
+ * A refused option, told in the user's terms: `--quota (DISK_QUOTA): must be
+ * a positive size ...` for `quotaBytes`. `flags` maps an option's path (or
+ * the path of a list it is an element of) to the flag and its environment
+ * twin. Anything else is returned as it is.
+ */
+export function flagError(err: unknown, flags: Readonly<Record<string, string>>): unknown {
+  if (!(err instanceof ConfigError)) return err;
+  const option = Object.keys(flags).find((key) => err.option === key || err.option.startsWith(`${key}.`));
+  return option === undefined ? err : new Error(`${flags[option]}: ${err.rule}`);
 }
 
 export function onShutdownSignal(stop: () => Promise<void>): void {

@@ -1,9 +1,10 @@
 /**
  * The one error module. Every error a client or an operator can see has a
  * stable code, grouped by subsystem (CDN_ERR_* for a node's public API,
- * GOSSIP_ERR_* for node-to-node traffic, POINT_ERR_* for the Point), an HTTP
- * status, and a one-line description that docs/errors.md repeats (a test
- * keeps the two in step). Callers match on `code`, never on messages.
+ * GOSSIP_ERR_* for node-to-node traffic, POINT_ERR_* for the Point,
+ * CONFIG_ERR_* for options refused at start), an HTTP status, and a one-line
+ * description that docs/errors.md repeats (a test keeps the two in step).
+ * Callers match on `code`, never on messages.
  */
 
 interface ErrorSpec {
@@ -59,6 +60,9 @@ export const ERROR_CODES = {
   POINT_ERR_POSTGRES_UNAVAILABLE: { status: 503, description: 'The banlist (PostgreSQL) cannot be reached; the Point recovers by itself when it returns.' },
   POINT_ERR_INTERNAL: { status: 500, description: 'An unexpected error in the Point; it logged it with the request id.' },
   POINT_ERR_UNREACHABLE: { status: 502, description: 'Client side: the Point did not answer in time after the allowed retries.' },
+
+  // ---- options (node, Point, every subsystem) -------------------------------
+  CONFIG_ERR_INVALID: { status: 500, description: 'An option is unknown or breaks its rule; the message names it by its full path and gives the rule. Raised at start, before anything listens.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -85,6 +89,19 @@ export class CdnError extends Error {
     const body: ErrorBody = { error: { code: this.code, message: this.message } };
     if (this.details !== undefined) body.error.details = this.details;
     return body;
+  }
+}
+
+/**
+ * An option that cannot be used: unknown, or breaking its rule. `option` is
+ * its full path (`membership.probeTimeoutMs`, `quotaBytes`), `rule` what it
+ * must be; the message is `option: rule`. The CLI maps `option` to the flag
+ * the user typed.
+ */
+export class ConfigError extends CdnError {
+  constructor(readonly option: string, readonly rule: string) {
+    super('CONFIG_ERR_INVALID', `${option}: ${rule}`, { details: { option, rule } });
+    this.name = 'ConfigError';
   }
 }
 

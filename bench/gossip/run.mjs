@@ -37,8 +37,8 @@ const opt = (name, fallback) => {
 const sizes = opt('sizes', '3,5,10').split(',').map(Number);
 const repeats = Number(opt('repeats', '5'));
 // One gossip round = the SWIM protocol period of the profile the nodes run.
-const { MEMBERSHIP_PROFILES } = await import(join(root, 'dist/gossip/membership-config.js'));
-const ROUND_MS = MEMBERSHIP_PROFILES.localTest.probeIntervalMs;
+const { MEMBERSHIP_OPTIONS } = await import(join(root, 'dist/gossip/core/membership-config.js'));
+const ROUND_MS = MEMBERSHIP_OPTIONS.profiles.localTest.probeIntervalMs;
 const MiB = 1024 * 1024;
 
 const children = new Set();

@@ -7,6 +7,16 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { createLogger, LOG_LEVELS } from '../log.js';
 import { buildPointConfig, POINT_DEFAULTS } from './config.js';
 import { startPoint, type RunningPoint } from './server.js';
+import { flagError } from '../cli-support.js';
+
+/** The flag (and environment twin) behind each option, to name what the user typed. */
+const FLAG_OF: Record<string, string> = {
+  port: '--port (PORT)', host: '--host (HOST)', redisUrl: '--redis-url (REDIS_URL)', databaseUrl: '--database-url (DATABASE_URL)',
+  dataDir: '--data-dir (DATA_DIR)', clusterSecret: '--cluster-secret (CLUSTER_SECRET)', logLevel: '--log-level (LOG_LEVEL)',
+  heartbeatTtlSec: '--heartbeat-ttl (POINT_HEARTBEAT_TTL)', banQuorum: '--ban-quorum (POINT_BAN_QUORUM)',
+  banDurationSec: '--ban-duration (POINT_BAN_DURATION)', removeQuorum: '--remove-quorum (POINT_REMOVE_QUORUM)',
+  peerPoints: '--peer-points (POINT_PEERS)', redisPrefix: '--redis-prefix (POINT_REDIS_PREFIX)',
+};
 
 /** An empty value (e.g. `PORT=` in the environment) means "not set": the default stays. */
 function integer(min: number, max: number): (value: string, previous: number) => number {
@@ -78,7 +88,7 @@ export function registerBootstrapCommand(program: Command): void {
           removeQuorum: flags.removeQuorum, peerPoints: flags.peerPoints, redisPrefix: flags.redisPrefix || d.redisPrefix,
         });
       } catch (err) {
-        fail((err as Error).message);
+        fail(`error: ${(flagError(err, FLAG_OF) as Error).message}`);
       }
       const logger = createLogger({ level: config.logLevel, name: 'gossip-cdn-point' });
       let point: RunningPoint;

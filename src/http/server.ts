@@ -11,27 +11,13 @@ import type { BlobApiContext } from './blob-context.js';
 import { handleBlobRead } from './blob-read.js';
 import { instrument } from './instrument.js';
 import { dropSilentConnections } from '../connection-guard.js';
+import type { ServerLimits } from './server-config.js';
 
 /** `/blobs/` followed by exactly a 36-character GUID, no query. */
 const FAST_PATH_LENGTH = '/blobs/'.length + 36;
 const BLOB_ROUTE = '/blobs/:guid';
 
-export interface ServerLimits {
-  /** time to receive the request headers (slowloris bound) */
-  headersTimeoutMs: number;
-  keepAliveTimeoutMs: number;
-  maxHeaderBytes: number;
-  maxConnections: number;
-}
-
-export const DEFAULT_SERVER_LIMITS: ServerLimits = {
-  headersTimeoutMs: 20_000,
-  keepAliveTimeoutMs: 65_000,
-  maxHeaderBytes: 16 * 1024,
-  maxConnections: 4096,
-};
-
-export function createNodeServer(ctx: BlobApiContext, app: Express, limits: ServerLimits = DEFAULT_SERVER_LIMITS): Server {
+export function createNodeServer(ctx: BlobApiContext, app: Express, limits: ServerLimits): Server {
   const server = createServer({
     // Uploads are paced by UploadGuard (minimum rate), never by a fixed deadline.
     requestTimeout: 0,

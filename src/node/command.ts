@@ -4,9 +4,9 @@
  */
 import { Option, type Command } from 'commander';
 import { createLogger } from '../log.js';
-import { buildNodeConfig, ConfigError, NODE_DEFAULTS, type NodeConfigInput } from './config.js';
+import { buildNodeConfig, NODE_DEFAULTS, type NodeConfigInput } from './config.js';
 import { CdnNode } from './node.js';
-import { fail, onShutdownSignal } from '../cli-support.js';
+import { fail, flagError, onShutdownSignal } from '../cli-support.js';
 
 interface NodeFlags {
   port?: string;
@@ -31,8 +31,8 @@ const FLAG_OF: Record<string, string> = {
   bootstrapUrl: '--bootstrap (BOOTSTRAP_URL)', clusterSecret: '--cluster-secret (CLUSTER_SECRET)', logLevel: '--log-level (LOG_LEVEL)',
   maxBlobBytes: '--max-blob-size (MAX_BLOB_SIZE)', quotaBytes: '--quota (DISK_QUOTA)',
   minUploadBytesPerSecond: '--min-upload-rate (MIN_UPLOAD_RATE)', stallWindowMs: '--stall-window (STALL_WINDOW_MS)',
-  gossipProfile: '--gossip-profile (GOSSIP_PROFILE)',
-  maxConnections: '--max-connections (MAX_CONNECTIONS)', headersTimeoutMs: '--headers-timeout (HEADERS_TIMEOUT_MS)',
+  profile: '--gossip-profile (GOSSIP_PROFILE)',
+  'server.maxConnections': '--max-connections (MAX_CONNECTIONS)', 'server.headersTimeoutMs': '--headers-timeout (HEADERS_TIMEOUT_MS)',
 };
 
 export function registerNodeCommand(program: Command): void {
@@ -49,8 +49,8 @@ export function registerNodeCommand(program: Command): void {
     .addOption(new Option('--quota <size>', 'disk quota for bodies, e.g. 50GB (default 100GiB)').env('DISK_QUOTA'))
     .addOption(new Option('--min-upload-rate <bytes/s>', `uploads slower than this over the stall window are cut off (default ${NODE_DEFAULTS.minUploadBytesPerSecond})`).env('MIN_UPLOAD_RATE'))
     .addOption(new Option('--stall-window <ms>', `window over which the upload rate is judged (default ${NODE_DEFAULTS.stallWindowMs})`).env('STALL_WINDOW_MS'))
-    .addOption(new Option('--max-connections <n>', `open client connections; more are closed at once (default ${NODE_DEFAULTS.maxConnections})`).env('MAX_CONNECTIONS'))
-    .addOption(new Option('--headers-timeout <ms>', `time a connection gets to send its request headers (default ${NODE_DEFAULTS.headersTimeoutMs})`).env('HEADERS_TIMEOUT_MS'))
+    .addOption(new Option('--max-connections <n>', `open client connections; more are closed at once (default ${NODE_DEFAULTS.server.maxConnections})`).env('MAX_CONNECTIONS'))
+    .addOption(new Option('--headers-timeout <ms>', `time a connection gets to send its request headers (default ${NODE_DEFAULTS.server.headersTimeoutMs})`).env('HEADERS_TIMEOUT_MS'))
     .addOption(new Option('--gossip-profile <name>', 'gossip timings: production or local-test (default production)').env('GOSSIP_PROFILE'))
     .addOption(new Option('--alone', 'run without the Point and peers, on purpose').env('ALONE'))
     .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent').env('LOG_LEVEL'))
@@ -66,9 +66,10 @@ export function registerNodeCommand(program: Command): void {
       if (flags.quota !== undefined) input.quotaBytes = flags.quota;
       if (flags.minUploadRate !== undefined) input.minUploadBytesPerSecond = flags.minUploadRate as unknown as number;
       if (flags.stallWindow !== undefined) input.stallWindowMs = flags.stallWindow as unknown as number;
-      if (flags.maxConnections !== undefined) input.maxConnections = flags.maxConnections as unknown as number;
-      if (flags.headersTimeout !== undefined) input.headersTimeoutMs = flags.headersTimeout as unknown as number;
-      if (flags.gossipProfile !== undefined) input.gossipProfile = flags.gossipProfile as NodeConfigInput['gossipProfile'];
+      // the two server limits a flag sets; undefined keeps the profile's value
+      input.server = { maxConnections: flags.maxConnections, headersTimeoutMs: flags.headersTimeout };
+      // --gossip-profile names the node's profile, which selects every part's (membership, data plane, runtime...)
+      if (flags.gossipProfile !== undefined) input.profile = flags.gossipProfile as NodeConfigInput['profile'];
       if (flags.alone !== undefined) input.alone = Boolean(flags.alone);
       if (flags.logLevel !== undefined) input.logLevel = flags.logLevel as NodeConfigInput['logLevel'];
       let config;
@@ -76,7 +77,7 @@ export function registerNodeCommand(program: Command): void {
         config = buildNodeConfig(input);
       } catch (err) {
         // Name the flag the user typed, not the config key behind it.
-        fail(err instanceof ConfigError && err.option in FLAG_OF ? new Error(`${FLAG_OF[err.option]}: ${err.message.slice(err.option.length + 2)}`) : err);
+        fail(flagError(err, FLAG_OF));
       }
       const logger = createLogger({ level: config.logLevel, name: 'gossip-cdn-node' });
       let node: CdnNode;

@@ -1,67 +1,27 @@
 /**
- * Node configuration, built once: named defaults, merged with what the user
- * gave (flags, or their environment twins), validated (unknown keys refused,
- * each message naming the option and its rule), frozen.
+ * Node configuration, built once through the options module (src/options.ts):
+ * a profile (production, or local-test, which selects every subsystem's
+ * local-test profile at once), the user's settings (flags, or their
+ * environment twins) merged on top, validated (unknown keys refused, each
+ * message naming the option by its full path and its rule), frozen deeply.
+ * CdnNode composes its parts from the result and holds no knob of its own.
  */
 import { z } from 'zod';
 import bytes from 'bytes';
 import { join } from 'node:path';
 import { LOG_LEVELS } from '../log.js';
+import {
+  buildOptions, defineOptions, integerIn, isProfileName, profileKey, PROFILE_NAMES, sectionProfiles, sectionSchemas,
+  type Frozen, type Overrides,
+} from '../options.js';
+import { MEMBERSHIP_OPTIONS } from '../gossip/core/membership-config.js';
+import { DATA_PLANE_OPTIONS } from '../gossip/core/data-plane-config.js';
+import { BODY_FETCHER_OPTIONS, RUNTIME_OPTIONS, TRANSPORT_OPTIONS } from '../gossip/shell/runtime-config.js';
+import { SERVER_OPTIONS } from '../http/server-config.js';
+import { POINT_LINK_OPTIONS } from './point-link-config.js';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
-
-/** Production defaults, each with its trade-off. */
-export const NODE_DEFAULTS = {
-  port: 7000,
-  host: '127.0.0.1',
-  bootstrapUrl: 'http://127.0.0.1:8080',
-  logLevel: 'info' as (typeof LOG_LEVELS)[number],
-  /** Largest body accepted. Bodies stream, so this bounds disk use per write, not memory. */
-  maxBlobBytes: 5 * GiB,
-  /** Body bytes this node may hold. Past it, writes get 507 and nothing is stored. */
-  quotaBytes: 100 * GiB,
-  /** Tombstones are kept this long before collection; a node away longer may resurrect keys (proposals/0003). */
-  tombstoneGraceMs: 24 * 60 * 60 * 1000,
-  /** How often tombstone collection runs. Cheap: one pass over the in-memory index. */
-  tombstoneSweepMs: 10 * 60 * 1000,
-  /** Uploads slower than this over the window are cut off (slow-client bound), never a fixed deadline. */
-  minUploadBytesPerSecond: 1024,
-  stallWindowMs: 30_000,
-  /**
-   * Memory for hot bodies (verified, bounded by bytes, least recently used out).
-   * From RAM a node serves ~3x faster than from disk (research/blob-http.md);
-   * bench/http measured 1 MiB GETs at 0.24x nginx from disk and 1.49x from this
-   * cache. Bodies above the item limit always stream from disk.
-   */
-  bodyCacheBytes: 256 * MiB,
-  bodyCacheItemBytes: 2 * MiB,
-  defaultCacheControl: 'public, max-age=60',
-  /**
-   * Open client connections (node:http maxConnections); beyond it new ones are
-   * closed at once, so a connection flood costs a bounded number of sockets.
-   * Each open connection costs one file descriptor and a few KiB.
-   */
-  maxConnections: 4096,
-  /**
-   * Time a connection gets to send complete request headers (slowloris bound);
-   * idle fresh connections are closed after it too. Checked every quarter of it.
-   * Longer tolerates slower clients; shorter frees sockets held by idle attackers sooner.
-   */
-  headersTimeoutMs: 20_000,
-  /** In-flight requests get this long to finish on SIGTERM before connections are cut. */
-  shutdownGraceMs: 10_000,
-  /**
-   * Gossip timings: `production` (memberlist LAN-like: 1 s probes) or
-   * `local-test` (short timings for clusters on one machine: faster detection,
-   * more traffic). See proposals/0001.
-   */
-  gossipProfile: 'production' as 'production' | 'local-test',
-  /** Run without the Point and without peers, on purpose (ready at once). */
-  alone: false,
-  /** How often to ask the Point for more peers. */
-  lookIntervalMs: 30_000,
-} as const;
 
 /**
  * A size: a whole number of bytes, or a number with a unit. The `bytes`
@@ -81,61 +41,138 @@ export function parseSize(value: number | string): number | undefined {
   return n !== null && Number.isSafeInteger(n) && n > 0 ? n : undefined;
 }
 
-const sizeOption = (name: string) => z.union([z.number(), z.string()]).transform((value, ctx) => {
+const SIZE_RULE = 'must be a positive size such as 1048576, 512MB or 5GiB';
+const sizeOption = z.union([z.number(), z.string()], { error: SIZE_RULE }).transform((value, ctx) => {
   const n = parseSize(value);
   if (n === undefined) {
-    ctx.addIssue({ code: 'custom', message: `${name} must be a positive size such as 1048576, 512MB or 5GiB` });
+    ctx.addIssue({ code: 'custom', message: SIZE_RULE });
     return z.NEVER;
   }
   return n;
 });
 
 const hostPort = /^[^\s:/]+:\d{1,5}$|^\[[0-9a-fA-F:.]+\]:\d{1,5}$/;
+const PORT_RULE = 'must be a port number 0-65535';
 
-export const nodeConfigSchema = z.strictObject({
-  port: z.coerce.number({ error: 'must be a port number 0-65535' }).int('must be a port number 0-65535').min(0, 'must be a port number 0-65535').max(65535, 'must be a port number 0-65535').default(NODE_DEFAULTS.port),
-  host: z.string().min(1).default(NODE_DEFAULTS.host),
-  advertise: z.string().regex(hostPort, 'advertise must be HOST:PORT').optional(),
-  dataDir: z.string().min(1).optional(),
-  bootstrapUrl: z.url({ protocol: /^https?$/, error: 'bootstrap must be an http(s) URL' }).default(NODE_DEFAULTS.bootstrapUrl),
-  clusterSecret: z.string().min(1).optional(),
-  logLevel: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default(NODE_DEFAULTS.logLevel),
-  maxBlobBytes: sizeOption('max blob size').default(NODE_DEFAULTS.maxBlobBytes),
-  quotaBytes: sizeOption('disk quota').default(NODE_DEFAULTS.quotaBytes),
-  tombstoneGraceMs: z.number().int().positive().default(NODE_DEFAULTS.tombstoneGraceMs),
-  tombstoneSweepMs: z.number().int().positive().default(NODE_DEFAULTS.tombstoneSweepMs),
-  minUploadBytesPerSecond: z.coerce.number().int('min upload rate must be a whole number of bytes/s').min(0).default(NODE_DEFAULTS.minUploadBytesPerSecond),
-  stallWindowMs: z.coerce.number().int('stall window must be whole milliseconds').min(100, 'stall window must be at least 100 ms').default(NODE_DEFAULTS.stallWindowMs),
-  bodyCacheBytes: z.number().int().min(0).default(NODE_DEFAULTS.bodyCacheBytes),
-  bodyCacheItemBytes: z.number().int().min(0).default(NODE_DEFAULTS.bodyCacheItemBytes),
-  defaultCacheControl: z.string().default(NODE_DEFAULTS.defaultCacheControl),
-  shutdownGraceMs: z.number().int().min(0).default(NODE_DEFAULTS.shutdownGraceMs),
-  maxConnections: z.coerce.number().int('max connections must be a whole number').min(1, 'max connections must be at least 1').default(NODE_DEFAULTS.maxConnections),
-  headersTimeoutMs: z.coerce.number().int('headers timeout must be whole milliseconds').min(100, 'headers timeout must be at least 100 ms').default(NODE_DEFAULTS.headersTimeoutMs),
-  gossipProfile: z.enum(['production', 'local-test'], { error: 'must be production or local-test' }).default(NODE_DEFAULTS.gossipProfile),
-  alone: z.boolean().default(NODE_DEFAULTS.alone),
-  lookIntervalMs: z.coerce.number().int().min(100).default(NODE_DEFAULTS.lookIntervalMs),
-});
+/** The node's parts, each under the key its own messages use (`membership.probeTimeoutMs`). */
+const SECTIONS = {
+  server: SERVER_OPTIONS,
+  pointLink: POINT_LINK_OPTIONS,
+  runtime: RUNTIME_OPTIONS,
+  transport: TRANSPORT_OPTIONS,
+  bodyFetcher: BODY_FETCHER_OPTIONS,
+  membership: MEMBERSHIP_OPTIONS,
+  dataPlane: DATA_PLANE_OPTIONS,
+} as const;
 
-export type NodeConfigInput = z.input<typeof nodeConfigSchema>;
-export type NodeConfig = Readonly<z.output<typeof nodeConfigSchema> & { dataDir: string }>;
-
-/** A configuration that cannot be used; `option` names the offending key. */
-export class ConfigError extends Error {
-  constructor(readonly option: string, message: string) {
-    super(option === '' ? message : `${option}: ${message}`);
-  }
-}
-
-/** Validates and freezes a node configuration; throws ConfigError naming the option. */
-export function buildNodeConfig(input: NodeConfigInput): NodeConfig {
-  const parsed = nodeConfigSchema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ConfigError(issue?.path.join('.') ?? '', issue?.message ?? 'invalid configuration');
-  }
-  const c = parsed.data;
+/** Flags arrive as strings: the options a flag sets read them as numbers (z.coerce). */
+const nodeSchema = z.strictObject({
+  profile: z.enum(PROFILE_NAMES, { error: 'must be production or local-test' }),
+  port: z.coerce.number({ error: PORT_RULE }).int(PORT_RULE).min(0, PORT_RULE).max(65535, PORT_RULE),
+  host: z.string().min(1, 'must not be empty'),
+  advertise: z.string().regex(hostPort, 'must be HOST:PORT').optional(),
+  dataDir: z.string().min(1, 'must not be empty').optional(),
+  bootstrapUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+  clusterSecret: z.string().min(1, 'must not be empty').optional(),
+  logLevel: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }),
+  alone: z.boolean({ error: 'must be true or false' }),
+  maxBlobBytes: sizeOption,
+  quotaBytes: sizeOption,
+  tombstoneGraceMs: integerIn(1, Number.MAX_SAFE_INTEGER),
+  tombstoneSweepMs: integerIn(1, 86_400_000),
+  minUploadBytesPerSecond: z.coerce.number({ error: 'must be a whole number of bytes/s' }).int('must be a whole number of bytes/s').min(0, 'must not be negative'),
+  stallWindowMs: z.coerce.number({ error: 'must be whole milliseconds' }).int('must be whole milliseconds').min(100, 'must be at least 100 ms'),
+  bodyCacheBytes: integerIn(0, Number.MAX_SAFE_INTEGER),
+  bodyCacheItemBytes: integerIn(0, Number.MAX_SAFE_INTEGER),
+  defaultCacheControl: z.string({ error: 'must be a Cache-Control value' }),
+  shutdownGraceMs: integerIn(0, 600_000),
+  replicationLagSamples: integerIn(1, 100_000),
+  ...sectionSchemas(SECTIONS),
+}).transform((c) => ({
+  ...c,
   // No single body can be larger than the whole quota.
-  const maxBlobBytes = Math.min(c.maxBlobBytes, c.quotaBytes);
-  return Object.freeze({ ...c, maxBlobBytes, dataDir: c.dataDir ?? join('gossip-cdn-data', `node-${c.port}`) });
+  maxBlobBytes: Math.min(c.maxBlobBytes, c.quotaBytes),
+  dataDir: c.dataDir ?? join('gossip-cdn-data', `node-${c.port}`),
+}));
+
+/** Production: what `gossip-cdn node` runs with by default. Each knob with its trade-off. */
+const production = {
+  /** Which profile this is (`--gossip-profile`); it chose every section's profile below. */
+  profile: 'production',
+  /** Port to listen on; 0 lets the OS pick. */
+  port: 7000,
+  /** Address to listen on. Loopback by default: a node is reachable from elsewhere only when asked to be. */
+  host: '127.0.0.1',
+  /** The Point's URL. Unset `advertise`: peers reach us on the bound address. Unset `dataDir`: ./gossip-cdn-data/node-PORT. */
+  bootstrapUrl: 'http://127.0.0.1:8080',
+  /** pino level; `debug` shows every failed gossip attempt, which is noisy under churn. */
+  logLevel: 'info',
+  /** Run without the Point and without peers, on purpose (ready at once). */
+  alone: false,
+  /** Largest body accepted. Bodies stream, so this bounds disk use per write, not memory. */
+  maxBlobBytes: 5 * GiB,
+  /** Body bytes this node may hold. Past it, writes get 507 and nothing is stored. */
+  quotaBytes: 100 * GiB,
+  /** Tombstones are kept this long before collection; a node away longer may resurrect keys (proposals/0003). */
+  tombstoneGraceMs: 24 * 60 * 60 * 1000,
+  /** How often tombstone collection runs. Cheap: one pass over the in-memory index. */
+  tombstoneSweepMs: 10 * 60 * 1000,
+  /**
+   * Uploads slower than minUploadBytesPerSecond over the last stallWindowMs
+   * are cut off with 408 (slow-client bound), never a fixed deadline: a
+   * client must move minUploadBytesPerSecond × stallWindowMs / 1000 bytes per
+   * window. A longer window forgives longer pauses; a shorter one frees a
+   * trickling upload's socket and temp file sooner.
+   */
+  minUploadBytesPerSecond: 1024,
+  stallWindowMs: 30_000,
+  /**
+   * Memory for hot bodies (verified, bounded by bytes, least recently used out).
+   * From RAM a node serves ~3x faster than from disk (research/blob-http.md);
+   * bench/http measured 1 MiB GETs at 0.24x nginx from disk and 1.49x from this
+   * cache. Bodies above the item limit always stream from disk.
+   */
+  bodyCacheBytes: 256 * MiB,
+  /** Largest body the cache holds: small hot bodies gain most; big ones would evict many for one. */
+  bodyCacheItemBytes: 2 * MiB,
+  /** Cache-Control of bodies written without one. Longer lets clients and proxies serve more, and see an overwrite later. */
+  defaultCacheControl: 'public, max-age=60',
+  /** In-flight requests get this long to finish on SIGTERM before connections are cut. */
+  shutdownGraceMs: 10_000,
+  /**
+   * Replication lags (ms) of the last versions adopted from peers, summarised
+   * (median, max) by /cluster and the status page. More smooths the figures,
+   * at 8 bytes each and a sort of them per /cluster request.
+   */
+  replicationLagSamples: 256,
+  ...sectionProfiles(SECTIONS, 'production'),
+} as const satisfies Frozen<z.input<typeof nodeSchema>>;
+
+/**
+ * The node's options, at the root (messages name `quotaBytes`,
+ * `membership.probeTimeoutMs`). Profiles: `production`, and `localTest`
+ * (`--gossip-profile local-test`): the same node, with every part's
+ * local-test profile (short gossip timings for clusters on one machine).
+ */
+export const NODE_OPTIONS = defineOptions('', nodeSchema, {
+  production,
+  localTest: { ...production, profile: 'local-test', ...sectionProfiles(SECTIONS, 'localTest') },
+});
+export const NODE_PROFILES = NODE_OPTIONS.profiles;
+
+export type NodeConfigInput = Overrides<z.input<typeof nodeSchema>>;
+export type NodeConfig = Frozen<z.output<typeof nodeSchema>>;
+
+/**
+ * The node's configuration: the profile named by `overrides.profile`
+ * (production by default) with `overrides` on top, validated and frozen.
+ * @throws ConfigError naming the option (`quotaBytes`, `server.maxConnections`) and its rule.
+ */
+export function buildNodeConfig(overrides: NodeConfigInput = {}): NodeConfig {
+  const name = overrides.profile;
+  // an unknown name falls to production, whose schema then refuses it, naming `profile`
+  return buildOptions(NODE_OPTIONS, overrides, isProfileName(name) ? profileKey(name) : 'production');
 }
+
+/** The production configuration, built: the defaults `--help` shows. */
+export const NODE_DEFAULTS: NodeConfig = buildNodeConfig();

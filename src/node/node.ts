@@ -1,6 +1,8 @@
 /**
  * One gossip-cdn node: identity, storage, the Point link, gossip, and the HTTP
- * server, under one start()/stop() lifecycle. stop() is the graceful leave:
+ * server, under one start()/stop() lifecycle. The composition root: every
+ * part is built from the node's config (config.ts), which holds every knob;
+ * nothing here is tuned. stop() is the graceful leave:
  * refuse new work, finish in-flight requests, tell peers and the Point,
  * flush the metadata log, clear every timer.
  */
@@ -18,13 +20,11 @@ import { BodyCache } from '../http/body-cache.js';
 import { NodeMetrics } from '../http/metrics.js';
 import { createNodeApp } from '../http/app.js';
 import { gossipRoutes } from '../http/gossip-routes.js';
-import { closeGracefully, createNodeServer, DEFAULT_SERVER_LIMITS, listen } from '../http/server.js';
+import { closeGracefully, createNodeServer, listen } from '../http/server.js';
 import type { BlobApiContext } from '../http/blob-context.js';
 import type { OpsContext } from '../http/ops-routes.js';
 import type { ClusterView } from '../http/cluster-view.js';
 import { GossipRuntime } from '../gossip/shell/runtime.js';
-import { MEMBERSHIP_PROFILES } from '../gossip/core/membership-config.js';
-import { DATA_PLANE_PROFILES } from '../gossip/core/data-plane-config.js';
 import type { NodeConfig } from './config.js';
 import { PointLink } from './point-link.js';
 
@@ -43,9 +43,6 @@ export function advertisedAddress(config: NodeConfig, boundPort: number): string
 export function advertisedPort(address: string): number {
   return Number(address.slice(address.lastIndexOf(':') + 1));
 }
-
-/** How many recent replication lags /cluster summarises. */
-const RECENT_LAGS = 256;
 
 export class CdnNode {
   private server: Server | undefined;
@@ -107,8 +104,7 @@ export class CdnNode {
     // The port must be known before gossip can say where we are: bind first,
     // then mount the gossip endpoints on a router the app already routes to.
     const gossipMount = Router();
-    const server = createNodeServer(ctx, createNodeApp(ctx, ops, gossipMount),
-      { ...DEFAULT_SERVER_LIMITS, maxConnections: config.maxConnections, headersTimeoutMs: config.headersTimeoutMs });
+    const server = createNodeServer(ctx, createNodeApp(ctx, ops, gossipMount), config.server);
     // Connections held open and connections refused at the cap (server.maxConnections): a flood shows here.
     const conns = { open: 0, dropped: 0 };
     server.on('connection', (socket: Socket) => {
@@ -142,21 +138,11 @@ export class CdnNode {
     const { config } = this;
     const localAddress = isIP(config.host) !== 0 && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : undefined;
     const self = { id: this.identity.id, address: this.address, publicKey: this.identity.publicKey };
-    const profile = config.gossipProfile === 'local-test' ? 'localTest' : 'production';
-    const point = new PointLink(this.identity, {
-      url: config.bootstrapUrl, port, localAddress, clusterSecret: config.clusterSecret,
-      lookIntervalMs: config.lookIntervalMs, lookCount: 16, retry: { baseMs: 250, capMs: 10_000 },
-    }, this.logger.child({ component: 'point' }), (peers) => this.gossip?.addPeersFromPoint(peers));
-    const gossip = new GossipRuntime(this.identity, self, this.store, point, config.dataDir, this.logger.child({ component: 'gossip' }), {
-      tickMs: MEMBERSHIP_PROFILES[profile].tickMs,
-      core: { membership: MEMBERSHIP_PROFILES[profile], data: DATA_PLANE_PROFILES[profile] },
-      transport: { messageTimeoutMs: 2000, concurrencyPerPeer: 4, backlogPerPeer: 256, connectionsPerPeer: 8, localAddress },
-      persistEveryMs: 30_000,
-      reportAfterBadMessages: 3,
-      readThroughTimeoutMs: 30_000,
-      // a scan of the in-memory index; at start too, so bodies lost with a damaged log come back
-      missingBodySweepMs: profile === 'localTest' ? 5_000 : 60_000,
-    });
+    const point = new PointLink(this.identity, { url: config.bootstrapUrl, port, localAddress, clusterSecret: config.clusterSecret },
+      config.pointLink, this.logger.child({ component: 'point' }), (peers) => this.gossip?.addPeersFromPoint(peers));
+    const { runtime, membership, dataPlane, transport, bodyFetcher } = config;
+    const gossip = new GossipRuntime(this.identity, self, this.store, point, config.dataDir, this.logger.child({ component: 'gossip' }),
+      { runtime, membership, dataPlane, transport, bodyFetcher }, localAddress);
     this.store.onBodyLost((sha, size) => gossip.bodyLost(sha, size));
     ctx.cluster = {
       published: (v) => gossip.published(v),
@@ -176,7 +162,7 @@ export class CdnNode {
         const lag = Math.max(0, now - v.timestamp.wall);
         m.replicated(lag / 1000);
         this.recentLags.push(lag);
-        if (this.recentLags.length > RECENT_LAGS) this.recentLags.shift();
+        if (this.recentLags.length > this.config.replicationLagSamples) this.recentLags.shift();
       }
     });
     m.labelledGauge('cdn_gossip_body_queue', 'Bodies waiting to be fetched', () => ({ queued: gossip.metrics().bodyQueue }), 'queue');

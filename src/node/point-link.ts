@@ -14,22 +14,18 @@ import { backoffDelay } from '../bootstrap/backoff.js';
 import type { NodeIdentity } from '../identity/keystore.js';
 import type { PeerRegistry, Vouch } from '../gossip/shell/peer-auth.js';
 import type { NodeId, PeerInfo } from '../gossip/core/types.js';
+import type { PointLinkOptions } from './point-link-config.js';
 
 export type PointState = 'not contacted' | 'registering' | 'registered' | 'unreachable' | 'refused';
 
-export interface PointLinkOptions {
+/** Which Point, and what we register with it: facts of this node, not knobs (those are PointLinkOptions). */
+export interface PointTarget {
   url: string;
   /** the port peers reach us on (the Point takes our IP from the connection) */
   port: number;
   /** source address for connections to the Point, so it sees the address we serve on */
   localAddress?: string | undefined;
   clusterSecret?: string | undefined;
-  /** how often to ask for peers while registered */
-  lookIntervalMs: number;
-  /** peers asked for each time */
-  lookCount: number;
-  /** retry schedule while the Point cannot be reached */
-  retry: { baseMs: number; capMs: number };
 }
 
 export class PointLink implements PeerRegistry {
@@ -44,11 +40,15 @@ export class PointLink implements PeerRegistry {
 
   constructor(
     private readonly identity: NodeIdentity,
+    private readonly target: PointTarget,
     private readonly options: PointLinkOptions,
     private readonly logger: Logger,
     private readonly onPeers: (peers: { info: PeerInfo; vouch: Vouch }[]) => void,
   ) {
-    this.client = new PointClient({ url: options.url, localAddress: options.localAddress, clusterSecret: options.clusterSecret, retries: 1, timeoutMs: 2000 });
+    this.client = new PointClient({
+      url: target.url, localAddress: target.localAddress, clusterSecret: target.clusterSecret,
+      retries: options.requestRetries, timeoutMs: options.requestTimeoutMs,
+    });
   }
 
   start(): void {
@@ -66,14 +66,14 @@ export class PointLink implements PeerRegistry {
       try {
         if (this.sessionKey === undefined) {
           this.state = 'registering';
-          const reg = await this.client.reg({ port: this.options.port, publicKey: this.identity.publicKey, id: this.identity.id });
+          const reg = await this.client.reg({ port: this.target.port, publicKey: this.identity.publicKey, id: this.identity.id });
           this.sessionKey = reg.key;
           this.ttlSec = reg.ttl;
           this.state = 'registered';
           this.lastError = null;
           failures = 0;
           nextLook = 0;
-          this.logger.info({ point: this.options.url, ttl: reg.ttl }, 'registered with the Point');
+          this.logger.info({ point: this.target.url, ttl: reg.ttl }, 'registered with the Point');
         } else {
           await this.client.heartbeat(this.sessionKey);
           this.state = 'registered';
@@ -94,7 +94,7 @@ export class PointLink implements PeerRegistry {
           continue;
         }
         this.state = code === 'POINT_ERR_BANNED' || code === 'POINT_ERR_BAD_JOIN_TOKEN' || code === 'POINT_ERR_ID_TAKEN' ? 'refused' : 'unreachable';
-        if (failures === 1 || failures % 10 === 0) this.logger.warn({ point: this.options.url, err: this.lastError, state: this.state }, 'the Point is not answering as it should; still serving, will retry');
+        if (failures === 1 || failures % 10 === 0) this.logger.warn({ point: this.target.url, err: this.lastError, state: this.state }, 'the Point is not answering as it should; still serving, will retry');
         await this.sleep(backoffDelay(Math.min(failures, 10), this.options.retry, Math.random) + this.options.retry.baseMs);
       }
     }

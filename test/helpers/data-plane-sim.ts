@@ -13,7 +13,8 @@ import { EMPTY_SHA256 } from '../../src/consensus/schema.js';
 import type { SiblingSet, Version } from '../../src/consensus/types.js';
 import { clockKey } from '../../src/consensus/vector-clock.js';
 import { nextClock } from '../../src/consensus/versions.js';
-import { dataPlaneConfig, type DataPlaneConfig } from '../../src/gossip/core/data-plane-config.js';
+import { DATA_PLANE_OPTIONS, type DataPlaneConfig } from '../../src/gossip/core/data-plane-config.js';
+import { buildOptions } from '../../src/options.js';
 import { DataPlane } from '../../src/gossip/core/data-plane.js';
 import { MemoryVersionStore } from '../../tools/doubles/memory-version-store.js';
 import { SeededRandom } from '../../tools/sim/seeded-random.js';
@@ -75,7 +76,7 @@ export class DataPlaneSim {
     this.net.wire = options.wire ?? 'validated';
     this.dataRandom = this.random.fork();
     this.tickMs = options.tickMs ?? 100;
-    this.config = dataPlaneConfig('localTest', options.config ?? {});
+    this.config = buildOptions(DATA_PLANE_OPTIONS, options.config ?? {}, 'localTest');
     const infos: PeerInfo[] = Array.from({ length: options.nodes }, (_, i) => ({
       id: nodeIdOf(i),
       address: `127.0.0.1:${10_000 + i}`,

@@ -4,7 +4,8 @@
  * handing it messages and reading what it sent back.
  */
 import { Membership } from '../../src/gossip/core/membership.js';
-import { MEMBERSHIP_PROFILES, membershipOptions, type MembershipOptions } from '../../src/gossip/core/membership-config.js';
+import { MEMBERSHIP_OPTIONS, type MembershipOptions } from '../../src/gossip/core/membership-config.js';
+import { buildOptions } from '../../src/options.js';
 import { PROTOCOL_VERSION, type GossipMessage, type MemberUpdate, type MessageBody, type MessageOf } from '../../src/gossip/core/messages.js';
 import { SeededRandom } from '../../tools/sim/seeded-random.js';
 import { VirtualClock } from '../../tools/sim/virtual-clock.js';
@@ -29,7 +30,7 @@ export class MembershipHarness {
   readonly options: MembershipOptions;
 
   constructor(options: Partial<MembershipOptions> = {}, config: { peers?: number; seed?: number } = {}) {
-    this.options = membershipOptions(options, MEMBERSHIP_PROFILES.localTest);
+    this.options = buildOptions(MEMBERSHIP_OPTIONS, options, 'localTest');
     const ids = new SeededRandom((config.seed ?? 1) + 7_919);
     this.self = simPeer(0, ids);
     this.peers = Array.from({ length: config.peers ?? 5 }, (_, i) => simPeer(i + 1, ids));

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { ERROR_CODES, CdnError, errorBody, type ErrorCode } from '../../src/errors.js';
+import { ERROR_CODES, CdnError, ConfigError, errorBody, type ErrorCode } from '../../src/errors.js';
 
 const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
 
@@ -21,7 +21,7 @@ describe('error codes', () => {
   });
 
   it('codes are grouped by subsystem prefix', () => {
-    for (const code of Object.keys(ERROR_CODES)) expect(code).toMatch(/^(CDN|GOSSIP|POINT)_ERR_[A-Z_]+$/);
+    for (const code of Object.keys(ERROR_CODES)) expect(code).toMatch(/^(CDN|GOSSIP|POINT|CONFIG)_ERR_[A-Z_]+$/);
   });
 
   it('errors become the JSON error shape with their status; unknown ones become INTERNAL', () => {
@@ -31,5 +31,13 @@ describe('error codes', () => {
     expect(other.status).toBe(500);
     expect(other.body.error.code).toBe('CDN_ERR_INTERNAL' satisfies ErrorCode);
     expect(JSON.stringify(other)).not.toContain('secret detail');
+  });
+
+  it('a config error carries its stable code, the option and the rule', () => {
+    const e = new ConfigError('membership.probeTimeoutMs', 'must be at most half of probeIntervalMs');
+    expect(e).toBeInstanceOf(CdnError);
+    expect([e.code, e.option, e.rule]).toEqual(['CONFIG_ERR_INVALID', 'membership.probeTimeoutMs', 'must be at most half of probeIntervalMs']);
+    expect(e.message).toBe('membership.probeTimeoutMs: must be at most half of probeIntervalMs');
+    expect(errorBody(e).body.error).toMatchObject({ code: 'CONFIG_ERR_INVALID', details: { option: 'membership.probeTimeoutMs' } });
   });
 });

@@ -5,7 +5,8 @@
  * to the theoretical figure they are judged against.
  */
 import type { Version } from '../../src/consensus/types.js';
-import { membershipOptions } from '../../src/gossip/core/membership-config.js';
+import { MEMBERSHIP_OPTIONS } from '../../src/gossip/core/membership-config.js';
+import { buildOptions } from '../../src/options.js';
 import { applyFault } from './faults.js';
 import { DetectionWatch, disagreements, membershipComplete, probeTotals, round1 } from './metrics.js';
 import { coreOptions, link, simulationConfig } from './profiles.js';
@@ -157,7 +158,7 @@ export interface DetectionResult {
  */
 export async function detectionUnderLoss(options: { nodes: number; loss: number; rounds: number; lifeguard: boolean; slowNodes?: number; seed?: number }): Promise<DetectionResult> {
   const base = coreOptions('production');
-  const membership = options.lifeguard ? base.membership : membershipOptions({ awarenessMax: 1, suspicionMaxTimeoutMult: 1 }, base.membership);
+  const membership = options.lifeguard ? base.membership : buildOptions(MEMBERSHIP_OPTIONS, { awarenessMax: 1, suspicionMaxTimeoutMult: 1 }, base.membership);
   const sim = new Simulation(simulationConfig(options.nodes, options.seed ?? 1, { core: { ...base, membership }, link: { ...link('lan'), latency: { kind: 'uniform', min: 1, max: 40 } } }));
   await bootAndSettle(sim);
   const slow = options.slowNodes ?? 0;

@@ -7,6 +7,7 @@
  */
 import { MEMBERSHIP_PROFILES } from '../../src/gossip/core/membership-config.js';
 import { DATA_PLANE_PROFILES } from '../../src/gossip/core/data-plane-config.js';
+import { POINT_LINK_OPTIONS } from '../../src/node/point-link-config.js';
 import type { GossipCoreOptions } from '../../src/gossip/core/gossip-core.js';
 import { DEFAULT_BODY_MODEL } from './sim-bodies.js';
 import { LAN_LATENCY, WAN_LATENCY, type LatencyModel } from './latency.js';
@@ -31,8 +32,8 @@ export function link(latency: LatencyName = 'lan', loss = 0, duplicate = 0): Lin
 
 /**
  * Defaults: production timing, LAN latency, JSON on the wire, every node
- * starting at once with 16 peers from the Point (the node's lookCount) and a
- * fresh look every 30 s (its lookIntervalMs).
+ * starting at once with as many peers from the Point as a node asks for (its
+ * pointLink.lookCount, 16) and a fresh look as often (its lookIntervalMs, 30 s).
  */
 export function simulationConfig(nodes: number, seed: number, overrides: Partial<SimulationConfig> = {}): SimulationConfig {
   return {
@@ -41,8 +42,8 @@ export function simulationConfig(nodes: number, seed: number, overrides: Partial
     core: coreOptions('production'),
     link: link('lan'),
     wire: 'json',
-    lookCount: 16,
-    lookIntervalMs: 30_000,
+    lookCount: POINT_LINK_OPTIONS.profiles.production.lookCount,
+    lookIntervalMs: POINT_LINK_OPTIONS.profiles.production.lookIntervalMs,
     joinWindowMs: 0,
     bodies: DEFAULT_BODY_MODEL,
     ...overrides,

@@ -1,9 +1,13 @@
 /**
  * Configuration of the data plane (dissemination + anti-entropy): named
- * defaults, two profiles, validation, freezing. Every knob says what it
- * trades. Design and measurements: proposals/0001-gossip-protocol.md
+ * defaults in two profiles and their rules, declared once for the options
+ * module (src/options.ts), which merges, validates and freezes:
+ * `buildOptions(DATA_PLANE_OPTIONS, overrides, 'localTest')`. Every knob says
+ * what it trades. Design and measurements: proposals/0001-gossip-protocol.md
  * ("Dissemination", "Anti-entropy").
  */
+import { z } from 'zod';
+import { defineOptions, integerIn, type ProfileKey, type Profiles } from '../../options.js';
 import { LIMITS } from './messages.js';
 
 export interface DataPlaneConfig {
@@ -79,7 +83,7 @@ export interface DataPlaneConfig {
 export type DataPlaneOptions = DataPlaneConfig;
 
 /** Production: LAN/WAN clusters of up to thousands of nodes and millions of keys. */
-export const PRODUCTION_DATA_PLANE: DataPlaneConfig = Object.freeze({
+const production: DataPlaneConfig = {
   fanout: 4,
   maxHops: 16,
   antiEntropyIntervalMs: 1_000,
@@ -93,74 +97,36 @@ export const PRODUCTION_DATA_PLANE: DataPlaneConfig = Object.freeze({
   bodyHolderEntries: 16_384,
   holdersPerBody: 8,
   staleAdmissionMs: 0,
-});
+};
 
 /** Local tests and the simulator: same protocol, faster anti-entropy, smaller caches. */
-export const LOCAL_TEST_DATA_PLANE: DataPlaneConfig = Object.freeze({
-  ...PRODUCTION_DATA_PLANE,
+const localTest: DataPlaneConfig = {
+  ...production,
   antiEntropyIntervalMs: 100,
   seenFilterVersions: 4_096,
   bodyHolderEntries: 4_096,
-});
-
-export const DATA_PLANE_PROFILES = Object.freeze({ production: PRODUCTION_DATA_PLANE, localTest: LOCAL_TEST_DATA_PLANE });
-export type DataPlaneProfile = keyof typeof DATA_PLANE_PROFILES;
-
-type NumericKey = { [K in keyof DataPlaneConfig]: DataPlaneConfig[K] extends number ? K : never }[keyof DataPlaneConfig];
-
-/** [min, max] of every numeric knob, integers all. */
-const RANGES: Readonly<Record<NumericKey, readonly [number, number]>> = {
-  fanout: [1, 32],
-  maxHops: [1, LIMITS.maxHops - 1],
-  antiEntropyIntervalMs: [1, 3_600_000],
-  treeDepth: [1, 8],
-  aeLeafKeys: [0, LIMITS.maxAeKeys],
-  aeMaxExpansions: [1, Math.floor(LIMITS.maxAeNodes / 16)],
-  aeMaxVersionsPerReply: [1, 64 * LIMITS.maxVersions],
-  seenFilterVersions: [1, 10_000_000],
-  seenFilterPeersPerVersion: [1, 1_024],
-  bodyHolderEntries: [1, 10_000_000],
-  holdersPerBody: [1, 256],
-  staleAdmissionMs: [0, Number.MAX_SAFE_INTEGER],
 };
 
-const BOOLEANS: ReadonlySet<string> = new Set(['aePackedChildren']);
+/** The rule of every knob: integers in [min, max], and one flag. */
+const schema = z.strictObject({
+  fanout: integerIn(1, 32),
+  maxHops: integerIn(1, LIMITS.maxHops - 1),
+  antiEntropyIntervalMs: integerIn(1, 3_600_000),
+  treeDepth: integerIn(1, 8),
+  aeLeafKeys: integerIn(0, LIMITS.maxAeKeys),
+  aePackedChildren: z.boolean({ error: 'must be true or false' }),
+  aeMaxExpansions: integerIn(1, Math.floor(LIMITS.maxAeNodes / 16)),
+  aeMaxVersionsPerReply: integerIn(1, 64 * LIMITS.maxVersions),
+  seenFilterVersions: integerIn(1, 10_000_000),
+  seenFilterPeersPerVersion: integerIn(1, 1_024),
+  bodyHolderEntries: integerIn(1, 10_000_000),
+  holdersPerBody: integerIn(1, 256),
+  staleAdmissionMs: integerIn(0, Number.MAX_SAFE_INTEGER),
+});
 
-/** Thrown for an unknown option or a value outside its rule; the message names both. */
-export class DataPlaneConfigError extends RangeError {
-  override readonly name = 'DataPlaneConfigError';
-}
+/** Data plane options: `dataPlane.*` under the node. */
+export const DATA_PLANE_OPTIONS = defineOptions('dataPlane', schema satisfies z.ZodType<DataPlaneConfig>, { production, localTest });
 
-/**
- * A complete, checked, frozen configuration: a profile (or a full config)
- * with overrides applied.
- * @throws DataPlaneConfigError naming the option and its rule.
- */
-export function dataPlaneConfig(
-  base: DataPlaneProfile | DataPlaneConfig = 'production',
-  overrides: Partial<DataPlaneConfig> = {},
-): DataPlaneConfig {
-  const merged: Record<string, unknown> = { ...(typeof base === 'string' ? DATA_PLANE_PROFILES[base] : base) };
-  for (const [name, value] of Object.entries(overrides)) {
-    if (value !== undefined) merged[name] = value;
-  }
-  return validateDataPlaneConfig(merged);
-}
-
-/** Checks a complete configuration object; returns it frozen. */
-export function validateDataPlaneConfig(value: Readonly<Record<string, unknown>>): DataPlaneConfig {
-  const known = new Set([...Object.keys(RANGES), ...BOOLEANS]);
-  for (const name of Object.keys(value)) {
-    if (!known.has(name)) throw new DataPlaneConfigError(`dataPlane.${name}: unknown option`);
-  }
-  for (const [name, [min, max]] of Object.entries(RANGES)) {
-    const v = value[name];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      throw new DataPlaneConfigError(`dataPlane.${name}: must be an integer in [${min}, ${max}] (got ${String(v)})`);
-    }
-  }
-  for (const name of BOOLEANS) {
-    if (typeof value[name] !== 'boolean') throw new DataPlaneConfigError(`dataPlane.${name}: must be true or false`);
-  }
-  return Object.freeze({ ...value }) as unknown as DataPlaneConfig;
-}
+/** The named profiles (validated, frozen). */
+export const DATA_PLANE_PROFILES: Profiles<DataPlaneConfig> = DATA_PLANE_OPTIONS.profiles;
+export type DataPlaneProfile = ProfileKey;

@@ -27,7 +27,8 @@ import type { Version } from '../../consensus/types.js';
 import { causalWeight, sameVersion } from '../../consensus/versions.js';
 import { AntiEntropy } from './anti-entropy.js';
 import { BodyHolders } from './body-holders.js';
-import { validateDataPlaneConfig, type DataPlaneConfig } from './data-plane-config.js';
+import { DATA_PLANE_OPTIONS, type DataPlaneConfig } from './data-plane-config.js';
+import { buildOptions } from '../../options.js';
 import { LIMITS, PROTOCOL_VERSION, type GossipMessage, type MessageBody, type MessageOf } from './messages.js';
 import { MerkleTree, siblingsDigest } from './merkle-tree.js';
 import { SeenFilter, versionId } from './seen-filter.js';
@@ -98,7 +99,8 @@ export class DataPlane {
     private readonly deps: DataPlaneDeps,
     options: DataPlaneConfig,
   ) {
-    this.options = validateDataPlaneConfig(options as unknown as Record<string, unknown>);
+    // checked again here: a hand-assembled config must not reach the protocol
+    this.options = buildOptions(DATA_PLANE_OPTIONS, {}, options);
     this.tree = new MerkleTree(this.options.treeDepth);
     this.ae = new AntiEntropy(this.tree, (key) => causalWeight(deps.store.siblings(key)), env.random, this.options);
     this.seen = new SeenFilter(this.options.seenFilterVersions, this.options.seenFilterPeersPerVersion);

@@ -1,11 +1,15 @@
 /**
- * Membership and failure-detection timing, built once: named profiles, merged
- * with overrides, validated (unknown keys refused, each message naming the
- * option and its rule), frozen. Modelled on memberlist's DefaultLANConfig and
- * DefaultLocalConfig (research/gossip.md §1); N below is the number of live
- * nodes including this one. Design: proposals/0001-gossip-protocol.md.
+ * Membership and failure-detection timing: named profiles and their rules,
+ * declared once for the options module (src/options.ts), which merges
+ * overrides, validates (unknown keys refused, each message naming the option
+ * and its rule: `membership.probeTimeoutMs: must be at most half of ...`) and
+ * freezes: `buildOptions(MEMBERSHIP_OPTIONS, overrides, 'localTest')`.
+ * Modelled on memberlist's DefaultLANConfig and DefaultLocalConfig
+ * (research/gossip.md §1); N below is the number of live nodes including this
+ * one. Design: proposals/0001-gossip-protocol.md.
  */
 import { z } from 'zod';
+import { defineOptions, type Profiles } from '../../options.js';
 import { LIMITS } from './messages.js';
 
 export interface MembershipOptions {
@@ -109,8 +113,8 @@ export interface MembershipOptions {
  * tests): a crash is suspected within about a second and declared dead in
  * 1.5 s (floor, N ≤ 9) to 6 s (nobody confirms).
  */
-export const MEMBERSHIP_PROFILES: { readonly production: MembershipOptions; readonly localTest: MembershipOptions } = Object.freeze({
-  production: Object.freeze({
+const profiles: Profiles<MembershipOptions> = {
+  production: {
     tickMs: 100,
     probeIntervalMs: 1000,
     probeTimeoutMs: 500,
@@ -130,8 +134,8 @@ export const MEMBERSHIP_PROFILES: { readonly production: MembershipOptions; read
     maxMembers: LIMITS.maxMembers - 1,
     maxBroadcasts: LIMITS.maxMembers,
     maxRelays: 256,
-  }),
-  localTest: Object.freeze({
+  },
+  localTest: {
     tickMs: 50,
     probeIntervalMs: 500,
     probeTimeoutMs: 200,
@@ -151,8 +155,8 @@ export const MEMBERSHIP_PROFILES: { readonly production: MembershipOptions; read
     maxMembers: LIMITS.maxMembers - 1,
     maxBroadcasts: LIMITS.maxMembers,
     maxRelays: 256,
-  }),
-});
+  },
+};
 
 const positiveMs = z.number().int('must be whole milliseconds').positive('must be positive');
 const count = (min: number, max: number) =>
@@ -190,31 +194,11 @@ const optionsSchema = z
     rule(o.reapAfterMs >= o.deadRetryMaxMs, 'reapAfterMs', 'must be at least deadRetryMaxMs (a dead member gets retried before it is forgotten)');
   });
 
-/** A membership option that cannot be used; `option` names it. */
-export class MembershipConfigError extends Error {
-  constructor(readonly option: string, message: string) {
-    super(`membership option ${option}: ${message}`);
-    this.name = 'MembershipConfigError';
-  }
-}
+/** Membership options: `membership.*` under the node. */
+export const MEMBERSHIP_OPTIONS = defineOptions('membership', optionsSchema satisfies z.ZodType<MembershipOptions>, profiles);
 
-/**
- * A validated, frozen set of options: `base` (a profile, production by
- * default) with `overrides` on top. Throws MembershipConfigError naming the
- * first offending option.
- */
-export function membershipOptions(
-  overrides: Partial<MembershipOptions> = {},
-  base: MembershipOptions = MEMBERSHIP_PROFILES.production,
-): MembershipOptions {
-  const result = optionsSchema.safeParse({ ...base, ...overrides });
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const option = issue?.code === 'unrecognized_keys' ? issue.keys.join(', ') : (issue?.path.map(String).join('.') ?? '');
-    throw new MembershipConfigError(option === '' ? 'options' : option, issue?.message ?? 'invalid');
-  }
-  return Object.freeze(result.data);
-}
+/** The named profiles (validated, frozen). */
+export const MEMBERSHIP_PROFILES: Profiles<MembershipOptions> = MEMBERSHIP_OPTIONS.profiles;
 
 /** ceil(log10(N+1)): the log-N scale memberlist applies to retransmits and suspicion. */
 export function logScale(n: number): number {

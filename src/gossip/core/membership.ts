@@ -28,7 +28,7 @@ import type { Logger } from '../../log.js';
 import type { MemberRecord, MemberState, NodeId, PeerInfo, PeerSampler, ProtocolEnv } from './types.js';
 
 export type { MembershipOptions } from './membership-config.js';
-export { MEMBERSHIP_PROFILES, membershipOptions } from './membership-config.js';
+export { MEMBERSHIP_OPTIONS, MEMBERSHIP_PROFILES } from './membership-config.js';
 
 /** Counters an operator (or a simulation) asks about. */
 export interface MembershipStats {

@@ -12,6 +12,7 @@ import type { Logger } from '../../log.js';
 import { isCdnError } from '../../errors.js';
 import type { Version } from '../../consensus/types.js';
 import type { NodeId, PeerInfo } from '../core/types.js';
+import type { BodyFetcherOptions } from './runtime-config.js';
 
 /** Where fetched bodies go: the blob store. */
 export interface BodySink {
@@ -40,20 +41,6 @@ export interface BodyFetcherDeps {
   logger: Logger;
 }
 
-export interface BodyFetcherOptions {
-  /** bodies downloading at once */
-  concurrency: number;
-  /** bodies waiting; more are refused until the queue drains (anti-entropy brings them back) */
-  maxQueued: number;
-  /** a stall longer than this aborts one attempt */
-  stallTimeoutMs: number;
-  /** rounds of retries when no holder could give a body */
-  maxRounds: number;
-  retryDelayMs: number;
-}
-
-export const BODY_FETCHER_DEFAULTS: BodyFetcherOptions = { concurrency: 4, maxQueued: 10_000, stallTimeoutMs: 10_000, maxRounds: 5, retryDelayMs: 2_000 };
-
 export interface FetcherStats {
   fetched: number;
   bytes: number;
@@ -69,7 +56,7 @@ export class BodyFetcher {
   readonly stats: FetcherStats = { fetched: 0, bytes: 0, failures: 0, badBodies: 0, queued: 0 };
   private stopped = false;
 
-  constructor(private readonly deps: BodyFetcherDeps, private readonly options: BodyFetcherOptions = BODY_FETCHER_DEFAULTS) {
+  constructor(private readonly deps: BodyFetcherDeps, private readonly options: BodyFetcherOptions) {
     this.queue = new PQueue({ concurrency: options.concurrency });
   }
 
@@ -105,7 +92,7 @@ export class BodyFetcher {
       const p = this.deps.peer(id);
       if (p !== undefined && !seen.has(id)) { seen.add(id); out.push(p); }
     }
-    for (const p of this.deps.anyPeers(3)) if (!seen.has(p.id)) { seen.add(p.id); out.push(p); }
+    for (const p of this.deps.anyPeers(this.options.fallbackPeers)) if (!seen.has(p.id)) { seen.add(p.id); out.push(p); }
     return out;
   }
 

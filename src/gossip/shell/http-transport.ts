@@ -15,32 +15,13 @@ import type { NodeIdentity } from '../../identity/keystore.js';
 import { CdnError } from '../../errors.js';
 import type { GossipMessage } from '../core/messages.js';
 import { signRequest } from './signing.js';
+import type { HttpTransportOptions } from './runtime-config.js';
 import type { Clock, NodeId, PeerInfo, Transport } from '../core/types.js';
 
 export const MESSAGE_PATH = '/gossip/message';
 export const BODY_PATH_PREFIX = '/gossip/bodies/';
 export const KEYS_PATH_PREFIX = '/gossip/keys/';
 const MAX_KEY_ANSWER_BYTES = 256 * 1024;
-
-export interface HttpTransportOptions {
-  /** connect + headers + body timeout for one message, ms */
-  messageTimeoutMs: number;
-  /** messages in flight to one peer */
-  concurrencyPerPeer: number;
-  /** messages waiting for one peer before new ones are dropped */
-  backlogPerPeer: number;
-  /** keep-alive connections to one peer */
-  connectionsPerPeer: number;
-  /** source address for outgoing connections (a node bound to 127.0.0.5 speaks from it) */
-  localAddress?: string | undefined;
-}
-
-export const HTTP_TRANSPORT_DEFAULTS: HttpTransportOptions = {
-  messageTimeoutMs: 2000,
-  concurrencyPerPeer: 4,
-  backlogPerPeer: 256,
-  connectionsPerPeer: 8,
-};
 
 export interface TransportStats {
   sent: number;
@@ -61,16 +42,18 @@ export class HttpTransport implements Transport {
     private readonly identity: NodeIdentity,
     private readonly clock: Clock,
     private readonly logger: Logger,
-    private readonly options: HttpTransportOptions = HTTP_TRANSPORT_DEFAULTS,
+    private readonly options: HttpTransportOptions,
+    /** source address for outgoing connections (a node bound to 127.0.0.5 speaks from it) */
+    localAddress?: string,
   ) {
     this.agent = new Agent({
       connections: options.connectionsPerPeer,
-      keepAliveTimeout: 30_000,
+      keepAliveTimeout: options.keepAliveTimeoutMs,
       headersTimeout: options.messageTimeoutMs,
       bodyTimeout: options.messageTimeoutMs,
       connect: { timeout: options.messageTimeoutMs },
       // undici takes the source address as a client option (inside `connect` it is ignored).
-      ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
+      ...(localAddress === undefined ? {} : { localAddress }),
     });
   }
 

@@ -14,9 +14,12 @@ import { formatHostPort } from '../../host-port.js';
 import type { NodeIdentity } from '../../identity/keystore.js';
 import type { Version } from '../../consensus/types.js';
 import { versionSchema } from '../../consensus/schema.js';
-import { GossipCore, type GossipCoreOptions } from '../core/gossip-core.js';
-import { HttpTransport, HTTP_TRANSPORT_DEFAULTS, type HttpTransportOptions } from './http-transport.js';
-import { BodyFetcher, BODY_FETCHER_DEFAULTS, type BodySink } from './body-fetcher.js';
+import { GossipCore } from '../core/gossip-core.js';
+import type { MembershipOptions } from '../core/membership-config.js';
+import type { DataPlaneConfig } from '../core/data-plane-config.js';
+import { HttpTransport } from './http-transport.js';
+import { BodyFetcher, type BodySink } from './body-fetcher.js';
+import type { BodyFetcherOptions, HttpTransportOptions, RuntimeOptions } from './runtime-config.js';
 import { PeerAuth, type PeerRegistry, type Vouch } from './peer-auth.js';
 import { ReplayGuard, verifyRequest, type VerifiedSender } from './signing.js';
 import { LIMITS, parseGossipMessage, peerInfoSchema } from '../core/messages.js';
@@ -29,19 +32,14 @@ export interface Bootstrap extends PeerRegistry {
   lookNow(): Promise<void>;
 }
 
+/** Everything the runtime is built from, each part built by the options module (the node's config holds them all). */
 export interface GossipRuntimeOptions {
-  /** how often the core's tick() runs */
-  tickMs: number;
-  core: GossipCoreOptions;
-  transport?: HttpTransportOptions;
-  /** how often the peer list is written to the data dir */
-  persistEveryMs: number;
-  /** bad messages from one address before it is reported to the Point */
-  reportAfterBadMessages: number;
-  /** how long a read waits for a body to arrive from a peer */
-  readThroughTimeoutMs: number;
-  /** how often versions held without their body (log damage, a lost file, a failed fetch) are fetched again */
-  missingBodySweepMs: number;
+  readonly runtime: RuntimeOptions;
+  /** the core's tick() runs every membership.tickMs */
+  readonly membership: MembershipOptions;
+  readonly dataPlane: DataPlaneConfig;
+  readonly transport: HttpTransportOptions;
+  readonly bodyFetcher: BodyFetcherOptions;
 }
 
 export interface GossipMetrics {
@@ -60,8 +58,6 @@ export interface AdmittedSender extends VerifiedSender {
 }
 
 export const PEERS_FILE = 'peers.json';
-/** Peers asked, in parallel, about a key never heard of here. */
-const LOOKUP_FANOUT = 6;
 const peersFile = z.strictObject({ version: z.literal(1), peers: z.array(peerInfoSchema).max(LIMITS.maxMembers) });
 const keyAnswer = z.strictObject({ versions: z.array(versionSchema).max(LIMITS.maxVersions), held: z.array(z.string()).max(LIMITS.maxHeld) });
 
@@ -86,12 +82,14 @@ export class GossipRuntime {
     private readonly dataDir: string,
     private readonly logger: Logger,
     private readonly options: GossipRuntimeOptions,
+    /** source address for connections to peers, so they see the address this node serves on */
+    localAddress?: string,
   ) {
-    this.transport = new HttpTransport(identity, this.clock, logger.child({ part: 'transport' }), options.transport ?? HTTP_TRANSPORT_DEFAULTS);
+    this.transport = new HttpTransport(identity, this.clock, logger.child({ part: 'transport' }), options.transport, localAddress);
     this.core = new GossipCore(
       { self, transport: this.transport, clock: this.clock, random: { next: Math.random }, logger },
       store,
-      options.core,
+      { membership: options.membership, data: options.dataPlane },
       (version) => { void this.fetcher.want(version); },
     );
     this.fetcher = new BodyFetcher({
@@ -107,7 +105,7 @@ export class GossipRuntime {
         this.badPeer(peer.address.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''), reason);
       },
       logger: logger.child({ part: 'body-fetcher' }),
-    }, BODY_FETCHER_DEFAULTS);
+    }, options.bodyFetcher);
     this.auth = new PeerAuth(bootstrap, this.clock);
     this.replay = new ReplayGuard(this.clock);
   }
@@ -122,12 +120,12 @@ export class GossipRuntime {
     }
     this.core.start(seeds);
     this.started = true;
-    this.tickTimer = setInterval(() => this.core.tick(), this.options.tickMs);
+    this.tickTimer = setInterval(() => this.core.tick(), this.options.membership.tickMs);
     this.tickTimer.unref();
-    this.persistTimer = setInterval(() => { void this.savePeers(); }, this.options.persistEveryMs);
+    this.persistTimer = setInterval(() => { void this.savePeers(); }, this.options.runtime.persistEveryMs);
     this.persistTimer.unref();
     // at start the data plane asks for missing bodies itself (with their known holders); this sweep catches later losses
-    this.missingTimer = setInterval(() => this.fetchMissingBodies(), this.options.missingBodySweepMs);
+    this.missingTimer = setInterval(() => this.fetchMissingBodies(), this.options.runtime.missingBodySweepMs);
     this.missingTimer.unref();
     this.logger.info({ seeds: seeds.length }, 'gossip started');
   }
@@ -171,8 +169,8 @@ export class GossipRuntime {
   private malformed(ip: string, reason: string): void {
     const n = (this.badMessages.get(ip) ?? 0) + 1;
     this.badMessages.set(ip, n);
-    if (this.badMessages.size > 10_000) this.badMessages.clear();
-    if (n === this.options.reportAfterBadMessages) this.badPeer(ip, reason);
+    if (this.badMessages.size > this.options.runtime.badMessageAddresses) this.badMessages.clear();
+    if (n === this.options.runtime.reportAfterBadMessages) this.badPeer(ip, reason);
   }
 
   private badPeer(ip: string, reason: string): void {
@@ -192,16 +190,16 @@ export class GossipRuntime {
   async obtainBody(version: Version): Promise<boolean> {
     if (this.store.hasBody(version.sha256)) return true;
     const wait = this.fetcher.want(version);
-    const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), this.options.readThroughTimeoutMs).unref());
+    const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), this.options.runtime.readThroughTimeoutMs).unref());
     return Promise.race([wait, timeout]);
   }
 
   /** Read-through of a key never heard of: ask a few peers for their versions of it. */
   async lookup(key: string): Promise<boolean> {
-    const peers = this.core.membership.sample(LOOKUP_FANOUT);
+    const peers = this.core.membership.sample(this.options.runtime.lookupFanout);
     const answers = await Promise.all(peers.map(async (peer) => {
       try {
-        const parsed = keyAnswer.safeParse(await this.transport.fetchVersions(peer, key, 1500));
+        const parsed = keyAnswer.safeParse(await this.transport.fetchVersions(peer, key, this.options.runtime.lookupTimeoutMs));
         return parsed.success ? parsed.data.versions.filter((v) => v.key === key) : [];
       } catch {
         return [];
@@ -300,7 +298,7 @@ export class GossipRuntime {
     clearInterval(this.persistTimer);
     clearInterval(this.missingTimer);
     this.core.leave();
-    await this.transport.flush(1500);
+    await this.transport.flush(this.options.runtime.leaveFlushMs);
     await this.savePeers();
     await this.fetcher.stop();
     await this.transport.close();

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { pickWinner } from '../../../src/consensus/versions.js';
 import type { Version } from '../../../src/consensus/types.js';
-import { dataPlaneConfig } from '../../../src/gossip/core/data-plane-config.js';
+import { DATA_PLANE_OPTIONS, type DataPlaneConfig } from '../../../src/gossip/core/data-plane-config.js';
+import { buildOptions } from '../../../src/options.js';
 import { DataPlane } from '../../../src/gossip/core/data-plane.js';
 import { MemoryVersionStore } from '../../../tools/doubles/memory-version-store.js';
 import { LIMITS, PROTOCOL_VERSION, type GossipMessage, type MessageOf } from '../../../src/gossip/core/messages.js';
@@ -17,7 +18,7 @@ const HOP_PER_ROUND = { latency: { kind: 'constant', ms: 100 }, loss: 0, duplica
 const NO_AE = { antiEntropyIntervalMs: 3_600_000 };
 
 /** One DataPlane whose sends are recorded, over a fixed list of peers. */
-function lonePlane(options: { peers?: number; config?: Parameters<typeof dataPlaneConfig>[1] } = {}) {
+function lonePlane(options: { peers?: number; config?: Partial<DataPlaneConfig> } = {}) {
   const infos: PeerInfo[] = Array.from({ length: (options.peers ?? 10) + 1 }, (_, i) => ({
     id: nodeIdOf(i),
     address: `127.0.0.1:${20_000 + i}`,
@@ -32,7 +33,7 @@ function lonePlane(options: { peers?: number; config?: Parameters<typeof dataPla
   const plane = new DataPlane(
     { self, transport: { send: (to, message) => sent.push({ to: to.id, message }) }, clock, random, logger: silentLogger() },
     { store, peers: new StaticPeers(self.id, infos, random.fork()), onBodyNeeded: (v) => needed.push(v) },
-    dataPlaneConfig('localTest', { ...NO_AE, ...options.config }),
+    buildOptions(DATA_PLANE_OPTIONS, { ...NO_AE, ...options.config }, 'localTest'),
   );
   plane.start();
   const hlc = { now: () => ({ wall: clock.now(), logical: 0 }) };
@@ -171,7 +172,7 @@ describe('DataPlane: rumors', () => {
     const plane = new DataPlane(
       { self: infos[0] as PeerInfo, transport: { send: () => undefined }, clock, random, logger: silentLogger() },
       { store, peers: new StaticPeers(nodeIdOf(0), infos, random.fork()), onBodyNeeded: (v) => needed.push(v) },
-      dataPlaneConfig('localTest', NO_AE),
+      buildOptions(DATA_PLANE_OPTIONS, NO_AE, 'localTest'),
     );
     plane.start();
     expect(needed.map((v) => v.sha256)).toEqual([missing.sha256]);

@@ -7,7 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MembershipSim, type ChangeEvent } from '../../helpers/membership-sim.js';
-import { MEMBERSHIP_PROFILES, membershipOptions, type MembershipOptions } from '../../../src/gossip/core/membership-config.js';
+import { MEMBERSHIP_OPTIONS, MEMBERSHIP_PROFILES, type MembershipOptions } from '../../../src/gossip/core/membership-config.js';
+import { buildOptions } from '../../../src/options.js';
 import { suspicionBounds } from '../../../src/gossip/core/suspicion.js';
 import type { LinkModel } from '../../../tools/sim/sim-network.js';
 
@@ -105,7 +106,7 @@ describe('failure detection', () => {
     expect(withIndirect.node(1).membership.probeStats.indirectProbes).toBeGreaterThan(0);
     expect(withIndirect.node(2).membership.probeStats.indirectProbes).toBeGreaterThan(0);
     // the control: without ping-req, the same cut makes 1 and 2 accuse each other
-    const without = await run(membershipOptions({ indirectChecks: 0 }, LOCAL));
+    const without = await run(buildOptions(MEMBERSHIP_OPTIONS, { indirectChecks: 0 }, LOCAL));
     expect(without.total((m) => m.stats.suspicionsRaised)).toBeGreaterThan(0);
   });
 });
@@ -199,7 +200,7 @@ describe('robustness', () => {
       return { accusations: slow.stats.suspicionsRaised, health: slow.health, healthyDeclaredDead: healthyDeclaredDead.size };
     };
     const lifeguard = await run(PRODUCTION);
-    const plain = await run(membershipOptions({ awarenessMax: 1, suspicionMaxTimeoutMult: 1 }, PRODUCTION));
+    const plain = await run(buildOptions(MEMBERSHIP_OPTIONS, { awarenessMax: 1, suspicionMaxTimeoutMult: 1 }, PRODUCTION));
     expect(lifeguard.health).toBeGreaterThan(0);
     expect(lifeguard.accusations * 10).toBeLessThan(plain.accusations);
     expect(lifeguard.healthyDeclaredDead).toBe(0);

@@ -1,16 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import {
+  MEMBERSHIP_OPTIONS,
   MEMBERSHIP_PROFILES,
-  MembershipConfigError,
   logScale,
-  membershipOptions,
   pushPullIntervalFor,
+  type MembershipOptions,
 } from '../../../src/gossip/core/membership-config.js';
+import { ConfigError } from '../../../src/errors.js';
+import { buildOptions } from '../../../src/options.js';
 
 describe('membership profiles', () => {
   it.each(['production', 'localTest'] as const)('%s is valid and frozen', (name) => {
     const profile = MEMBERSHIP_PROFILES[name];
-    expect(membershipOptions({}, profile)).toEqual(profile);
+    expect(buildOptions(MEMBERSHIP_OPTIONS, {}, name)).toEqual(profile);
     expect(Object.isFrozen(profile)).toBe(true);
     expect(Object.isFrozen(MEMBERSHIP_PROFILES)).toBe(true);
   });
@@ -28,35 +30,36 @@ describe('membership profiles', () => {
   });
 });
 
-describe('membershipOptions', () => {
+describe('membership options', () => {
   it('merges overrides over a profile and freezes the result', () => {
-    const o = membershipOptions({ indirectChecks: 5 }, MEMBERSHIP_PROFILES.localTest);
+    const o = buildOptions(MEMBERSHIP_OPTIONS, { indirectChecks: 5 }, 'localTest');
     expect(o.indirectChecks).toBe(5);
     expect(o.probeIntervalMs).toBe(MEMBERSHIP_PROFILES.localTest.probeIntervalMs);
     expect(Object.isFrozen(o)).toBe(true);
   });
 
-  it.each([
-    [{ probeIntervalMs: 0 }, 'probeIntervalMs', /positive/],
-    [{ probeTimeoutMs: 600 }, 'probeTimeoutMs', /half of probeIntervalMs/],
-    [{ tickMs: 200 }, 'tickMs', /quarter of probeTimeoutMs/],
-    [{ indirectChecks: 1.5 }, 'indirectChecks', /whole number/],
-    [{ deadRetryBaseMs: 120_000 }, 'deadRetryBaseMs', /deadRetryMaxMs/],
-    [{ reapAfterMs: 1_000 }, 'reapAfterMs', /deadRetryMaxMs/],
-    [{ maxMembers: 10_000 }, 'maxMembers', /at most 4095/],
+  it.each<[Partial<MembershipOptions>, string, RegExp]>([
+    [{ probeIntervalMs: 0 }, 'membership.probeIntervalMs', /positive/],
+    [{ probeTimeoutMs: 600 }, 'membership.probeTimeoutMs', /half of probeIntervalMs/],
+    [{ tickMs: 200 }, 'membership.tickMs', /quarter of probeTimeoutMs/],
+    [{ indirectChecks: 1.5 }, 'membership.indirectChecks', /whole number/],
+    [{ deadRetryBaseMs: 120_000 }, 'membership.deadRetryBaseMs', /deadRetryMaxMs/],
+    [{ reapAfterMs: 1_000 }, 'membership.reapAfterMs', /deadRetryMaxMs/],
+    [{ maxMembers: 10_000 }, 'membership.maxMembers', /at most 4095/],
   ])('rejects %o naming %s', (override, option, message) => {
     try {
-      membershipOptions(override);
+      buildOptions(MEMBERSHIP_OPTIONS, override);
       expect.unreachable();
     } catch (err) {
-      expect(err).toBeInstanceOf(MembershipConfigError);
-      expect((err as MembershipConfigError).option).toBe(option);
-      expect((err as Error).message).toMatch(message);
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).option).toBe(option);
+      expect((err as ConfigError).rule).toMatch(message);
+      expect((err as Error).message).toMatch(new RegExp(`^${option.replace('.', '\\.')}: `));
     }
   });
 
   it('rejects unknown options by name', () => {
-    expect(() => membershipOptions({ probeIntervalMS: 5 } as never)).toThrow(/probeIntervalMS/);
+    expect(() => buildOptions(MEMBERSHIP_OPTIONS, { probeIntervalMS: 5 } as never)).toThrow(/^membership\.probeIntervalMS: unknown option$/);
   });
 });
 

@@ -1,0 +1,61 @@
+/**
+ * The Point link's options (`pointLink.*` under the node): how often a node
+ * asks the Point for peers, how many, and how it waits while the Point
+ * cannot be reached. Declared once for the options module (src/options.ts).
+ * Where the Point is and which port we register (`PointTarget` in
+ * point-link.ts) are facts of this node, not knobs.
+ */
+import { z } from 'zod';
+import { defineOptions, integerIn } from '../options.js';
+
+export interface PointLinkOptions {
+  /**
+   * While registered, ask the Point for peers this often. Each look is one
+   * request per node, so the Point serves N / lookIntervalMs looks a second;
+   * shorter heals a peer graph split by churn sooner (membership spreads
+   * the rest by itself).
+   */
+  readonly lookIntervalMs: number;
+  /**
+   * Peers asked for in each look (the Point caps it at its maxSample). More
+   * seeds a new node's membership faster, for a larger answer; the
+   * simulator measures joins with the same value (tools/sim/profiles.ts).
+   */
+  readonly lookCount: number;
+  /**
+   * While the Point cannot be reached (or refuses us), the next attempt
+   * comes after uniform(0, min(capMs, baseMs · 2^min(failures, 10))) + baseMs:
+   * full jitter, so nodes restarted together do not return together. A
+   * lower cap finds a returning Point sooner, at more requests to a Point
+   * that is down.
+   */
+  readonly retry: { readonly baseMs: number; readonly capMs: number };
+  /**
+   * Each call to the Point fails after this. Heartbeats go every ttl/3
+   * (10 s with the Point's default 30 s TTL), so this stays well below that
+   * or one slow call costs the registration.
+   */
+  readonly requestTimeoutMs: number;
+  /** Quick retries of a failed call (the client's own short backoff) before the link counts a failure. */
+  readonly requestRetries: number;
+}
+
+const schema = z.strictObject({
+  lookIntervalMs: integerIn(100, 86_400_000),
+  lookCount: integerIn(1, 1_000),
+  retry: z.strictObject({ baseMs: integerIn(1, 60_000), capMs: integerIn(1, 3_600_000) })
+    .refine((r) => r.baseMs <= r.capMs, { path: ['baseMs'], message: 'must not exceed retry.capMs' }),
+  requestTimeoutMs: integerIn(50, 60_000),
+  requestRetries: integerIn(0, 10),
+});
+
+const production: PointLinkOptions = {
+  lookIntervalMs: 30_000,
+  lookCount: 16,
+  retry: { baseMs: 250, capMs: 10_000 },
+  requestTimeoutMs: 2_000,
+  requestRetries: 1,
+};
+
+/** Point link options: `pointLink.*` under the node. localTest: as production (its timings are the Point's TTL, which tests set). */
+export const POINT_LINK_OPTIONS = defineOptions('pointLink', schema satisfies z.ZodType<PointLinkOptions>, { production, localTest: production });
