@@ -9,10 +9,7 @@
 import type { Server } from 'node:http';
 import { Router } from 'express';
 import { mkdir } from 'node:fs/promises';
-import { isIP, type Socket } from 'node:net';
-import { networkInterfaces } from 'node:os';
 import type { Logger } from '../log.js';
-import { formatHostPort } from '../host-port.js';
 import { loadOrCreateIdentity, type NodeIdentity } from '../identity/keystore.js';
 import { HybridLogicalClock } from '../consensus/hlc.js';
 import { BlobStore } from '../storage/blob-store.js';
@@ -23,26 +20,13 @@ import { gossipRoutes } from '../http/gossip-routes.js';
 import { closeGracefully, createNodeServer, listen } from '../http/server.js';
 import type { BlobApiContext } from '../http/blob-context.js';
 import type { OpsContext } from '../http/ops-routes.js';
-import type { ClusterView } from '../http/cluster-view.js';
 import { GossipRuntime } from '../gossip/shell/runtime.js';
 import type { NodeConfig } from './config.js';
 import { PointLink } from './point-link.js';
-
-/** The address peers should use: --advertise, else the bound address, else (wildcard) this host's first IPv4. */
-export function advertisedAddress(config: NodeConfig, boundPort: number): string {
-  if (config.advertise !== undefined) return config.advertise;
-  const wildcard = config.host === '0.0.0.0' || config.host === '::';
-  if (!wildcard) return formatHostPort(config.host, boundPort);
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return `${a.address}:${boundPort}`;
-  }
-  return `127.0.0.1:${boundPort}`;
-}
-
-/** The port of a HOST:PORT or [IPv6]:PORT address. */
-export function advertisedPort(address: string): number {
-  return Number(address.slice(address.lastIndexOf(':') + 1));
-}
+import { advertisedAddress, advertisedPort, dialFrom } from './address.js';
+import { ReplicationLags } from './replication-lags.js';
+import { clusterView, readiness, type NodeState, type ReadinessState } from './node-view.js';
+import { exportConnectionMetrics, exportGossipMetrics } from './node-metrics.js';
 
 export class CdnNode {
   private server: Server | undefined;
@@ -52,15 +36,17 @@ export class CdnNode {
   private readonly startedAt = new Date();
   private point: PointLink | undefined;
   private gossip: GossipRuntime | undefined;
-  /** replication lags (ms) of the last versions adopted from peers, for /cluster and the page */
-  private readonly recentLags: number[] = [];
+  /** replication lags of the last versions adopted from peers, for /cluster and the page */
+  private readonly lags: ReplicationLags;
 
   private constructor(
     readonly config: NodeConfig,
     readonly identity: NodeIdentity,
     readonly store: BlobStore,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.lags = new ReplicationLags(config.replicationLagSamples);
+  }
 
   static async start(config: NodeConfig, logger: Logger): Promise<CdnNode> {
     await mkdir(config.dataDir, { recursive: true });
@@ -99,21 +85,14 @@ export class CdnNode {
       stallWindowMs: config.stallWindowMs,
       maxBlobBytes: config.maxBlobBytes,
     };
-    const ops: OpsContext = { metrics, cluster: () => this.clusterView(), readiness: () => this.readiness() };
+    const ops: OpsContext = { metrics, cluster: () => clusterView(this.state()), readiness: () => readiness(this.readinessState()) };
 
     // The port must be known before gossip can say where we are: bind first,
     // then mount the gossip endpoints on a router the app already routes to.
     const gossipMount = Router();
     const server = createNodeServer(ctx, createNodeApp(ctx, ops, gossipMount), config.server);
     // Connections held open and connections refused at the cap (server.maxConnections): a flood shows here.
-    const conns = { open: 0, dropped: 0 };
-    server.on('connection', (socket: Socket) => {
-      conns.open++;
-      socket.once('close', () => { conns.open--; });
-    });
-    server.on('drop', () => { conns.dropped++; });
-    metrics.labelledGauge('cdn_http_connections', 'Open client connections', () => ({ open: conns.open }), 'state');
-    metrics.mirrorCounter('cdn_http_connections_dropped_total', 'Connections closed at once because --max-connections were open', () => ({ cap: conns.dropped }), 'reason');
+    exportConnectionMetrics(metrics, server);
     const bound = await listen(server, config.port, config.host);
     this.server = server;
     this.address = advertisedAddress(config, bound.port);
@@ -136,7 +115,7 @@ export class CdnNode {
 
   private startGossip(ctx: BlobApiContext, port: number): GossipRuntime {
     const { config } = this;
-    const localAddress = isIP(config.host) !== 0 && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : undefined;
+    const localAddress = dialFrom(config.host);
     const self = { id: this.identity.id, address: this.address, publicKey: this.identity.publicKey };
     const point = new PointLink(this.identity, { url: config.bootstrapUrl, port, localAddress, clusterSecret: config.clusterSecret },
       config.pointLink, this.logger.child({ component: 'point' }), (peers) => this.gossip?.addPeersFromPoint(peers));
@@ -149,58 +128,41 @@ export class CdnNode {
       obtainBody: (v) => gossip.obtainBody(v),
       lookup: (k) => gossip.lookup(k),
     };
-    const m = ctx.metrics;
-    m.mirrorCounter('cdn_gossip_messages_sent_total', 'Gossip messages delivered to peers, by type', () => gossip.metrics().messagesSent);
-    m.mirrorCounter('cdn_gossip_bytes_sent_total', 'Gossip message bytes delivered to peers, by type', () => gossip.metrics().bytesSent);
-    m.mirrorCounter('cdn_gossip_transport_problems_total', 'Gossip messages that failed or were dropped (backlog full), by kind', () => gossip.metrics().transport, 'kind');
-    m.mirrorCounter('cdn_gossip_events_total', 'Protocol events: rounds, adoptions, rumors, anti-entropy sessions, suspicions, refutations, deaths, body fetches', () => gossip.metrics().events, 'event');
-    m.mirrorCounter('cdn_gossip_body_bytes_total', 'Body bytes moved between nodes, by direction (fetched, served)', () => gossip.metrics().bodyBytes, 'direction');
-    m.labelledGauge('cdn_gossip_peers', 'Known peers by state', () => gossip.metrics().peers, 'state');
+    exportGossipMetrics(ctx.metrics, gossip);
     this.store.onAdopted((versions) => {
       const now = Date.now();
       for (const v of versions) {
-        const lag = Math.max(0, now - v.timestamp.wall);
-        m.replicated(lag / 1000);
-        this.recentLags.push(lag);
-        if (this.recentLags.length > this.config.replicationLagSamples) this.recentLags.shift();
+        const lag = now - v.timestamp.wall;
+        ctx.metrics.replicated(Math.max(0, lag) / 1000);
+        this.lags.record(lag);
       }
     });
-    m.labelledGauge('cdn_gossip_body_queue', 'Bodies waiting to be fetched', () => ({ queued: gossip.metrics().bodyQueue }), 'queue');
     this.point = point;
     this.gossip = gossip;
     gossip.start().then(() => point.start(), (err: unknown) => this.logger.error({ err }, 'gossip failed to start'));
     return gossip;
   }
 
-  readiness(): { ready: boolean; reason: string } {
-    if (this.stopping) return { ready: false, reason: 'stopping' };
-    if (!this.store.isOpen) return { ready: false, reason: 'storage is not open' };
-    if (this.config.alone) return { ready: true, reason: 'storage open; alone on purpose (--alone)' };
-    const live = this.gossip?.members().filter((m) => m.state === 'alive').length ?? 0;
-    if (this.point?.state === 'registered' || live > 0) return { ready: true, reason: `storage open; joined (${live} live peers, Point ${this.point?.state ?? 'unknown'})` };
-    return { ready: false, reason: `storage open; not joined yet (Point ${this.point?.state ?? 'unknown'}${this.point?.lastError ? `: ${this.point.lastError}` : ''}, no live peers)` };
+  /** What the parts report now, for readiness and the cluster view (node-view.ts). */
+  private readinessState(): ReadinessState {
+    return {
+      stopping: this.stopping,
+      storageOpen: this.store.isOpen,
+      alone: this.config.alone,
+      members: this.gossip?.members() ?? [],
+      point: { url: this.config.bootstrapUrl, state: this.point?.state, lastError: this.point?.lastError ?? null },
+    };
   }
 
-  clusterView(): ClusterView {
-    const s = this.store.stats();
+  private state(): NodeState {
     return {
+      ...this.readinessState(),
       id: this.identity.id,
       publicKey: this.identity.publicKey,
       address: this.address,
-      startedAt: this.startedAt.toISOString(),
-      peers: (this.gossip?.members() ?? []).map((m) => ({
-        id: m.id, address: m.address, state: m.state, incarnation: m.incarnation,
-        lastContact: m.lastContact === null ? null : new Date(m.lastContact).toISOString(),
-      })),
-      blobs: { live: s.liveKeys, keys: s.keys, bodies: s.bodies, bytes: s.bodyBytes, quotaBytes: s.quotaBytes },
-      replication: {
-        samples: this.recentLags.length,
-        lagMedianMs: this.recentLags.length === 0 ? null : [...this.recentLags].sort((a, b) => a - b)[Math.floor(this.recentLags.length / 2)] ?? null,
-        lagMaxMs: this.recentLags.length === 0 ? null : Math.max(...this.recentLags),
-        conflictsDetected: s.conflictsDetected,
-        conflictsResolved: s.conflictsResolved,
-      },
-      point: { url: this.config.bootstrapUrl, state: this.config.alone ? 'not used (--alone)' : this.point?.state ?? 'not contacted', lastError: this.point?.lastError ?? null },
+      startedAt: this.startedAt,
+      store: this.store.stats(),
+      lags: this.lags.summary(),
     };
   }
 

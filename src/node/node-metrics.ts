@@ -1,0 +1,31 @@
+/**
+ * The node's own Prometheus series beside the HTTP server's: its client
+ * connections (open, and closed at the --max-connections cap) and what the
+ * gossip runtime counts (messages, bytes, transport problems, protocol
+ * events, body traffic, peers by state, the body queue).
+ */
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+import type { NodeMetrics } from '../http/metrics.js';
+import type { GossipRuntime } from '../gossip/shell/runtime.js';
+
+export function exportConnectionMetrics(metrics: NodeMetrics, server: Server): void {
+  const conns = { open: 0, dropped: 0 };
+  server.on('connection', (socket: Socket) => {
+    conns.open++;
+    socket.once('close', () => { conns.open--; });
+  });
+  server.on('drop', () => { conns.dropped++; });
+  metrics.labelledGauge('cdn_http_connections', 'Open client connections', () => ({ open: conns.open }), 'state');
+  metrics.mirrorCounter('cdn_http_connections_dropped_total', 'Connections closed at once because --max-connections were open', () => ({ cap: conns.dropped }), 'reason');
+}
+
+export function exportGossipMetrics(m: NodeMetrics, gossip: Pick<GossipRuntime, 'metrics'>): void {
+  m.mirrorCounter('cdn_gossip_messages_sent_total', 'Gossip messages delivered to peers, by type', () => gossip.metrics().messagesSent);
+  m.mirrorCounter('cdn_gossip_bytes_sent_total', 'Gossip message bytes delivered to peers, by type', () => gossip.metrics().bytesSent);
+  m.mirrorCounter('cdn_gossip_transport_problems_total', 'Gossip messages that failed or were dropped (backlog full), by kind', () => gossip.metrics().transport, 'kind');
+  m.mirrorCounter('cdn_gossip_events_total', 'Protocol events: rounds, adoptions, rumors, anti-entropy sessions, suspicions, refutations, deaths, body fetches', () => gossip.metrics().events, 'event');
+  m.mirrorCounter('cdn_gossip_body_bytes_total', 'Body bytes moved between nodes, by direction (fetched, served)', () => gossip.metrics().bodyBytes, 'direction');
+  m.labelledGauge('cdn_gossip_peers', 'Known peers by state', () => gossip.metrics().peers, 'state');
+  m.labelledGauge('cdn_gossip_body_queue', 'Bodies waiting to be fetched', () => ({ queued: gossip.metrics().bodyQueue }), 'queue');
+}

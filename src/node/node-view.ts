@@ -1,0 +1,59 @@
+/**
+ * What a node says about itself: its readiness (`/readyz`) and its view of
+ * the cluster (`GET /cluster`, the status page), computed from what its
+ * parts report. Pure: the node passes in the parts' current state.
+ */
+import type { ClusterView } from '../http/cluster-view.js';
+import type { MemberRecord } from '../gossip/core/types.js';
+import type { StoreStats } from '../storage/types.js';
+import type { LagSummary } from './replication-lags.js';
+
+/** What readiness is judged on: cheap to gather, as probes ask often. */
+export interface ReadinessState {
+  readonly stopping: boolean;
+  readonly storageOpen: boolean;
+  /** running without the Point and peers on purpose (--alone) */
+  readonly alone: boolean;
+  readonly members: readonly MemberRecord[];
+  readonly point: { readonly url: string; readonly state: string | undefined; readonly lastError: string | null };
+}
+
+/** The parts' state the cluster view is made of (the store's counts walk its index). */
+export interface NodeState extends ReadinessState {
+  readonly id: string;
+  readonly publicKey: string;
+  readonly address: string;
+  readonly startedAt: Date;
+  readonly store: StoreStats;
+  readonly lags: LagSummary;
+}
+
+export function readiness(s: ReadinessState): { ready: boolean; reason: string } {
+  if (s.stopping) return { ready: false, reason: 'stopping' };
+  if (!s.storageOpen) return { ready: false, reason: 'storage is not open' };
+  if (s.alone) return { ready: true, reason: 'storage open; alone on purpose (--alone)' };
+  const live = s.members.filter((m) => m.state === 'alive').length;
+  const point = s.point.state ?? 'unknown';
+  if (s.point.state === 'registered' || live > 0) return { ready: true, reason: `storage open; joined (${live} live peers, Point ${point})` };
+  return { ready: false, reason: `storage open; not joined yet (Point ${point}${s.point.lastError ? `: ${s.point.lastError}` : ''}, no live peers)` };
+}
+
+export function clusterView(s: NodeState): ClusterView {
+  return {
+    id: s.id,
+    publicKey: s.publicKey,
+    address: s.address,
+    startedAt: s.startedAt.toISOString(),
+    peers: s.members.map((m) => ({
+      id: m.id, address: m.address, state: m.state, incarnation: m.incarnation,
+      lastContact: m.lastContact === null ? null : new Date(m.lastContact).toISOString(),
+    })),
+    blobs: { live: s.store.liveKeys, keys: s.store.keys, bodies: s.store.bodies, bytes: s.store.bodyBytes, quotaBytes: s.store.quotaBytes },
+    replication: { ...s.lags, conflictsDetected: s.store.conflictsDetected, conflictsResolved: s.store.conflictsResolved },
+    point: {
+      url: s.point.url,
+      state: s.alone ? 'not used (--alone)' : s.point.state ?? 'not contacted',
+      lastError: s.point.lastError,
+    },
+  };
+}
