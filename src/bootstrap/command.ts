@@ -4,6 +4,7 @@
  * SIGINT/SIGTERM close it gracefully (a second signal exits at once).
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { setFlagsFromString } from 'node:v8';
 import { createLogger, LOG_LEVELS } from '../log.js';
 import { buildPointConfig, POINT_DEFAULTS } from './config.js';
 import { startPoint, type RunningPoint } from './server.js';
@@ -59,6 +60,21 @@ function fail(message: string): never {
   process.exit(1);
 }
 
+/**
+ * Embedded mode only: PGlite's WASM (PostgreSQL) stays on V8's baseline
+ * compiler, Liftoff. V8 otherwise recompiles the functions that run hot while
+ * PostgreSQL starts with TurboFan, in background threads whose scratch memory
+ * glibc keeps: about 50 MiB of the idle Point's RSS (bench/point/rss.mjs), for
+ * code the banlist's queries do not need (20,000 `SELECT 1 FROM t WHERE ip = $1`
+ * took 3.2 s on Liftoff alone, 7.5 s with tier-up, on the loaded 2-core VM). Set
+ * before PGlite compiles its module, in the Point's own process only (not when
+ * a test starts a Point in-process), and it changes nothing but WASM, which
+ * only PGlite runs here.
+ */
+function keepWasmOnBaselineCompiler(): void {
+  setFlagsFromString('--liftoff-only');
+}
+
 export function registerBootstrapCommand(program: Command): void {
   const d = POINT_DEFAULTS;
   program
@@ -91,6 +107,7 @@ export function registerBootstrapCommand(program: Command): void {
         fail(`error: ${(flagError(err, FLAG_OF) as Error).message}`);
       }
       const logger = createLogger({ level: config.logLevel, name: 'gossip-cdn-point' });
+      if (config.databaseUrl === undefined) keepWasmOnBaselineCompiler();
       let point: RunningPoint;
       try {
         point = await startPoint(config, { logger });

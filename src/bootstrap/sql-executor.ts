@@ -5,11 +5,11 @@
  * mean "the database is not there" become POINT_ERR_POSTGRES_UNAVAILABLE;
  * anything else (a bug in our SQL) stays an internal error.
  */
-import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { CdnError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { ensurePgliteDatabase } from './pglite-create.js';
 
 export interface SqlClient {
   query<R extends object>(text: string, params?: unknown[]): Promise<R[]>;
@@ -87,10 +87,26 @@ export function pgExecutor(options: PgExecutorOptions): SqlExecutor {
   };
 }
 
-/** The embedded banlist database, persisted in `dir`. Opening a fresh one takes a few seconds. */
+/**
+ * PGlite's buffer pool. initdb writes `shared_buffers = 128MB` into
+ * postgresql.conf, and under WASM the whole pool is zeroed at start, so all of
+ * it was resident: about 150 MiB of the idle Point (bench/point/rss.mjs). The
+ * banlist is a few small tables; pages beyond the pool are read back from the
+ * data dir (the OS page cache). Given on the command line, so it also applies
+ * to data dirs created with the old setting.
+ */
+export const PGLITE_SHARED_BUFFERS = '4MB';
+
+/** PGlite's own start-up parameters plus ours. */
+export const PGLITE_START_PARAMS: readonly string[] = [...PGlite.defaultStartParams, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`];
+
+/**
+ * The embedded banlist database, persisted in `dir`. A missing one is created
+ * first, by a child process (see pglite-create.ts): a few seconds.
+ */
 export async function pgliteExecutor(dir: string): Promise<SqlExecutor> {
-  await mkdir(dir, { recursive: true });
-  const db = await PGlite.create(dir);
+  await ensurePgliteDatabase(dir, PGLITE_START_PARAMS);
+  const db = await PGlite.create(dir, { startParams: [...PGLITE_START_PARAMS] });
   return {
     kind: 'pglite',
     query: <R extends object>(text: string, params?: unknown[]) => mapped(async () => (await db.query<R>(text, params)).rows),
