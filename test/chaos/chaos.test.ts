@@ -9,6 +9,11 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { FAULT_KINDS } from '../../tools/chaos/schedule.js';
+import { requireBuild, requireServiceBinaries } from '../helpers/prereqs.js';
+
+// The runner starts private Redis and PostgreSQL from the binaries: check them (and the build) first.
+requireBuild();
+requireServiceBinaries();
 
 const CHAOS_CLI = fileURLToPath(new URL('../../dist-tools/tools/chaos/cli.js', import.meta.url));
 const DURATION_SECONDS = 20;

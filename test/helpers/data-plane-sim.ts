@@ -202,7 +202,18 @@ export function makeVersion(node: Pick<SimNode, 'id' | 'store' | 'hlc'>, key: st
   });
 }
 
+/**
+ * Fingerprints of frozen sibling sets (every store keeps its sets frozen and
+ * replaces a set when it changes), so comparing 100,000 unchanged keys again
+ * after each round does not rebuild 100,000 strings.
+ */
+const fingerprints = new WeakMap<SiblingSet, string>();
+
 /** A canonical text of a sibling set, for comparing nodes. */
 export function fingerprint(set: SiblingSet): string {
-  return set.map((v) => `${clockKey(v.clock)}|${v.sha256}|${v.tombstone ? 't' : 'l'}|${v.origin}|${v.timestamp.wall}.${v.timestamp.logical}`).join(';');
+  const known = fingerprints.get(set);
+  if (known !== undefined) return known;
+  const text = set.map((v) => `${clockKey(v.clock)}|${v.sha256}|${v.tombstone ? 't' : 'l'}|${v.origin}|${v.timestamp.wall}.${v.timestamp.logical}`).join(';');
+  if (Object.isFrozen(set)) fingerprints.set(set, text);
+  return text;
 }

@@ -4,9 +4,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { requireBuild } from './prereqs.js';
 import { waitFor } from './wait.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+// Every test that starts the CLI imports this module: without a build, it fails here, in one line.
+requireBuild();
 
 export interface CliProcess {
   readonly child: ChildProcess;

@@ -9,18 +9,43 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { sharedService, startPrivatePostgres, startPrivateRedis, type Service } from '../../tools/chaos/services.js';
+import { sharedService, startPrivatePostgres as startPostgres, startPrivateRedis as startRedis, type Service } from '../../tools/chaos/services.js';
+import { requirePostgres, requireRedisServer, requireServiceBinaries } from './prereqs.js';
+
+export type { Service };
+
+// Checked when a test file loads this module, before it starts anything: the
+// binaries of the private instances it would start (one line naming the
+// package if missing). Both at once, because a file that uses one service
+// nearly always uses both, and one started before the other turned out to be
+// missing would be left running.
+requireServiceBinaries([...(process.env.REDIS_URL ? [] : ['redis-server' as const]), ...(process.env.DATABASE_URL ? [] : ['postgresql' as const])]);
 
 // The private-instance starters live in tools/chaos/services.ts (the chaos
-// runner restarts them as faults); tests use the same ones.
-export { startPrivatePostgres, startPrivateRedis, type Service };
+// runner restarts them as faults); tests use the same ones. These check the
+// binary again (with REDIS_URL / DATABASE_URL set it was not checked above)
+// and throw synchronously rather than reject, so that in
+// `Promise.all([startPrivateRedis(), startPrivatePostgres()])` a missing
+// redis-server stops the line before PostgreSQL starts.
 
-export async function redisForTests(): Promise<Service> {
-  return process.env.REDIS_URL ? sharedService(process.env.REDIS_URL) : startPrivateRedis();
+/** A private redis-server in a temp dir on a free port. */
+export function startPrivateRedis(): Promise<Service> {
+  requireRedisServer();
+  return startRedis();
 }
 
-export async function postgresForTests(): Promise<Service> {
-  return process.env.DATABASE_URL ? sharedService(process.env.DATABASE_URL) : startPrivatePostgres();
+/** A private PostgreSQL cluster in a temp dir on a free port. */
+export function startPrivatePostgres(): Promise<Service> {
+  requirePostgres();
+  return startPostgres();
+}
+
+export function redisForTests(): Promise<Service> {
+  return process.env.REDIS_URL ? Promise.resolve(sharedService(process.env.REDIS_URL)) : startPrivateRedis();
+}
+
+export function postgresForTests(): Promise<Service> {
+  return process.env.DATABASE_URL ? Promise.resolve(sharedService(process.env.DATABASE_URL)) : startPrivatePostgres();
 }
 
 /** A new, empty database on the server of `adminUrl`; `drop()` removes it. */

@@ -13,8 +13,10 @@ import { startCli, stopAll } from '../helpers/process.js';
 import { waitFor } from '../helpers/wait.js';
 import { removeDir, tempDir } from '../helpers/node.js';
 import { freePort } from '../helpers/net.js';
+import { requireChromium } from '../helpers/prereqs.js';
 
-const CHROMIUM = '/usr/bin/chromium';
+// Before the demo starts: without a browser this fails at once, in one line.
+const CHROMIUM = requireChromium();
 const outDir = fileURLToPath(new URL('../../test-output/', import.meta.url));
 
 let browser: Browser | undefined;

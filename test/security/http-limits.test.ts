@@ -16,6 +16,7 @@ import { request } from 'undici';
 import { startCluster, putBlob, getBlob, type Cluster, type ClusterNode } from '../helpers/cluster.js';
 import { openSocket, rawErrorCode, rawRequest } from '../helpers/raw-http.js';
 import { waitFor } from '../helpers/wait.js';
+import { startTestPoint } from '../integration/point/harness.js';
 
 const HEADERS_TIMEOUT_MS = 1500;
 const MAX_CONNECTIONS = 1500;
@@ -235,20 +236,26 @@ describe('slowloris and connection floods', () => {
   });
 
   it('the Point cuts silent and trickling connections at its headers timeout while it keeps answering', async () => {
+    // The Point's server (startPoint, as the CLI runs it) in this process, on the cluster's Redis
+    // and PostgreSQL, with a 2 s request timeout: its headers timeout is min(that, 10 s), checked
+    // every quarter of it, so the connections are cut after ~2.5 s instead of the default ~12.5 s.
+    const short = await startTestPoint(cluster.redis, cluster.postgres, { requestTimeoutMs: 2_000 });
+    const target = { host: '127.0.0.1', port: short.point.port };
     const cut = new Set<Socket>();
-    const silent = await Promise.all(Array.from({ length: 50 }, () => openSocket(point.host, point.port, (x) => cut.add(x))));
-    const slow = await Promise.all(Array.from({ length: 50 }, () => openSocket(point.host, point.port, (x) => cut.add(x))));
+    const silent = await Promise.all(Array.from({ length: 50 }, () => openSocket(target.host, target.port, (x) => cut.add(x))));
+    const slow = await Promise.all(Array.from({ length: 50 }, () => openSocket(target.host, target.port, (x) => cut.add(x))));
     for (const x of slow) x.write('GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ');
     const trickle = setInterval(() => { for (const x of slow) if (!x.destroyed) x.write('a'); }, 100);
     try {
-      const health = await request(`http://${point.host}:${point.port}/healthz`, { headersTimeout: 10_000, bodyTimeout: 10_000 });
+      const health = await request(`http://${target.host}:${target.port}/healthz`, { headersTimeout: 10_000, bodyTimeout: 10_000 });
       await health.body.dump();
       expect(health.statusCode).toBe(200);
-      // the Point's headers timeout is 10 s, checked every 2.5 s (node:http's default check, every 30 s, could take 40 s)
+      // node:http's default check, every 30 s, would take past this bound
       await waitFor(() => [...silent, ...slow].every((x) => cut.has(x)), { what: 'the Point to cut all 100 connections', timeoutMs: 30_000, intervalMs: 100 });
     } finally {
       clearInterval(trickle);
       for (const x of [...silent, ...slow]) x.destroy();
+      await short.close();
     }
   });
 });

@@ -7,6 +7,9 @@ import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { startNode, removeDir, tempDir, type TestNode } from '../../helpers/node.js';
 import { stopAll } from '../../helpers/process.js';
+import { requireTools } from '../../helpers/prereqs.js';
+
+requireTools(['curl']);
 
 let node: TestNode;
 let cwd: string;

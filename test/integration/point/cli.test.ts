@@ -4,6 +4,7 @@
  * and Postgres; bans survive a restart; bad flags fail in one line.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
@@ -107,10 +108,18 @@ test('bad flags and bad environment values: one line on stderr, non-zero exit, n
 });
 
 test('a port already in use is a one-line error', async () => {
-  const { url } = await bootstrap(['--data-dir', mkdtempSync(join(tmpdir(), 'gcdn-point-cli-'))]);
-  const port = new URL(url).port;
-  const { code, stderr } = await runCli(['bootstrap', '--port', port, '--host', '127.0.0.1', '--data-dir', mkdtempSync(join(tmpdir(), 'gcdn-point-cli-'))], { env: EMBEDDED });
-  expect(code).toBe(1);
-  expect(stderr.trim().split('\n')).toHaveLength(1);
-  expect(stderr).toContain('EADDRINUSE');
+  // Any listener holds the port (an embedded Point as the holder cost a PGlite start-up of its own).
+  const holder = createServer();
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = String((holder.address() as AddressInfo).port);
+    const dir = mkdtempSync(join(tmpdir(), 'gcdn-point-cli-'));
+    dirs.push(dir);
+    const { code, stderr } = await runCli(['bootstrap', '--port', port, '--host', '127.0.0.1', '--data-dir', dir], { env: EMBEDDED });
+    expect(code).toBe(1);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toContain('EADDRINUSE');
+  } finally {
+    await new Promise((resolve) => holder.close(resolve));
+  }
 });
