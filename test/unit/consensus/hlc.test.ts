@@ -10,7 +10,6 @@ import {
 } from '../../../src/consensus/index.js';
 import type { HlcTimestamp } from '../../../src/consensus/index.js';
 import { RUNS } from './arbitraries.js';
-import { check } from './check.js';
 
 /** A physical clock the test sets by hand. */
 function manualClock(start = 1_000): { now: () => number; set: (t: number) => void } {
@@ -45,8 +44,8 @@ describe('compareHlc', () => {
     const t = fc.record({ wall: fc.integer({ min: 0, max: 3 }), logical: fc.integer({ min: 0, max: 3 }) });
     fc.assert(
       fc.property(t, t, t, (a, b, c) => {
-        check(compareHlc(a, b)).toBe(-compareHlc(b, a) || 0);
-        if (compareHlc(a, b) <= 0 && compareHlc(b, c) <= 0) check(compareHlc(a, c)).toBeLessThanOrEqual(0);
+        expect(compareHlc(a, b)).toBe(-compareHlc(b, a) || 0);
+        if (compareHlc(a, b) <= 0 && compareHlc(b, c) <= 0) expect(compareHlc(a, c)).toBeLessThanOrEqual(0);
       }),
       { numRuns: RUNS },
     );
@@ -148,20 +147,20 @@ describe('HybridLogicalClock', () => {
           if (op.kind === 'now') {
             t = hlc.now();
           } else if (op.remote.wall > op.physical + DRIFT) {
-            check(() => hlc.observe(op.remote)).toThrow(HlcDriftError);
-            check(hlc.peek()).toEqual(last);
+            expect(() => hlc.observe(op.remote)).toThrow(HlcDriftError);
+            expect(hlc.peek()).toEqual(last);
             continue;
           } else {
             t = hlc.observe(op.remote);
-            check(compareHlc(t, op.remote)).toBe(1);
+            expect(compareHlc(t, op.remote)).toBe(1);
             maxSeen = Math.max(maxSeen, op.remote.wall);
           }
           maxSeen = Math.max(maxSeen, op.physical);
-          check(isHlcTimestamp(t)).toBe(true);
-          check(compareHlc(t, last)).toBe(1);
-          check(t.wall).toBeGreaterThanOrEqual(op.physical);
-          check(t.wall).toBe(maxSeen); // wall is the largest time seen: HLC stays close to physical time
-          check(hlc.peek()).toEqual(t);
+          expect(isHlcTimestamp(t)).toBe(true);
+          expect(compareHlc(t, last)).toBe(1);
+          expect(t.wall).toBeGreaterThanOrEqual(op.physical);
+          expect(t.wall).toBe(maxSeen); // wall is the largest time seen: HLC stays close to physical time
+          expect(hlc.peek()).toEqual(t);
           last = t;
         }
       }),

@@ -17,7 +17,6 @@ import {
 } from '../../../src/consensus/index.js';
 import type { VectorClock } from '../../../src/consensus/index.js';
 import { NODES, RUNS, anyNodeIdArb, clockArb, nodeIdArb } from './arbitraries.js';
-import { check } from './check.js';
 
 const A = 'n3f9a0c41d2e8b7a6';
 const B = 'n8812de0f9c3b1a27';
@@ -73,11 +72,11 @@ describe('normalizeClock', () => {
     fc.assert(
       fc.property(clockArb, (c) => {
         const n = normalizeClock(c);
-        check(n).toEqual(c);
-        check(normalizeClock(n)).toEqual(n);
-        check(Object.isFrozen(n)).toBe(true);
-        check(Object.values(n).every((v) => v > 0)).toBe(true);
-        check(Object.keys(n)).toEqual([...Object.keys(n)].sort());
+        expect(n).toEqual(c);
+        expect(normalizeClock(n)).toEqual(n);
+        expect(Object.isFrozen(n)).toBe(true);
+        expect(Object.values(n).every((v) => v > 0)).toBe(true);
+        expect(Object.keys(n)).toEqual([...Object.keys(n)].sort());
       }),
       { numRuns: RUNS },
     );
@@ -98,7 +97,7 @@ describe('compareClocks, descends, dominates', () => {
   it('is antisymmetric: compare(a, b) mirrors compare(b, a)', () => {
     fc.assert(
       fc.property(clockArb, clockArb, (a, b) => {
-        check(compareClocks(b, a)).toBe(mirror[compareClocks(a, b)]);
+        expect(compareClocks(b, a)).toBe(mirror[compareClocks(a, b)]);
       }),
       { numRuns: RUNS },
     );
@@ -108,10 +107,10 @@ describe('compareClocks, descends, dominates', () => {
     fc.assert(
       fc.property(clockArb, clockArb, (a, b) => {
         const order = compareClocks(a, b);
-        check(descends(a, b)).toBe(order === 'after' || order === 'equal');
-        check(descends(b, a)).toBe(order === 'before' || order === 'equal');
-        check(dominates(a, b)).toBe(order === 'after');
-        check(order === 'equal').toBe(clockKey(a) === clockKey(b));
+        expect(descends(a, b)).toBe(order === 'after' || order === 'equal');
+        expect(descends(b, a)).toBe(order === 'before' || order === 'equal');
+        expect(dominates(a, b)).toBe(order === 'after');
+        expect(order === 'equal').toBe(clockKey(a) === clockKey(b));
       }),
       { numRuns: RUNS },
     );
@@ -120,10 +119,10 @@ describe('compareClocks, descends, dominates', () => {
   it('descends is a partial order with the empty clock at the bottom', () => {
     fc.assert(
       fc.property(clockArb, clockArb, clockArb, (a, b, c) => {
-        check(descends(a, a)).toBe(true);
-        check(descends(a, {})).toBe(true);
-        if (descends(a, b) && descends(b, a)) check(a).toEqual(b);
-        if (descends(a, b) && descends(b, c)) check(descends(a, c)).toBe(true);
+        expect(descends(a, a)).toBe(true);
+        expect(descends(a, {})).toBe(true);
+        if (descends(a, b) && descends(b, a)) expect(a).toEqual(b);
+        if (descends(a, b) && descends(b, c)) expect(descends(a, c)).toBe(true);
       }),
       { numRuns: RUNS },
     );
@@ -134,10 +133,10 @@ describe('mergeClocks', () => {
   it('is commutative, associative and idempotent', () => {
     fc.assert(
       fc.property(clockArb, clockArb, clockArb, (a, b, c) => {
-        check(mergeClocks(a, b)).toEqual(mergeClocks(b, a));
-        check(mergeClocks(mergeClocks(a, b), c)).toEqual(mergeClocks(a, mergeClocks(b, c)));
-        check(mergeClocks(a, b, c)).toEqual(mergeClocks(mergeClocks(a, b), c));
-        check(mergeClocks(a, a)).toEqual(a);
+        expect(mergeClocks(a, b)).toEqual(mergeClocks(b, a));
+        expect(mergeClocks(mergeClocks(a, b), c)).toEqual(mergeClocks(a, mergeClocks(b, c)));
+        expect(mergeClocks(a, b, c)).toEqual(mergeClocks(mergeClocks(a, b), c));
+        expect(mergeClocks(a, a)).toEqual(a);
       }),
       { numRuns: RUNS },
     );
@@ -147,8 +146,8 @@ describe('mergeClocks', () => {
     fc.assert(
       fc.property(clockArb, clockArb, clockArb, (a, b, c) => {
         const m = mergeClocks(a, b);
-        check(descends(m, a) && descends(m, b)).toBe(true);
-        if (descends(c, a) && descends(c, b)) check(descends(c, m)).toBe(true);
+        expect(descends(m, a) && descends(m, b)).toBe(true);
+        if (descends(c, a) && descends(c, b)) expect(descends(c, m)).toBe(true);
       }),
       { numRuns: RUNS },
     );
@@ -164,9 +163,9 @@ describe('incrementClock', () => {
     fc.assert(
       fc.property(clockArb, nodeIdArb, (c, id) => {
         const next = incrementClock(c, id);
-        check(dominates(next, c)).toBe(true);
-        check(next[id]).toBe((c[id] ?? 0) + 1);
-        for (const other of NODES) if (other !== id) check(next[other]).toBe(c[other]);
+        expect(dominates(next, c)).toBe(true);
+        expect(next[id]).toBe((c[id] ?? 0) + 1);
+        for (const other of NODES) if (other !== id) expect(next[other]).toBe(c[other]);
       }),
       { numRuns: RUNS },
     );
@@ -250,16 +249,16 @@ describe('Vector-Clock header', () => {
   it('round-trips: parse(format(c)) equals c, for any clock up to the limits', () => {
     fc.assert(
       fc.property(clockArb, (c) => {
-        check(parseVectorClockHeader(formatVectorClockHeader(c))).toEqual(c);
+        expect(parseVectorClockHeader(formatVectorClockHeader(c))).toEqual(c);
       }),
       { numRuns: RUNS },
     );
     fc.assert(
       fc.property(wideClockArb, (c) => {
         const text = formatVectorClockHeader(c);
-        check(text.length).toBeLessThanOrEqual(MAX_VECTOR_CLOCK_HEADER_BYTES);
-        check(parseVectorClockHeader(text)).toEqual(c);
-        check(formatVectorClockHeader(parseVectorClockHeader(text))).toBe(text);
+        expect(text.length).toBeLessThanOrEqual(MAX_VECTOR_CLOCK_HEADER_BYTES);
+        expect(parseVectorClockHeader(text)).toEqual(c);
+        expect(formatVectorClockHeader(parseVectorClockHeader(text))).toBe(text);
       }),
       { numRuns: 300 },
     );
@@ -274,7 +273,7 @@ describe('Vector-Clock header', () => {
     fc.assert(
       fc.property(entriesArb, fc.array(fc.tuple(owsArb, owsArb), { minLength: 8, maxLength: 8 }), (entries, ows) => {
         const text = entries.map(([k, v], i) => `${i === 0 ? '' : `${ows[i]?.[0] ?? ''},${ows[i]?.[1] ?? ''}`}${k}=${v}`).join('');
-        check(parseVectorClockHeader(text)).toEqual(normalizeClock(Object.fromEntries(entries)));
+        expect(parseVectorClockHeader(text)).toEqual(normalizeClock(Object.fromEntries(entries)));
       }),
       { numRuns: RUNS },
     );
@@ -286,9 +285,9 @@ describe('Vector-Clock header', () => {
       fc.property(fc.oneof(fc.string(), headerishArb), (text) => {
         try {
           const c = parseVectorClockHeader(text);
-          check(normalizeClock(c)).toEqual(c);
+          expect(normalizeClock(c)).toEqual(c);
         } catch (err) {
-          check(err).toBeInstanceOf(VectorClockError);
+          expect(err).toBeInstanceOf(VectorClockError);
         }
       }),
       { numRuns: RUNS * 2 },
@@ -302,7 +301,7 @@ describe('clockKey', () => {
     expect(clockKey({ [B]: 1, [A]: 2, n0000000000000001: 0 })).toBe(`${A}=2,${B}=1`);
     fc.assert(
       fc.property(clockArb, clockArb, (a, b) => {
-        check(clockKey(a) === clockKey(b)).toBe(compareClocks(a, b) === 'equal');
+        expect(clockKey(a) === clockKey(b)).toBe(compareClocks(a, b) === 'equal');
       }),
       { numRuns: RUNS },
     );

@@ -20,7 +20,6 @@ import {
 } from '../../../src/consensus/index.js';
 import type { SiblingSet, Version, VectorClock } from '../../../src/consensus/index.js';
 import { KEY, NODES, RUNS, clockArb, listAndPermutationArb, nodeIdArb, versionArb, versionsWithDuplicatesArb } from './arbitraries.js';
-import { check } from './check.js';
 
 const [N1, N2, N3] = NODES;
 
@@ -47,9 +46,9 @@ function fold(versions: readonly Version[]): SiblingSet {
 
 /** Structural checks every sibling set must pass. */
 function expectCanonical(set: SiblingSet): void {
-  check(Object.isFrozen(set)).toBe(true);
-  for (let i = 1; i < set.length; i++) check(compareWinner(set[i - 1] as Version, set[i] as Version)).toBeLessThan(0);
-  for (const x of set) for (const y of set) if (x !== y) check(compareClocks(x.clock, y.clock)).toBe('concurrent');
+  expect(Object.isFrozen(set)).toBe(true);
+  for (let i = 1; i < set.length; i++) expect(compareWinner(set[i - 1] as Version, set[i] as Version)).toBeLessThan(0);
+  for (const x of set) for (const y of set) if (x !== y) expect(compareClocks(x.clock, y.clock)).toBe('concurrent');
 }
 
 describe('compareWinner: the winner rule of SPEC §5', () => {
@@ -80,10 +79,10 @@ describe('compareWinner: the winner rule of SPEC §5', () => {
   it('is a total order: antisymmetric, transitive, and 0 exactly for the same version', () => {
     fc.assert(
       fc.property(versionArb, versionArb, versionArb, (a, b, c) => {
-        check(Math.sign(compareWinner(a, b))).toBe(-Math.sign(compareWinner(b, a)) || 0);
-        check(compareWinner(a, b) === 0).toBe(sameVersion(a, b));
-        check(compareWinner(a, a)).toBe(0);
-        if (compareWinner(a, b) <= 0 && compareWinner(b, c) <= 0) check(compareWinner(a, c)).toBeLessThanOrEqual(0);
+        expect(Math.sign(compareWinner(a, b))).toBe(-Math.sign(compareWinner(b, a)) || 0);
+        expect(compareWinner(a, b) === 0).toBe(sameVersion(a, b));
+        expect(compareWinner(a, a)).toBe(0);
+        if (compareWinner(a, b) <= 0 && compareWinner(b, c) <= 0) expect(compareWinner(a, c)).toBeLessThanOrEqual(0);
       }),
       { numRuns: RUNS * 5 },
     );
@@ -94,9 +93,9 @@ describe('supersedes', () => {
   it('is a strict partial order', () => {
     fc.assert(
       fc.property(versionArb, versionArb, versionArb, (a, b, c) => {
-        check(supersedes(a, a)).toBe(false);
-        if (supersedes(a, b)) check(supersedes(b, a)).toBe(false);
-        if (supersedes(a, b) && supersedes(b, c)) check(supersedes(a, c)).toBe(true);
+        expect(supersedes(a, a)).toBe(false);
+        if (supersedes(a, b)) expect(supersedes(b, a)).toBe(false);
+        if (supersedes(a, b) && supersedes(b, c)) expect(supersedes(a, c)).toBe(true);
       }),
       { numRuns: RUNS * 5 },
     );
@@ -166,8 +165,8 @@ describe('mergeVersion: the receipt rule of SPEC §5', () => {
         const before = fold(vs);
         const { set, changed } = mergeVersion(before, v);
         const same = set.length === before.length && set.every((x) => before.some((y) => sameVersion(x, y)));
-        check(changed).toBe(!same);
-        if (!changed) check(set).toBe(before);
+        expect(changed).toBe(!same);
+        if (!changed) expect(set).toBe(before);
       }),
       { numRuns: RUNS },
     );
@@ -208,10 +207,10 @@ describe('merge laws', () => {
   it('mergeSets is commutative, associative and idempotent', () => {
     fc.assert(
       fc.property(setArb, setArb, setArb, (a, b, c) => {
-        check(mergeSets(a, b)).toEqual(mergeSets(b, a));
-        check(mergeSets(mergeSets(a, b), c)).toEqual(mergeSets(a, mergeSets(b, c)));
-        check(mergeSets(a, a)).toEqual(a);
-        check(mergeSets(a, [])).toEqual(a);
+        expect(mergeSets(a, b)).toEqual(mergeSets(b, a));
+        expect(mergeSets(mergeSets(a, b), c)).toEqual(mergeSets(a, mergeSets(b, c)));
+        expect(mergeSets(a, a)).toEqual(a);
+        expect(mergeSets(a, [])).toEqual(a);
         expectCanonical(mergeSets(a, b));
       }),
       { numRuns: RUNS },
@@ -221,7 +220,7 @@ describe('merge laws', () => {
   it('mergeSets agrees with folding one set into the other', () => {
     fc.assert(
       fc.property(setArb, setArb, (a, b) => {
-        check(mergeSets(a, b)).toEqual(b.reduce<SiblingSet>((s, v) => mergeVersion(s, v).set, a));
+        expect(mergeSets(a, b)).toEqual(b.reduce<SiblingSet>((s, v) => mergeVersion(s, v).set, a));
       }),
       { numRuns: RUNS },
     );
@@ -232,9 +231,9 @@ describe('merge laws', () => {
       fc.property(listAndPermutationArb, ([list, permuted]) => {
         const a = fold(list);
         const b = fold(permuted);
-        check(b).toEqual(a);
-        check(pickWinner(b)).toEqual(pickWinner(a));
-        check(toSiblingSet(list)).toEqual(a);
+        expect(b).toEqual(a);
+        expect(pickWinner(b)).toEqual(pickWinner(a));
+        expect(toSiblingSet(list)).toEqual(a);
         expectCanonical(a);
       }),
       { numRuns: RUNS * 2 },
@@ -246,13 +245,13 @@ describe('merge laws', () => {
       fc.property(versionsWithDuplicatesArb, (list) => {
         const set = fold(list);
         for (const x of set) {
-          for (const y of list) check(supersedes(y, x)).toBe(false);
-          for (const y of set) if (x !== y) check(dominates(y.clock, x.clock)).toBe(false);
+          for (const y of list) expect(supersedes(y, x)).toBe(false);
+          for (const y of set) if (x !== y) expect(dominates(y.clock, x.clock)).toBe(false);
         }
         for (const v of list) {
           const kept = set.some((m) => sameVersion(m, v));
           const replaced = set.some((m) => dominates(m.clock, v.clock) || (compareClocks(m.clock, v.clock) === 'equal' && compareWinner(m, v) < 0));
-          check(kept !== replaced).toBe(true);
+          expect(kept !== replaced).toBe(true);
         }
       }),
       { numRuns: RUNS * 2 },
@@ -264,9 +263,9 @@ describe('merge laws', () => {
       fc.property(listAndPermutationArb, ([list, permuted]) => {
         const maximal = list.filter((v) => !list.some((w) => supersedes(w, v)));
         const best = [...maximal].sort(compareWinner)[0];
-        check(pickWinner(list)).toEqual(best);
-        check(pickWinner(permuted)).toEqual(best);
-        check(liveWinner(list)).toEqual(best?.tombstone ? undefined : best);
+        expect(pickWinner(list)).toEqual(best);
+        expect(pickWinner(permuted)).toEqual(best);
+        expect(liveWinner(list)).toEqual(best?.tombstone ? undefined : best);
       }),
       { numRuns: RUNS },
     );
@@ -279,11 +278,11 @@ describe('the write rule', () => {
       fc.property(versionsWithDuplicatesArb, fc.option(clockArb, { nil: undefined }), nodeIdArb, (list, ctx, node) => {
         const set = fold(list);
         const clock = nextClock(set, ctx, node);
-        for (const v of set) check(dominates(clock, v.clock)).toBe(true);
-        if (ctx !== undefined) check(dominates(clock, ctx)).toBe(true);
-        check(descends(clock, contextOf(set))).toBe(true);
+        for (const v of set) expect(dominates(clock, v.clock)).toBe(true);
+        if (ctx !== undefined) expect(dominates(clock, ctx)).toBe(true);
+        expect(descends(clock, contextOf(set))).toBe(true);
         const written = version({ clock, origin: node });
-        check(mergeVersion(set, written).set).toEqual([written]);
+        expect(mergeVersion(set, written).set).toEqual([written]);
       }),
       { numRuns: RUNS },
     );
@@ -294,13 +293,13 @@ describe('the write rule', () => {
       fc.property(versionsWithDuplicatesArb, versionsWithDuplicatesArb, fc.option(clockArb, { nil: undefined }), nodeIdArb, (a, b, ctx, node) => {
         const older = fold(a);
         const newer = mergeVersion(older, version({ clock: nextClock(older, ctx, node), origin: node })).set;
-        check(causalWeight(newer)).toBeGreaterThan(causalWeight(older));
+        expect(causalWeight(newer)).toBeGreaterThan(causalWeight(older));
         // y supersedes x (each member of x dominated by one of y): y weighs at least as much, more unless the contexts are equal
         const x = fold(a);
         const y = fold(b);
         if (x.length > 0 && x.every((v) => y.some((w) => dominates(w.clock, v.clock)))) {
-          if (compareClocks(contextOf(x), contextOf(y)) === 'equal') check(causalWeight(y)).toBe(causalWeight(x));
-          else check(causalWeight(y)).toBeGreaterThan(causalWeight(x));
+          if (compareClocks(contextOf(x), contextOf(y)) === 'equal') expect(causalWeight(y)).toBe(causalWeight(x));
+          else expect(causalWeight(y)).toBeGreaterThan(causalWeight(x));
         }
       }),
       { numRuns: RUNS },
@@ -344,18 +343,18 @@ describe('replicas converge (riak_dt / Yjs style simulation)', () => {
             : version({ clock, origin: node, timestamp: { wall: tick * 10 - (skew[i] ?? 0) * 7, logical: 0 }, sha256: (tick % 16).toString(16).repeat(64) });
           issued.push(v);
           sets[op.node] = mergeVersion(held, v).set;
-          check(sets[op.node]).toEqual([v]); // a local write supersedes everything the node held
+          expect(sets[op.node]).toEqual([v]); // a local write supersedes everything the node held
         });
         for (const set of sets) {
           const origins = set.map((v) => v.origin);
-          check(new Set(origins).size).toBe(origins.length);
+          expect(new Set(origins).size).toBe(origins.length);
         }
         // full sync: everyone merges everyone, in two different orders
         const all = sets.reduce<SiblingSet>((acc, s) => mergeSets(acc, s), []);
         const allReversed = [...sets].reverse().reduce<SiblingSet>((acc, s) => mergeSets(s, acc), []);
-        check(allReversed).toEqual(all);
-        check(all).toEqual(toSiblingSet(issued));
-        check(all.length).toBeLessThanOrEqual(NODES.length);
+        expect(allReversed).toEqual(all);
+        expect(all).toEqual(toSiblingSet(issued));
+        expect(all.length).toBeLessThanOrEqual(NODES.length);
       }),
       { numRuns: RUNS },
     );
