@@ -6,7 +6,7 @@
  * Calls go through Node's built-in fetch, which is undici bundled into Node:
  * the npm copy of undici costs about 0.1 s to load, longer than the rest of a
  * `gossip-cdn get` start-up together, while the built-in one is part of the
- * runtime (proposals/0005, "Client"). The nodes and the Point client, which
+ * runtime (proposals/0009, "Start-up"). The nodes and the Point client, which
  * keep pools open for hours, use the npm undici with its keep-alive agents.
  */
 import { Readable } from 'node:stream';
