@@ -62,3 +62,13 @@ try {
   process.stdout.write(`${JSON.stringify({ error: (err as Error).message, seed, durationSeconds: flags.duration, ok: false })}\n`);
   process.exitCode = 2;
 }
+
+// Everything the run started is stopped by now, so the process should exit on its own. One run
+// in 40 (seed 1013719831, under load) printed its verdict and then stayed alive until killed,
+// which a caller waiting for the exit (test/chaos) sees as a hang. Bound it, and say what was
+// still open, so the leak can be found: the verdict above is already complete.
+const LINGER_MS = 10_000;
+setTimeout(() => {
+  process.stderr.write(`chaos: still running ${LINGER_MS / 1000} s after the verdict; open resources: ${JSON.stringify(process.getActiveResourcesInfo())}; exiting\n`);
+  process.exit();
+}, LINGER_MS).unref();
