@@ -161,12 +161,18 @@ export class DemoProcess {
     }
   }
 
-  /** SIGTERM (after SIGCONT, in case it was stopped), SIGKILL after `graceMs`; resolves once it has exited. */
-  async stop(graceMs: number): Promise<void> {
+  /** Cancels a pending restart; the child if it is still running. */
+  private cancelRestart(): ChildProcess | undefined {
     if (this.restartTimer !== undefined) clearTimeout(this.restartTimer);
     this.restartTimer = undefined;
     const child = this.child;
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    return child === undefined || child.exitCode !== null || child.signalCode !== null ? undefined : child;
+  }
+
+  /** SIGTERM (after SIGCONT, in case it was stopped), SIGKILL after `graceMs`; resolves once it has exited. */
+  async stop(graceMs: number): Promise<void> {
+    const child = this.cancelRestart();
+    if (child === undefined) return;
     const exited = this.exited;
     child.kill('SIGCONT');
     child.kill('SIGTERM');
@@ -177,10 +183,8 @@ export class DemoProcess {
 
   /** SIGKILL now; resolves once it has exited. */
   async kill(): Promise<void> {
-    if (this.restartTimer !== undefined) clearTimeout(this.restartTimer);
-    this.restartTimer = undefined;
-    const child = this.child;
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const child = this.cancelRestart();
+    if (child === undefined) return;
     const exited = this.exited;
     child.kill('SIGKILL');
     await exited;
