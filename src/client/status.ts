@@ -31,6 +31,13 @@ function size(n: number): string {
   return bytes.format(n, { decimalPlaces: 1 }) ?? `${n}B`;
 }
 
+function placementLine(p: ClusterView['placement']): string {
+  const zone = p.zone === null ? '' : `, zone ${p.zone}`;
+  const owned = `owns ${p.owned.bodies} bodies (${size(p.owned.bytes)})`;
+  const cached = `caches ${p.cached.bodies} (${size(p.cached.bytes)} of ${size(p.cached.limitBytes)})`;
+  return `placement replicas ${p.replicas}${zone}: ${owned}, ${cached}, hand-off ${p.handoff.bodies}, to fetch ${p.missing.bodies}`;
+}
+
 export function renderCluster(view: ClusterView, now = Date.now()): string {
   const counts = new Map<string, number>();
   for (const p of view.peers) counts.set(p.state, (counts.get(p.state) ?? 0) + 1);
@@ -41,6 +48,7 @@ export function renderCluster(view: ClusterView, now = Date.now()): string {
     `up since ${view.startedAt}`,
     `Point    ${view.point.url} (${view.point.state}${view.point.lastError === null ? '' : `: ${view.point.lastError}`})`,
     `blobs    ${view.blobs.live} live keys, ${view.blobs.bodies} bodies, ${size(view.blobs.bytes)} of ${size(view.blobs.quotaBytes)} quota`,
+    placementLine(view.placement),
     `peers    ${summary}`,
   ];
   if (view.peers.length > 0) {

@@ -1,4 +1,5 @@
 /** What the blob handlers need, and nothing more. */
+import type { Readable } from 'node:stream';
 import type { Version } from '../consensus/types.js';
 import type { Logger } from '../log.js';
 import type { BlobStore } from '../storage/blob-store.js';
@@ -9,8 +10,10 @@ import type { NodeMetrics } from './metrics.js';
 export interface ClusterHooks {
   /** a client wrote this version here: spread it */
   published(version: Version): void;
-  /** fetch the body of a version known here from a peer that holds it; true once held */
+  /** fetch the body of a version known here from a peer that holds it, when this node keeps it; true once held */
   obtainBody(version: Version): Promise<boolean>;
+  /** bytes [start, end] of a body not held here, streamed from an owner and verified as they pass */
+  openRemoteBody(version: Version, start: number, end: number): Promise<Readable>;
   /** ask a few peers about a key never heard of here; true if any knew it */
   lookup(key: string): Promise<boolean>;
 }

@@ -100,15 +100,19 @@ async function readBlob(ctx: BlobApiContext, req: IncomingMessage, res: ServerRe
     }
   }
   const decision = decideRanges(rangeHeader, winner.size);
-  // Known here but the body has not arrived: fetch it from a holder first (read-through).
-  if (!ctx.store.hasBody(winner.sha256) && !(await ctx.cluster?.obtainBody(winner) ?? false)) {
-    throw new CdnError('CDN_ERR_BODY_UNAVAILABLE', `the body of ${key} is not held here and no peer could provide it`);
+  // Known here but the body is not: fetch it from a holder (when this node owns
+  // it or may cache it), else stream it from an owner. HEAD needs no body.
+  let source: BodyOpener = (start, end) => ctx.store.openBody(winner.sha256, start, end);
+  if (req.method !== 'HEAD' && !ctx.cache.has(winner.sha256) && !ctx.store.hasBody(winner.sha256) && !(await ctx.cluster?.obtainBody(winner) ?? false)) {
+    const cluster = ctx.cluster;
+    if (cluster === undefined) throw new CdnError('CDN_ERR_BODY_UNAVAILABLE', `the body of ${key} is not held here`);
+    source = (start, end) => cluster.openRemoteBody(winner, start, end);
   }
 
   if (decision.kind === 'full') {
     res.statusCode = 200;
     res.setHeader('Content-Type', winner.contentType);
-    await sendRange(ctx, req, res, winner, { start: 0, end: winner.size - 1 }, winner.size);
+    await sendRange(ctx, req, res, winner, { start: 0, end: winner.size - 1 }, winner.size, source);
     return;
   }
   const [only] = decision.ranges;
@@ -116,7 +120,7 @@ async function readBlob(ctx: BlobApiContext, req: IncomingMessage, res: ServerRe
     res.statusCode = 206;
     res.setHeader('Content-Type', winner.contentType);
     res.setHeader('Content-Range', `bytes ${only.start}-${only.end}/${winner.size}`);
-    await sendRange(ctx, req, res, winner, only, only.end - only.start + 1);
+    await sendRange(ctx, req, res, winner, only, only.end - only.start + 1, source);
     return;
   }
   const plan = planMultipart(decision.ranges, winner.size, winner.contentType);
@@ -128,9 +132,9 @@ async function readBlob(ctx: BlobApiContext, req: IncomingMessage, res: ServerRe
     return;
   }
   // Open every part first so a corrupt body is reported before any byte goes out.
-  const whole = ctx.cache.get(winner.sha256) ?? (ctx.cache.fits(winner.size) ? await loadSmall(ctx, winner) : undefined);
+  const whole = ctx.cache.get(winner.sha256) ?? (ctx.cache.fits(winner.size) ? await loadSmall(ctx, winner, source) : undefined);
   const parts: (Buffer | Readable)[] = [];
-  for (const r of decision.ranges) parts.push(whole !== undefined ? whole.subarray(r.start, r.end + 1) : await ctx.store.openBody(winner.sha256, r.start, r.end));
+  for (const r of decision.ranges) parts.push(whole !== undefined ? whole.subarray(r.start, r.end + 1) : await source(r.start, r.end));
   async function* multipart(): AsyncGenerator<Buffer> {
     for (let i = 0; i < parts.length; i++) {
       yield plan.heads[i] as Buffer;
@@ -143,24 +147,35 @@ async function readBlob(ctx: BlobApiContext, req: IncomingMessage, res: ServerRe
   await pipeline(multipart, res);
 }
 
-async function loadSmall(ctx: BlobApiContext, version: Version): Promise<Buffer> {
-  const body = await ctx.store.readBody(version.sha256);
+/** A verified stream of bytes [start, end] of the body: from the disk, or from an owner. */
+type BodyOpener = (start: number, end: number) => Promise<Readable>;
+
+/** A small body, whole and verified before a byte of it is sent, kept in the memory cache. */
+async function loadSmall(ctx: BlobApiContext, version: Version, source: BodyOpener): Promise<Buffer> {
+  let body: Buffer;
+  if (ctx.store.hasBody(version.sha256)) {
+    body = await ctx.store.readBody(version.sha256);
+  } else {
+    const chunks: Buffer[] = [];
+    for await (const chunk of await source(0, version.size - 1)) chunks.push(chunk as Buffer);
+    body = Buffer.concat(chunks);
+  }
   ctx.cache.set(version.sha256, body);
   return body;
 }
 
-async function sendRange(ctx: BlobApiContext, req: IncomingMessage, res: ServerResponse, version: Version, range: ByteRange, length: number): Promise<void> {
+async function sendRange(ctx: BlobApiContext, req: IncomingMessage, res: ServerResponse, version: Version, range: ByteRange, length: number, source: BodyOpener): Promise<void> {
   res.setHeader('Content-Length', length);
   if (req.method === 'HEAD' || length === 0) {
     res.end();
     return;
   }
-  const cached = ctx.cache.get(version.sha256) ?? (ctx.cache.fits(version.size) ? await loadSmall(ctx, version) : undefined);
+  const cached = ctx.cache.get(version.sha256) ?? (ctx.cache.fits(version.size) ? await loadSmall(ctx, version, source) : undefined);
   if (cached !== undefined) {
     res.end(range.start === 0 && range.end === cached.length - 1 ? cached : cached.subarray(range.start, range.end + 1));
     return;
   }
-  const stream = await ctx.store.openBody(version.sha256, range.start, range.end);
+  const stream = await source(range.start, range.end);
   ctx.metrics?.bodyStreamsStarted();
   await pipeline(stream, res);
 }

@@ -12,6 +12,10 @@ export class BodyCache {
     this.lru = maxBytes > 0 ? new LRUCache<string, Buffer>({ maxSize: maxBytes, sizeCalculation: (b) => Math.max(1, b.length) }) : undefined;
   }
 
+  has(sha256: string): boolean {
+    return this.lru?.has(sha256) ?? false;
+  }
+
   get(sha256: string): Buffer | undefined {
     return this.lru?.get(sha256);
   }

@@ -23,4 +23,21 @@ export interface ClusterView {
   point: { url: string; state: string; lastError: string | null };
   /** versions adopted from peers lately: how long after their creation, and conflicts seen */
   replication: { samples: number; lagMedianMs: number | null; lagMaxMs: number | null; conflictsDetected: number; conflictsResolved: number };
+  /**
+   * Which bodies this node keeps (proposals/0010-placement.md): those it owns,
+   * copies it does not own kept as cache (bounded by --cache-size), copies
+   * waiting for every owner to confirm before they go (the hand-off
+   * backlog), and owned bodies it still has to fetch.
+   */
+  placement: {
+    replicas: number | 'all';
+    zone: string | null;
+    writeCopies: number;
+    /** members bodies are placed on, this node included */
+    members: number;
+    owned: { bodies: number; bytes: number };
+    cached: { bodies: number; bytes: number; limitBytes: number };
+    handoff: { bodies: number; bytes: number };
+    missing: { bodies: number; bytes: number };
+  };
 }

@@ -4,7 +4,7 @@
  */
 import { Option, type Command } from 'commander';
 import { createLogger } from '../log.js';
-import { buildNodeConfig, NODE_DEFAULTS, type NodeConfigInput } from './config.js';
+import { buildNodeConfig, NODE_DEFAULTS, parseSize, type NodeConfigInput } from './config.js';
 import { CdnNode } from './node.js';
 import { fail, flagError, onShutdownSignal } from '../cli-support.js';
 
@@ -24,6 +24,10 @@ interface NodeFlags {
   headersTimeout?: string;
   gossipProfile?: string;
   alone?: boolean;
+  replicas?: string;
+  zone?: string;
+  cacheSize?: string;
+  writeCopies?: string;
 }
 
 const FLAG_OF: Record<string, string> = {
@@ -32,8 +36,15 @@ const FLAG_OF: Record<string, string> = {
   maxBlobBytes: '--max-blob-size (MAX_BLOB_SIZE)', quotaBytes: '--quota (DISK_QUOTA)',
   minUploadBytesPerSecond: '--min-upload-rate (MIN_UPLOAD_RATE)', stallWindowMs: '--stall-window (STALL_WINDOW_MS)',
   profile: '--gossip-profile (GOSSIP_PROFILE)',
+  'placement.replicas': '--replicas (REPLICAS)', 'placement.zone': '--zone (ZONE)', 'placement.cacheBytes': '--cache-size (CACHE_SIZE)',
+  'placement.writeCopies': '--write-copies (WRITE_COPIES)',
   'server.maxConnections': '--max-connections (MAX_CONNECTIONS)', 'server.headersTimeoutMs': '--headers-timeout (HEADERS_TIMEOUT_MS)',
 };
+
+/** A flag's text as a number for the schema to judge: anything but plain digits fails its integer rule. */
+function wholeNumber(text: string): number {
+  return /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
+}
 
 export function registerNodeCommand(program: Command): void {
   program
@@ -51,6 +62,10 @@ export function registerNodeCommand(program: Command): void {
     .addOption(new Option('--stall-window <ms>', `window over which the upload rate is judged (default ${NODE_DEFAULTS.stallWindowMs})`).env('STALL_WINDOW_MS'))
     .addOption(new Option('--max-connections <n>', `open client connections; more are closed at once (default ${NODE_DEFAULTS.server.maxConnections})`).env('MAX_CONNECTIONS'))
     .addOption(new Option('--headers-timeout <ms>', `time a connection gets to send its request headers (default ${NODE_DEFAULTS.server.headersTimeoutMs})`).env('HEADERS_TIMEOUT_MS'))
+    .addOption(new Option('--replicas <n|all>', `nodes that own each body, or all (default ${NODE_DEFAULTS.placement.replicas})`).env('REPLICAS'))
+    .addOption(new Option('--zone <name>', 'this node\'s zone; owners are spread over distinct zones').env('ZONE'))
+    .addOption(new Option('--cache-size <size>', 'disk for bodies this node does not own, e.g. 10GB, or 0 (default 1GiB)').env('CACHE_SIZE'))
+    .addOption(new Option('--write-copies <n>', `a write is acknowledged once this many nodes hold it durably (default ${NODE_DEFAULTS.placement.writeCopies})`).env('WRITE_COPIES'))
     .addOption(new Option('--gossip-profile <name>', 'gossip timings: production or local-test (default production)').env('GOSSIP_PROFILE'))
     .addOption(new Option('--alone', 'run without the Point and peers, on purpose').env('ALONE'))
     .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent').env('LOG_LEVEL'))
@@ -68,6 +83,12 @@ export function registerNodeCommand(program: Command): void {
       if (flags.stallWindow !== undefined) input.stallWindowMs = flags.stallWindow as unknown as number;
       // the two server limits a flag sets; undefined keeps the profile's value
       input.server = { maxConnections: flags.maxConnections, headersTimeoutMs: flags.headersTimeout };
+      input.placement = {
+        replicas: flags.replicas === undefined ? undefined : flags.replicas.trim() === 'all' ? 'all' : wholeNumber(flags.replicas),
+        zone: flags.zone,
+        cacheBytes: flags.cacheSize === undefined ? undefined : /^\s*0+\s*$/.test(flags.cacheSize) ? 0 : parseSize(flags.cacheSize) ?? Number.NaN,
+        writeCopies: flags.writeCopies === undefined ? undefined : wholeNumber(flags.writeCopies),
+      };
       // --gossip-profile names the node's profile, which selects every part's (membership, data plane, runtime...)
       if (flags.gossipProfile !== undefined) input.profile = flags.gossipProfile as NodeConfigInput['profile'];
       if (flags.alone !== undefined) input.alone = Boolean(flags.alone);

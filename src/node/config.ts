@@ -16,6 +16,7 @@ import {
 } from '../options.js';
 import { MEMBERSHIP_OPTIONS } from '../gossip/core/membership-config.js';
 import { DATA_PLANE_OPTIONS } from '../gossip/core/data-plane-config.js';
+import { PLACEMENT_OPTIONS } from '../gossip/core/placement-config.js';
 import { BODY_FETCHER_OPTIONS, RUNTIME_OPTIONS, TRANSPORT_OPTIONS } from '../gossip/shell/runtime-config.js';
 import { SERVER_OPTIONS } from '../http/server-config.js';
 import { POINT_LINK_OPTIONS } from './point-link-config.js';
@@ -63,6 +64,7 @@ const SECTIONS = {
   bodyFetcher: BODY_FETCHER_OPTIONS,
   membership: MEMBERSHIP_OPTIONS,
   dataPlane: DATA_PLANE_OPTIONS,
+  placement: PLACEMENT_OPTIONS,
 } as const;
 
 /** Flags arrive as strings: the options a flag sets read them as numbers (z.coerce). */

@@ -8,6 +8,7 @@ import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { NodeMetrics } from '../http/metrics.js';
 import type { GossipRuntime } from '../gossip/shell/runtime.js';
+import type { CustodyStats } from '../gossip/core/custody.js';
 
 export function exportConnectionMetrics(metrics: NodeMetrics, server: Server): void {
   const conns = { open: 0, dropped: 0 };
@@ -28,4 +29,15 @@ export function exportGossipMetrics(m: NodeMetrics, gossip: Pick<GossipRuntime, 
   m.mirrorCounter('cdn_gossip_body_bytes_total', 'Body bytes moved between nodes, by direction (fetched, served)', () => gossip.metrics().bodyBytes, 'direction');
   m.labelledGauge('cdn_gossip_peers', 'Known peers by state', () => gossip.metrics().peers, 'state');
   m.labelledGauge('cdn_gossip_body_queue', 'Bodies waiting to be fetched', () => ({ queued: gossip.metrics().bodyQueue }), 'queue');
+  const heaps = (pick: (c: CustodyStats) => [number, number, number, number]): Record<string, number> => {
+    const [owned, cached, handoff, missing] = pick(gossip.metrics().custody);
+    return { owned, cached, handoff, missing };
+  };
+  m.labelledGauge('cdn_placement_bodies', 'Bodies by custody: owned and held, cached (not owned), hand-off (not owned, waiting for the owners), missing (owned, not yet fetched)',
+    () => heaps((c) => [c.ownedBodies, c.cachedBodies, c.handoffBodies, c.missingBodies]), 'custody');
+  m.labelledGauge('cdn_placement_bytes', 'Body bytes by custody (as cdn_placement_bodies)',
+    () => heaps((c) => [c.ownedBytes, c.cachedBytes, c.handoffBytes, c.missingBytes]), 'custody');
+  m.mirrorCounter('cdn_placement_events_total', 'Custody events: hand-off copies dropped once the owners confirmed, cache entries evicted, bodies asked of owners',
+    () => { const c = gossip.metrics().custody; return { dropped: c.dropped, evicted: c.evicted, queried: c.queried }; }, 'event');
+  m.labelledGauge('cdn_placement_members', 'Members bodies are placed on, this node included', () => ({ members: gossip.metrics().custody.placementMembers }), 'view');
 }

@@ -7,6 +7,8 @@ import type { ClusterView } from '../http/cluster-view.js';
 import type { MemberRecord } from '../gossip/core/types.js';
 import type { StoreStats } from '../storage/types.js';
 import type { LagSummary } from './replication-lags.js';
+import type { CustodyStats } from '../gossip/core/custody.js';
+import type { Replicas } from '../gossip/core/placement.js';
 
 /** What readiness is judged on: cheap to gather, as probes ask often. */
 export interface ReadinessState {
@@ -26,6 +28,9 @@ export interface NodeState extends ReadinessState {
   readonly startedAt: Date;
   readonly store: StoreStats;
   readonly lags: LagSummary;
+  readonly placement: { readonly replicas: Replicas; readonly zone: string | null; readonly cacheBytes: number; readonly writeCopies: number };
+  /** absent when running alone: every body held is owned */
+  readonly custody: CustodyStats | undefined;
 }
 
 export function readiness(s: ReadinessState): { ready: boolean; reason: string } {
@@ -36,6 +41,20 @@ export function readiness(s: ReadinessState): { ready: boolean; reason: string }
   const point = s.point.state ?? 'unknown';
   if (s.point.state === 'registered' || live > 0) return { ready: true, reason: `storage open; joined (${live} live peers, Point ${point})` };
   return { ready: false, reason: `storage open; not joined yet (Point ${point}${s.point.lastError ? `: ${s.point.lastError}` : ''}, no live peers)` };
+}
+
+function placementView(s: NodeState): ClusterView['placement'] {
+  const c = s.custody;
+  return {
+    replicas: s.placement.replicas,
+    zone: s.placement.zone,
+    writeCopies: s.placement.writeCopies,
+    members: c?.placementMembers ?? 1,
+    owned: c === undefined ? { bodies: s.store.bodies, bytes: s.store.bodyBytes } : { bodies: c.ownedBodies, bytes: c.ownedBytes },
+    cached: { bodies: c?.cachedBodies ?? 0, bytes: c?.cachedBytes ?? 0, limitBytes: s.placement.cacheBytes },
+    handoff: { bodies: c?.handoffBodies ?? 0, bytes: c?.handoffBytes ?? 0 },
+    missing: { bodies: c?.missingBodies ?? 0, bytes: c?.missingBytes ?? 0 },
+  };
 }
 
 export function clusterView(s: NodeState): ClusterView {
@@ -50,6 +69,7 @@ export function clusterView(s: NodeState): ClusterView {
     })),
     blobs: { live: s.store.liveKeys, keys: s.store.keys, bodies: s.store.bodies, bytes: s.store.bodyBytes, quotaBytes: s.store.quotaBytes },
     replication: { ...s.lags, conflictsDetected: s.store.conflictsDetected, conflictsResolved: s.store.conflictsResolved },
+    placement: placementView(s),
     point: {
       url: s.point.url,
       state: s.alone ? 'not used (--alone)' : s.point.state ?? 'not contacted',

@@ -119,13 +119,14 @@ export class CdnNode {
     const self = { id: this.identity.id, address: this.address, publicKey: this.identity.publicKey };
     const point = new PointLink(this.identity, { url: config.bootstrapUrl, port, localAddress, clusterSecret: config.clusterSecret },
       config.pointLink, this.logger.child({ component: 'point' }), (peers) => this.gossip?.addPeersFromPoint(peers));
-    const { runtime, membership, dataPlane, transport, bodyFetcher } = config;
+    const { runtime, membership, dataPlane, placement, transport, bodyFetcher } = config;
     const gossip = new GossipRuntime(this.identity, self, this.store, point, config.dataDir, this.logger.child({ component: 'gossip' }),
-      { runtime, membership, dataPlane, transport, bodyFetcher }, localAddress);
+      { runtime, membership, dataPlane, placement, transport, bodyFetcher }, localAddress);
     this.store.onBodyLost((sha, size) => gossip.bodyLost(sha, size));
     ctx.cluster = {
       published: (v) => gossip.published(v),
       obtainBody: (v) => gossip.obtainBody(v),
+      openRemoteBody: (v, start, end) => gossip.openRemoteBody(v, start, end),
       lookup: (k) => gossip.lookup(k),
     };
     exportGossipMetrics(ctx.metrics, gossip);
@@ -163,6 +164,8 @@ export class CdnNode {
       startedAt: this.startedAt,
       store: this.store.stats(),
       lags: this.lags.summary(),
+      placement: { replicas: this.config.placement.replicas, zone: this.config.placement.zone ?? null, cacheBytes: this.config.placement.cacheBytes, writeCopies: this.config.placement.writeCopies },
+      custody: this.gossip?.metrics().custody,
     };
   }
 

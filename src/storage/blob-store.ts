@@ -412,6 +412,35 @@ export class BlobStore {
 
   private releasing = new Set<string>();
 
+  /**
+   * Removes a held body that versions still name: placement says this node
+   * does not own it and its owners hold it (src/gossip/core/custody.ts). The
+   * versions stay, with the body no longer held here; a read fetches it from
+   * an owner. Forgotten in memory first (no new read opens it; one already
+   * streaming keeps its open file), then the log, then the file.
+   */
+  async dropBody(sha: string): Promise<void> {
+    const body = this.bodies.get(sha);
+    if (body === undefined || this.releasing.has(sha)) return;
+    this.releasing.add(sha);
+    this.bodies.delete(sha);
+    this.quota.remove(body.size);
+    try {
+      await this.gate.shared(() => this.log.append([{ t: 'x', sha }]));
+      await unlink(this.paths.bodyPath(sha)).catch(() => undefined);
+    } catch (err) {
+      // the `b` record stands: the body is back at the next start, which is harmless
+      this.deps.logger.warn({ err, sha }, 'could not record a dropped body; it returns at next start');
+    } finally {
+      this.releasing.delete(sha);
+    }
+  }
+
+  /** Bytes the quota still allows (held and reserved bytes subtracted). */
+  freeBytes(): number {
+    return this.quota.free;
+  }
+
   /** Removes a body no version names any more: log first, then the file. */
   private async releaseBodyIfUnused(sha: string): Promise<void> {
     if ((this.refs.get(sha) ?? 0) > 0 || this.releasing.has(sha)) return;

@@ -23,6 +23,11 @@ export class QuotaTracker {
     return this.held;
   }
 
+  /** bytes still allowed: the quota less what is held and reserved */
+  get free(): number {
+    return Math.max(0, this.quotaBytes - this.held - this.reserved);
+  }
+
   add(bytes: number): void {
     this.held += bytes;
   }

@@ -43,6 +43,15 @@ export class MemoryVersionStore implements VersionStore {
     this.bodies.add(sha256);
   }
 
+  async dropBody(sha256: string): Promise<void> {
+    this.bodies.delete(sha256);
+  }
+
+  /** Bodies held. */
+  get bodyCount(): number {
+    return this.bodies.size;
+  }
+
   keys(): IterableIterator<string> {
     return this.sets.keys();
   }

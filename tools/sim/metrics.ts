@@ -117,8 +117,9 @@ export class VersionWatch implements SimObserver {
   }
 
   /** Every running node holds its body. */
-  bodiesEverywhere(): boolean {
-    return this.sim.nodes.every((n) => !n.up || n.store.hasBody(this.version.sha256));
+  /** Every live node that owns the body (by its own view) holds it: every node with full replication. */
+  bodiesPlaced(): boolean {
+    return this.sim.nodes.every((n) => !n.up || !n.core.custody.owns(this.version.sha256) || n.store.hasBody(this.version.sha256));
   }
 
   /** The deepest rumor hop that first brought it to a node. */

@@ -7,6 +7,7 @@
  */
 import { MEMBERSHIP_PROFILES } from '../../src/gossip/core/membership-config.js';
 import { DATA_PLANE_PROFILES } from '../../src/gossip/core/data-plane-config.js';
+import { PLACEMENT_PROFILES } from '../../src/gossip/core/placement-config.js';
 import { POINT_LINK_OPTIONS } from '../../src/node/point-link-config.js';
 import type { GossipCoreOptions } from '../../src/gossip/core/gossip-core.js';
 import { DEFAULT_BODY_MODEL } from './sim-bodies.js';
@@ -18,8 +19,8 @@ export type ProfileName = 'production' | 'local-test';
 
 export function coreOptions(profile: ProfileName): GossipCoreOptions {
   return profile === 'production'
-    ? { membership: MEMBERSHIP_PROFILES.production, data: DATA_PLANE_PROFILES.production }
-    : { membership: MEMBERSHIP_PROFILES.localTest, data: DATA_PLANE_PROFILES.localTest };
+    ? { membership: MEMBERSHIP_PROFILES.production, data: DATA_PLANE_PROFILES.production, placement: PLACEMENT_PROFILES.production }
+    : { membership: MEMBERSHIP_PROFILES.localTest, data: DATA_PLANE_PROFILES.localTest, placement: PLACEMENT_PROFILES.localTest };
 }
 
 export type LatencyName = 'lan' | 'wan';

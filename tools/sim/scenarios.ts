@@ -185,7 +185,7 @@ export async function runStandardScenario(options: StandardScenarioOptions): Pro
   const version = sim.write(writer);
   const watch = new VersionWatch(sim, version, sim.node(writer));
   const writeMs = await sim.runUntil(() => watch.everywhere(), maxMs);
-  const bodyMs = writeMs === undefined ? undefined : await sim.runUntil(() => watch.bodiesEverywhere(), maxMs);
+  const bodyMs = writeMs === undefined ? undefined : await sim.runUntil(() => watch.bodiesPlaced(), maxMs);
   watch.stop();
   const writeRounds = rounds(writeMs);
   const bodyRounds = bodyMs === undefined || writeMs === undefined ? null : rounds(writeMs + bodyMs);

@@ -187,6 +187,11 @@ export class DataPlane {
     this.heldBodies.add(sha256);
   }
 
+  /** The body was dropped here (custody): stop listing it in `held`. */
+  bodyDropped(sha256: string): void {
+    this.heldBodies.delete(sha256);
+  }
+
   /** Peers known to hold a body, origin first. */
   holders(sha256: string): NodeId[] {
     return this.bodyHolders.holders(sha256);

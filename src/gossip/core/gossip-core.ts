@@ -8,17 +8,22 @@
 import type { Version } from '../../consensus/types.js';
 import { Membership, type MembershipOptions } from './membership.js';
 import { DataPlane, type DataPlaneOptions } from './data-plane.js';
+import { Custody } from './custody.js';
+import type { PlacementConfig } from './placement-config.js';
 import type { GossipMessage } from './messages.js';
 import type { NodeId, PeerInfo, ProtocolEnv, Transport, VersionStore } from './types.js';
 
 export interface GossipCoreOptions {
   membership: MembershipOptions;
   data: DataPlaneOptions;
+  placement: PlacementConfig;
 }
 
 export class GossipCore {
   readonly membership: Membership;
   readonly data: DataPlane;
+  /** which bodies this node keeps: owned, hand-off, cache (placement) */
+  readonly custody: Custody;
 
   constructor(
     readonly env: ProtocolEnv,
@@ -38,7 +43,15 @@ export class GossipCore {
     };
     const inner: ProtocolEnv = { ...env, transport: piggybacking };
     this.membership = new Membership(inner, options.membership);
-    this.data = new DataPlane(inner, { store, peers: this.membership, onBodyNeeded }, options.data);
+    this.data = new DataPlane(inner, { store, peers: this.membership, onBodyNeeded: (v, holders) => this.custody.bodyNeeded(v, holders) }, options.data);
+    this.custody = new Custody(inner, {
+      store,
+      peers: this.membership,
+      members: () => this.membership.members(),
+      knownHolders: (sha) => this.data.holders(sha),
+      onBodyNeeded,
+      onBodyDropped: (sha) => this.data.bodyDropped(sha),
+    }, options.placement);
   }
 
   /** Starts with the peers known so far (from the Point, or persisted from the last run). */
@@ -50,6 +63,7 @@ export class GossipCore {
   tick(): void {
     this.membership.tick();
     this.data.tick();
+    this.custody.tick();
   }
 
   /**
@@ -59,6 +73,7 @@ export class GossipCore {
   async handle(message: GossipMessage, sender?: PeerInfo): Promise<void> {
     if (message.from === this.env.self.id) return;
     this.membership.handle(message, sender);
+    this.custody.handle(message);
     await this.data.handle(message);
   }
 

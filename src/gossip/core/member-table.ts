@@ -22,6 +22,8 @@ export interface Member {
   /** dead-member retries made since it died, and when the next is due */
   retries: number;
   nextRetryAt: number;
+  /** as the member itself last announced it */
+  zone?: string | undefined;
 }
 
 const RANK: Readonly<Record<MemberState, number>> = { alive: 0, suspect: 1, dead: 2, left: 3 };
@@ -57,12 +59,14 @@ export function toRecord(m: Member): MemberRecord {
     state: m.state,
     stateSince: m.stateSince,
     lastContact: m.lastContact,
+    zone: m.zone,
   };
 }
 
 export function toUpdate(m: Member, by?: NodeId): MemberUpdate {
   const update: MemberUpdate = { id: m.id, address: m.address, publicKey: m.publicKey, incarnation: m.incarnation, state: m.state };
   if (by !== undefined) update.by = by;
+  if (m.zone !== undefined) update.zone = m.zone;
   return update;
 }
 

@@ -252,8 +252,13 @@ export class Membership implements PeerSampler {
     const m = this.table.get(u.id);
     if (m === undefined) {
       // only an alive claim introduces a member; stale rumors about strangers are dropped
-      if (state === 'alive') this.addMember(u, u.incarnation, now, true);
+      if (state === 'alive') this.addMember(u, u.incarnation, now, true, u.zone);
       return;
+    }
+    // a zone is the member's own word: taken from any claim that carries one (it is fixed for a run)
+    if (u.zone !== undefined && u.zone !== m.zone && (via === m.id || m.zone === undefined)) {
+      m.zone = u.zone;
+      this.changed(m);
     }
     if (!supersedes({ incarnation: u.incarnation, state }, m)) {
       if (state === 'suspect' && m.state === 'suspect' && u.incarnation === m.incarnation) this.confirm(m, accuser);
@@ -313,7 +318,7 @@ export class Membership implements PeerSampler {
     this.queue.push(toUpdate(m, accuser));
   }
 
-  private addMember(p: PeerInfo, incarnation: number, now: number, announce: boolean): Member | undefined {
+  private addMember(p: PeerInfo, incarnation: number, now: number, announce: boolean, zone?: string): Member | undefined {
     const m = this.table.add({
       id: p.id,
       address: p.address,
@@ -325,6 +330,7 @@ export class Membership implements PeerSampler {
       suspicion: undefined,
       retries: 0,
       nextRetryAt: 0,
+      zone,
     });
     if (m === undefined) return undefined;
     this.detector.memberAdded(m.id);
@@ -412,7 +418,9 @@ export class Membership implements PeerSampler {
 
   private selfUpdate(): MemberUpdate {
     const { id, address, publicKey } = this.env.self;
-    return { id, address, publicKey, incarnation: this.ownIncarnation, state: this.leaving ? 'left' : 'alive' };
+    const update: MemberUpdate = { id, address, publicKey, incarnation: this.ownIncarnation, state: this.leaving ? 'left' : 'alive' };
+    if (this.env.zone !== undefined) update.zone = this.env.zone;
+    return update;
   }
 
   private send(to: PeerInfo, body: MessageBody): void {

@@ -50,6 +50,9 @@ const causalWeight = z.number().int().min(0).max(MAX_CLOCK_ENTRIES * MAX_CLOCK_C
 const sessionId = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/);
 const guid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
 
+/** A zone name (--zone): letters, digits, '.', '_', '-', at most 64. */
+export const ZONE_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
 export const peerInfoSchema = z.strictObject({ id: nodeId, address, publicKey });
 
 /** A claim about one member, spread by piggybacking and by full syncs. */
@@ -65,6 +68,8 @@ export const memberUpdateSchema = z.strictObject({
    * (Lifeguard suspicion confirmations), not the nodes that relayed one rumor
    */
   by: nodeId.optional(),
+  /** the member's zone (--zone), for body placement; claims from before zones existed carry none */
+  zone: z.string().regex(ZONE_PATTERN, 'must be a zone name').optional(),
 });
 export type MemberUpdate = z.infer<typeof memberUpdateSchema>;
 
@@ -119,6 +124,14 @@ export const gossipMessageSchema = z.discriminatedUnion('type', [
   }),
   /** anti-entropy: "send me your versions of these keys" */
   z.strictObject({ ...base, type: z.literal('ae-want'), sid: sessionId, keys: z.array(guid).max(LIMITS.maxAeWant) }),
+  /**
+   * placement hand-off: "which of these bodies do you hold?", asked of a
+   * body's owners by a node that holds a copy it does not own, before it
+   * drops the copy (proposals/0010-placement.md)
+   */
+  z.strictObject({ ...base, type: z.literal('have-query'), shas: z.array(sha256).min(1).max(LIMITS.maxHeld) }),
+  /** the answer: the ones among them the sender holds */
+  z.strictObject({ ...base, type: z.literal('have'), shas: z.array(sha256).max(LIMITS.maxHeld) }),
   /** a member leaving on purpose (SIGTERM); also carried as a `left` update */
   z.strictObject({ ...base, type: z.literal('leave'), incarnation: z.number().int().min(0) }),
 ]);

@@ -32,6 +32,8 @@ export interface MemberRecord extends PeerInfo {
   readonly stateSince: number;
   /** local clock (ms) of the last message received from the member, if any */
   readonly lastContact: number | null;
+  /** the member's zone, once a claim from it said (undefined until then) */
+  readonly zone?: string | undefined;
 }
 
 /** Virtual or real time in milliseconds. */
@@ -56,6 +58,8 @@ export interface Transport {
 /** What every protocol component is given. */
 export interface ProtocolEnv {
   readonly self: PeerInfo;
+  /** this node's zone (--zone), announced with its membership claims; undefined: none */
+  readonly zone?: string | undefined;
   readonly transport: Transport;
   readonly clock: Clock;
   readonly random: Random;
@@ -75,6 +79,11 @@ export interface VersionStore {
   keys(): Iterable<string>;
   /** called after every change to a key's sibling set, local or remote */
   onChange(listener: (key: string, siblings: SiblingSet) => void): void;
+  /**
+   * Removes a held body that versions still name: this node does not own it
+   * and its owners hold it (custody.ts). The versions stay; hasBody turns false.
+   */
+  dropBody(sha256: string): Promise<void>;
 }
 
 /** Peers to talk to, as the membership component sees them. */

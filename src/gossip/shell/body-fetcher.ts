@@ -35,7 +35,7 @@ export interface BodyFetcherDeps {
   /** a few live peers to try when no holder is known */
   anyPeers: (count: number) => PeerInfo[];
   /** the body arrived and is stored */
-  onStored: (sha256: string) => void;
+  onStored: (sha256: string, size: number) => void;
   /** a peer sent bytes that do not match */
   onBadPeer: (peer: PeerInfo, reason: string) => void;
   logger: Logger;
@@ -110,7 +110,7 @@ export class BodyFetcher {
         const stored = await this.deps.sink.putRemoteBody(version.sha256, version.size, body);
         this.stats.fetched++;
         this.stats.bytes += version.size;
-        if (stored) this.deps.onStored(version.sha256);
+        if (stored) this.deps.onStored(version.sha256, version.size);
         return true;
       } catch (err) {
         if (isCdnError(err) && err.code === 'CDN_ERR_BAD_DIGEST') {

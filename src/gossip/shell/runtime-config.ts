@@ -39,13 +39,6 @@ export interface RuntimeOptions {
    */
   readonly readThroughTimeoutMs: number;
   /**
-   * Versions held without their body (records cut from a damaged log, a body
-   * file gone, a fetch out of retries) are fetched again this often, and
-   * once at start. Each sweep is one pass over the in-memory index, O(keys):
-   * shorter repairs sooner, at CPU proportional to the key count.
-   */
-  readonly missingBodySweepMs: number;
-  /**
    * Peers asked, in parallel, about a key this node never heard of before it
    * answers 404. With the key on r of N nodes, all miss with probability
    * ≈ (1 − r/N)^lookupFanout; each miss costs lookupFanout requests.
@@ -107,7 +100,7 @@ export interface BodyFetcherOptions {
   /**
    * A body no holder could give is tried again after retryDelayMs · 2^round,
    * for maxRounds rounds in all: 2 + 4 + 8 + 16 = 30 s of retries by
-   * default, after which the missing-body sweep takes over.
+   * default, after which custody's sweep (placement.sweepIntervalMs) asks again.
    */
   readonly maxRounds: number;
   /** The first retry's delay; shorter recovers sooner from a holder's brief absence, at more attempts while it lasts. */
@@ -121,7 +114,6 @@ const runtimeSchema = z.strictObject({
   reportAfterBadMessages: integerIn(1, 1_000),
   badMessageAddresses: integerIn(1, 10_000_000),
   readThroughTimeoutMs: integerIn(1, 600_000),
-  missingBodySweepMs: integerIn(100, 86_400_000),
   lookupFanout: integerIn(0, 64),
   lookupTimeoutMs: integerIn(1, 60_000),
   leaveFlushMs: integerIn(0, 60_000),
@@ -132,7 +124,6 @@ const runtimeProduction: RuntimeOptions = {
   reportAfterBadMessages: 3,
   badMessageAddresses: 10_000,
   readThroughTimeoutMs: 30_000,
-  missingBodySweepMs: 60_000,
   lookupFanout: 6,
   lookupTimeoutMs: 1_500,
   leaveFlushMs: 1_500,
@@ -141,8 +132,7 @@ const runtimeProduction: RuntimeOptions = {
 /** Gossip runtime options: `runtime.*` under the node. Its tick is membership.tickMs. */
 export const RUNTIME_OPTIONS = defineOptions('runtime', runtimeSchema satisfies z.ZodType<RuntimeOptions>, {
   production: runtimeProduction,
-  // a chaos run lasts minutes: bodies lost to a kill come back within seconds
-  localTest: { ...runtimeProduction, missingBodySweepMs: 5_000 },
+  localTest: runtimeProduction,
 });
 
 const transportSchema = z.strictObject({

@@ -17,6 +17,10 @@ import { versionSchema } from '../../consensus/schema.js';
 import { GossipCore } from '../core/gossip-core.js';
 import type { MembershipOptions } from '../core/membership-config.js';
 import type { DataPlaneConfig } from '../core/data-plane-config.js';
+import type { PlacementConfig } from '../core/placement-config.js';
+import type { CustodyStats } from '../core/custody.js';
+import { VerifiedSlice } from './remote-body.js';
+import type { Readable } from 'node:stream';
 import { HttpTransport } from './http-transport.js';
 import { BodyFetcher, type BodySink } from './body-fetcher.js';
 import type { BodyFetcherOptions, HttpTransportOptions, RuntimeOptions } from './runtime-config.js';
@@ -38,6 +42,7 @@ export interface GossipRuntimeOptions {
   /** the core's tick() runs every membership.tickMs */
   readonly membership: MembershipOptions;
   readonly dataPlane: DataPlaneConfig;
+  readonly placement: PlacementConfig;
   readonly transport: HttpTransportOptions;
   readonly bodyFetcher: BodyFetcherOptions;
 }
@@ -50,6 +55,7 @@ export interface GossipMetrics {
   events: Record<string, number>;
   bodyBytes: { fetched: number; served: number };
   bodyQueue: number;
+  custody: CustodyStats;
 }
 
 /** A verified sender the Point vouched for, with the address it serves on. */
@@ -71,13 +77,12 @@ export class GossipRuntime {
   private readonly badMessages = new Map<string, number>();
   private tickTimer: NodeJS.Timeout | undefined;
   private persistTimer: NodeJS.Timeout | undefined;
-  private missingTimer: NodeJS.Timeout | undefined;
   private started = false;
 
   constructor(
     private readonly identity: NodeIdentity,
     readonly self: PeerInfo,
-    private readonly store: VersionStore & BodySink,
+    private readonly store: VersionStore & BodySink & { freeBytes(): number },
     private readonly bootstrap: Bootstrap,
     private readonly dataDir: string,
     private readonly logger: Logger,
@@ -87,18 +92,26 @@ export class GossipRuntime {
   ) {
     this.transport = new HttpTransport(identity, this.clock, logger.child({ part: 'transport' }), options.transport, localAddress);
     this.core = new GossipCore(
-      { self, transport: this.transport, clock: this.clock, random: { next: Math.random }, logger },
+      { self, zone: options.placement.zone, transport: this.transport, clock: this.clock, random: { next: Math.random }, logger },
       store,
-      { membership: options.membership, data: options.dataPlane },
-      (version) => { void this.fetcher.want(version); },
+      { membership: options.membership, data: options.dataPlane, placement: options.placement },
+      (version) => {
+        // an owned body comes before cached copies of others
+        this.core.custody.makeRoom(version.size, () => this.store.freeBytes());
+        void this.fetcher.want(version);
+      },
     );
     this.fetcher = new BodyFetcher({
       source: this.transport,
       sink: store,
       peer: (id) => this.core.membership.peer(id),
-      holders: (sha) => this.core.data.holders(sha),
+      holders: (sha) => this.core.custody.candidates(sha),
       anyPeers: (n) => this.core.membership.sample(n),
-      onStored: (sha) => this.core.data.bodyHeld(sha),
+      onStored: (sha, size) => {
+        this.core.data.bodyHeld(sha);
+        // fetched for a read, not owned here: it is cache (owned ones are left alone)
+        this.core.custody.cachedForRead(sha, size);
+      },
       onBadPeer: (peer, reason) => {
         // Ask the Point about it again before its next request is believed.
         this.auth.forget(peer.id);
@@ -124,9 +137,6 @@ export class GossipRuntime {
     this.tickTimer.unref();
     this.persistTimer = setInterval(() => { void this.savePeers(); }, this.options.runtime.persistEveryMs);
     this.persistTimer.unref();
-    // at start the data plane asks for missing bodies itself (with their known holders); this sweep catches later losses
-    this.missingTimer = setInterval(() => this.fetchMissingBodies(), this.options.runtime.missingBodySweepMs);
-    this.missingTimer.unref();
     this.logger.info({ seeds: seeds.length }, 'gossip started');
   }
 
@@ -185,10 +195,19 @@ export class GossipRuntime {
 
   /**
    * Read-through: make the body of `version` available here, fetching it from
-   * a holder (single-flight per body). Resolves true once it is held.
+   * a holder (single-flight per body), when this node owns it or its cache
+   * may keep it. Resolves true once it is held; false when it is not (the
+   * caller then streams it from an owner: openRemoteBody).
    */
   async obtainBody(version: Version): Promise<boolean> {
-    if (this.store.hasBody(version.sha256)) return true;
+    if (this.store.hasBody(version.sha256)) {
+      this.core.custody.touched(version.sha256);
+      return true;
+    }
+    const { custody } = this.core;
+    if (!custody.fullReplication && !custody.owns(version.sha256) && !custody.cacheAdmits(version.size)) return false;
+    custody.makeRoom(version.size, () => this.store.freeBytes());
+    if (this.store.freeBytes() < version.size) return false;
     const wait = this.fetcher.want(version);
     const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), this.options.runtime.readThroughTimeoutMs).unref());
     return Promise.race([wait, timeout]);
@@ -212,26 +231,41 @@ export class GossipRuntime {
   }
 
   /**
-   * Fetches again every body a version here names but this node does not
-   * hold: records cut from a damaged metadata log, a body file gone at start,
-   * a quarantined body whose fetch ran out of retries. Nothing else would:
-   * anti-entropy compares versions, not bodies. Returns how many were asked for.
+   * Bytes [start, end] of a body this node does not hold, streamed from the
+   * first owner or holder that answers, verified as it passes (remote-body.ts).
+   * @throws CDN_ERR_BODY_UNAVAILABLE when no peer could start sending it.
    */
-  private fetchMissingBodies(): number {
-    let wanted = 0;
-    for (const key of this.store.keys()) {
-      for (const v of this.store.siblings(key)) {
-        if (v.tombstone || this.store.hasBody(v.sha256)) continue;
-        void this.fetcher.want(v);
-        wanted++;
+  async openRemoteBody(version: Version, start: number, end: number): Promise<Readable> {
+    for (const id of this.core.custody.candidates(version.sha256)) {
+      const peer = this.core.membership.peer(id);
+      if (peer === undefined) continue;
+      try {
+        const { size, body } = await this.transport.fetchBody(peer, version.sha256, this.options.bodyFetcher.stallTimeoutMs);
+        if (size !== version.size) {
+          body.destroy();
+          this.badPeer(peer.address.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''), `body ${version.sha256} announced ${size} bytes, the version says ${version.size}`);
+          continue;
+        }
+        const slice = new VerifiedSlice(version.sha256, version.size, start, end);
+        body.on('error', (err) => slice.destroy(err));
+        body.pipe(slice);
+        return slice;
+      } catch (err) {
+        this.logger.debug({ err, peer: peer.id, sha256: version.sha256 }, 'streaming a body from a peer failed; trying the next');
       }
     }
-    return wanted;
+    throw new CdnError('CDN_ERR_BODY_UNAVAILABLE', `the body ${version.sha256} is not held here and no peer could provide it`);
+  }
+
+  /** How many durable copies a write waits for (placement.writeCopies). */
+  get writeCopies(): number {
+    return this.core.custody.writeCopies;
   }
 
   /** Lost a body to bit rot: fetch it again. */
   bodyLost(sha256: string, size: number): void {
-    void this.fetcher.want({ sha256, size, origin: '' });
+    // a lost cache copy is not worth a fetch; an owned one is (custody's sweep would ask too)
+    if (this.core.custody.owns(sha256)) void this.fetcher.want({ sha256, size, origin: '' });
   }
 
   /** Body bytes sent to peers from /gossip/bodies (counted by the HTTP layer). */
@@ -257,6 +291,7 @@ export class GossipRuntime {
       },
       bodyBytes: { fetched: f.bytes, served: this.bodyBytesServed },
       bodyQueue: f.queued,
+      custody: this.core.custody.stats(),
     };
   }
 
@@ -296,7 +331,6 @@ export class GossipRuntime {
     this.started = false;
     clearInterval(this.tickTimer);
     clearInterval(this.persistTimer);
-    clearInterval(this.missingTimer);
     this.core.leave();
     await this.transport.flush(this.options.runtime.leaveFlushMs);
     await this.savePeers();

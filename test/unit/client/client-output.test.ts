@@ -20,6 +20,11 @@ const view: ClusterView = {
   blobs: { live: 3, keys: 4, bodies: 3, bytes: 3 * 1024 * 1024, quotaBytes: 1024 ** 3 },
   point: { url: 'http://point:8080', state: 'registered', lastError: null },
   replication: { samples: 0, lagMedianMs: null, lagMaxMs: null, conflictsDetected: 0, conflictsResolved: 0 },
+  placement: {
+    replicas: 3, zone: 'eu-1', writeCopies: 1, members: 3,
+    owned: { bodies: 2, bytes: 2 * 1024 * 1024 }, cached: { bodies: 1, bytes: 1024 * 1024, limitBytes: 1024 ** 3 },
+    handoff: { bodies: 0, bytes: 0 }, missing: { bodies: 1, bytes: 10 },
+  },
 };
 
 describe('renderCluster', () => {
@@ -28,6 +33,7 @@ describe('renderCluster', () => {
     expect(text).toContain('node     n0123456789abcdef');
     expect(text).toContain('blobs    3 live keys, 3 bodies, 3MB of 1GB quota');
     expect(text).toContain('peers    1 suspect, 1 alive');
+    expect(text).toContain('placement replicas 3, zone eu-1: owns 2 bodies (2MB), caches 1 (1MB of 1GB), hand-off 0, to fetch 1');
     const rows = text.split('\n').filter((l) => /^n[0-9a-f]{16} /.test(l));
     expect(rows).toHaveLength(2);
     expect(rows[0]).toMatch(/^n1111111111111111 {2}10\.0\.0\.3:7000 {2}alive {4}just now$/);

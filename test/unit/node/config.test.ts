@@ -4,6 +4,7 @@ import { ConfigError } from '../../../src/errors.js';
 import { MEMBERSHIP_PROFILES } from '../../../src/gossip/core/membership-config.js';
 import { DATA_PLANE_PROFILES } from '../../../src/gossip/core/data-plane-config.js';
 import { BODY_FETCHER_OPTIONS, RUNTIME_OPTIONS, TRANSPORT_OPTIONS } from '../../../src/gossip/shell/runtime-config.js';
+import { PLACEMENT_PROFILES } from '../../../src/gossip/core/placement-config.js';
 import { SERVER_OPTIONS } from '../../../src/http/server-config.js';
 import { POINT_LINK_OPTIONS } from '../../../src/node/point-link-config.js';
 
@@ -45,6 +46,7 @@ const SUBSYSTEMS = {
   bodyFetcher: BODY_FETCHER_OPTIONS.profiles,
   pointLink: POINT_LINK_OPTIONS.profiles,
   server: SERVER_OPTIONS.profiles,
+  placement: PLACEMENT_PROFILES,
 } as const;
 
 describe('node config', () => {
@@ -61,7 +63,7 @@ describe('node config', () => {
       pointLink: { lookIntervalMs: 30_000, lookCount: 16, retry: { baseMs: 250, capMs: 10_000 }, requestTimeoutMs: 2000, requestRetries: 1 },
       runtime: {
         persistEveryMs: 30_000, reportAfterBadMessages: 3, badMessageAddresses: 10_000, readThroughTimeoutMs: 30_000,
-        missingBodySweepMs: 60_000, lookupFanout: 6, lookupTimeoutMs: 1500, leaveFlushMs: 1500,
+        lookupFanout: 6, lookupTimeoutMs: 1500, leaveFlushMs: 1500,
       },
       transport: { messageTimeoutMs: 2000, concurrencyPerPeer: 4, backlogPerPeer: 256, connectionsPerPeer: 8, keepAliveTimeoutMs: 30_000 },
       bodyFetcher: { concurrency: 4, maxQueued: 10_000, stallTimeoutMs: 10_000, maxRounds: 5, retryDelayMs: 2000, fallbackPeers: 3 },
@@ -81,10 +83,10 @@ describe('node config', () => {
     const ownKeys = (c: object) => Object.fromEntries(Object.entries(c).filter(([k]) => !(k in SUBSYSTEMS) && k !== 'profile'));
     expect(ownKeys(local)).toEqual(ownKeys(production));
     expect(local.profile).toBe('local-test');
-    // what --gossip-profile local-test switched before: membership, data plane, the missing-body sweep
+    // what --gossip-profile local-test switched before: membership, data plane, custody's sweep
     expect(local.membership.probeIntervalMs).toBe(500);
     expect(local.dataPlane.antiEntropyIntervalMs).toBe(100);
-    expect(local.runtime.missingBodySweepMs).toBe(5_000);
+    expect(local.placement.sweepIntervalMs).toBe(500);
   });
 
   it('merges overrides onto the chosen profile, at any depth', () => {

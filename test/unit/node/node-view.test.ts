@@ -16,6 +16,8 @@ const base: NodeState = {
   store: { liveKeys: 3, keys: 4, bodies: 3, bodyBytes: 30, quotaBytes: 100, metaLogBytes: 9, corruptBodiesDetected: 0, conflictsDetected: 1, conflictsResolved: 1 },
   members: [], lags: { samples: 0, lagMedianMs: null, lagMaxMs: null },
   point: { url: 'http://127.0.0.1:8080', state: 'unreachable', lastError: 'connect ECONNREFUSED' },
+  placement: { replicas: 2, zone: null, cacheBytes: 1000, writeCopies: 1 },
+  custody: undefined,
 };
 
 describe('readiness', () => {
@@ -45,6 +47,21 @@ describe('clusterView', () => {
     expect(view.replication).toEqual({ samples: 2, lagMedianMs: 40, lagMaxMs: 90, conflictsDetected: 1, conflictsResolved: 1 });
     expect(view.startedAt).toBe('2026-01-01T00:00:00.000Z');
     expect(view.point).toEqual({ url: 'http://127.0.0.1:8080', state: 'unreachable', lastError: 'connect ECONNREFUSED' });
+  });
+
+  it('shows custody\'s heaps, or every held body as owned when there is no custody (alone)', () => {
+    expect(clusterView(base).placement).toEqual({
+      replicas: 2, zone: null, writeCopies: 1, members: 1, owned: { bodies: 3, bytes: 30 },
+      cached: { bodies: 0, bytes: 0, limitBytes: 1000 }, handoff: { bodies: 0, bytes: 0 }, missing: { bodies: 0, bytes: 0 },
+    });
+    const custody = {
+      ownedBodies: 5, ownedBytes: 50, missingBodies: 1, missingBytes: 7, handoffBodies: 2, handoffBytes: 20, cachedBodies: 3, cachedBytes: 30,
+      dropped: 0, evicted: 0, queried: 0, sweeps: 1, placementMembers: 6, placementChanges: 2,
+    };
+    expect(clusterView({ ...base, custody, placement: { ...base.placement, zone: 'z1' } }).placement).toEqual({
+      replicas: 2, zone: 'z1', writeCopies: 1, members: 6, owned: { bodies: 5, bytes: 50 },
+      cached: { bodies: 3, bytes: 30, limitBytes: 1000 }, handoff: { bodies: 2, bytes: 20 }, missing: { bodies: 1, bytes: 7 },
+    });
   });
 
   it('says the Point is not used when alone, and not contacted before the link starts', () => {
