@@ -14,6 +14,8 @@ export interface ClusterHooks {
   obtainBody(version: Version): Promise<boolean>;
   /** bytes [start, end] of a body not held here, streamed from an owner and verified as they pass */
   openRemoteBody(version: Version, start: number, end: number): Promise<Readable>;
+  /** the nodes that own a body by this node's view, best first */
+  owners(sha256: string): readonly string[];
   /** ask a few peers about a key never heard of here; true if any knew it */
   lookup(key: string): Promise<boolean>;
 }

@@ -28,6 +28,8 @@ function describeVersion(ctx: BlobApiContext, v: Version): Record<string, unknow
     origin: v.origin,
     tombstone: v.tombstone,
     bodyHeld: ctx.store.hasBody(v.sha256),
+    // the nodes that own the body, as this node sees the cluster (proposals/0010-placement.md)
+    ...(v.tombstone || ctx.cluster === undefined ? {} : { owners: ctx.cluster.owners(v.sha256) }),
   };
 }
 

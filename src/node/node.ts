@@ -127,6 +127,7 @@ export class CdnNode {
       published: (v) => gossip.published(v),
       obtainBody: (v) => gossip.obtainBody(v),
       openRemoteBody: (v, start, end) => gossip.openRemoteBody(v, start, end),
+      owners: (sha) => gossip.core.custody.owners(sha),
       lookup: (k) => gossip.lookup(k),
     };
     exportGossipMetrics(ctx.metrics, gossip);
