@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   CDN_ERR_STORAGE_IO: { status: 500, description: 'A disk read, write or fsync failed; the request was not acknowledged.' },
   CDN_ERR_INTERNAL: { status: 500, description: 'An unexpected error; the node logged it with the request id.' },
   CDN_ERR_NOT_READY: { status: 503, description: 'The node is starting or stopping and does not serve this request now.' },
+  CDN_ERR_TOO_FEW_COPIES: { status: 503, description: 'The write needed more durable copies (--write-copies) than the owners confirmed in time; nothing was stored and the write is not visible.' },
   CDN_ERR_BODY_UNAVAILABLE: { status: 503, description: 'The version is known but no verified copy of its body can be had right now (for example, the local copy failed its checksum).' },
   CDN_ERR_STORAGE_QUOTA: { status: 507, description: 'The disk quota would be exceeded; nothing was stored.' },
 

@@ -1,6 +1,7 @@
 /** What the blob handlers need, and nothing more. */
 import type { Readable } from 'node:stream';
 import type { Version } from '../consensus/types.js';
+import type { Replicate } from '../storage/types.js';
 import type { Logger } from '../log.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { BodyCache } from './body-cache.js';
@@ -14,6 +15,8 @@ export interface ClusterHooks {
   obtainBody(version: Version): Promise<boolean>;
   /** bytes [start, end] of a body not held here, streamed from an owner and verified as they pass */
   openRemoteBody(version: Version, start: number, end: number): Promise<Readable>;
+  /** with write copies > 1: copies the version to other nodes before it is committed here (undefined: no copies to wait for) */
+  replicate?: Replicate | undefined;
   /** the nodes that own a body by this node's view, best first */
   owners(sha256: string): readonly string[];
   /** ask a few peers about a key never heard of here; true if any knew it */

@@ -75,7 +75,7 @@ async function storeBody(ctx: BlobApiContext, req: IncomingMessage, key: string)
   req.pipe(guard);
   req.once('error', (err) => guard.destroy(err));
   try {
-    return await ctx.store.put({ key, body: guard, contentType, cacheControl, context, expectedSha256: expected, check });
+    return await ctx.store.put({ key, body: guard, contentType, cacheControl, context, expectedSha256: expected, check, replicate: ctx.cluster?.replicate });
   } catch (err) {
     if (!(err instanceof CdnError) && !req.complete) throw new CdnError('CDN_ERR_UPLOAD_ABORTED', 'the client closed the connection mid-upload', { cause: err });
     throw err;
@@ -125,7 +125,7 @@ export async function handleDelete(ctx: BlobApiContext, req: IncomingMessage, re
     }
     throw new CdnError('CDN_ERR_NOT_FOUND', `no blob ${key}`);
   }
-  const result = await ctx.store.delete({ key, context, check });
+  const result = await ctx.store.delete({ key, context, check, replicate: ctx.cluster?.replicate });
   if (result !== undefined) ctx.cluster?.published(result.version);
   res.statusCode = 204;
   if (result !== undefined) res.setHeader('Vector-Clock', formatVectorClockHeader(contextOf(result.siblings)));

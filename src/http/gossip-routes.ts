@@ -7,6 +7,7 @@
  * - POST /gossip/message        one gossip message (messages.ts), 204
  * - GET  /gossip/bodies/{sha256} a verified body stream
  * - GET  /gossip/keys/{guid}     this node's versions of a key (read-through)
+ * - PUT  /gossip/stage/{sha256}  a staged write (write copies > 1), 204 once durable
  */
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { pipeline } from 'node:stream/promises';
@@ -14,6 +15,9 @@ import { CdnError } from '../errors.js';
 import { normaliseIp } from '../bootstrap/caller.js';
 import type { GossipRuntime } from '../gossip/shell/runtime.js';
 import { LIMITS } from '../gossip/core/messages.js';
+import { STAGE_VERSION_HEADER, stageSignedMaterial } from '../gossip/shell/http-transport.js';
+import { versionSchema } from '../consensus/schema.js';
+import type { Version } from '../consensus/types.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { Logger } from '../log.js';
 import { parseGuid } from './request-headers.js';
@@ -51,6 +55,25 @@ export function gossipRoutes(gossip: GossipRuntime, store: BlobStore, logger: Lo
     res.setHeader('Content-Length', body.size);
     await pipeline(stream, res);
     gossip.bodyBytesServed += body.size;
+  });
+
+  // A staged write (write copies > 1): the writer's version in a header, its body streamed, both kept durably but not visible.
+  router.put('/gossip/stage/:sha', async (req: Request, res: Response) => {
+    const ip = peerIp(req);
+    const sha = String(req.params.sha);
+    const header = req.headers[STAGE_VERSION_HEADER];
+    if (!SHA256_HEX.test(sha) || typeof header !== 'string' || header.length > 64 * 1024) throw new CdnError('GOSSIP_ERR_BAD_MESSAGE', 'a staged write needs a sha256 path and one version header');
+    const sender = await gossip.authenticate(req.headers, 'PUT', req.path, Buffer.from(stageSignedMaterial(header, sha)), ip);
+    let version: Version;
+    try {
+      version = versionSchema.parse(JSON.parse(Buffer.from(header, 'base64url').toString('utf8')));
+    } catch {
+      throw new CdnError('GOSSIP_ERR_BAD_MESSAGE', 'the staged version does not parse');
+    }
+    if (version.sha256 !== sha || version.origin !== sender.id) throw new CdnError('GOSSIP_ERR_BAD_MESSAGE', 'a node stages only its own writes, under their sha256');
+    if (version.size > store.options.maxBlobBytes) throw new CdnError('CDN_ERR_TOO_LARGE', `a staged body of ${version.size} bytes is over this node's maximum`);
+    await store.stageRemote(version, version.tombstone ? undefined : req);
+    res.status(204).end();
   });
 
   router.get('/gossip/keys/:guid', async (req: Request, res: Response) => {

@@ -128,6 +128,7 @@ export class CdnNode {
       obtainBody: (v) => gossip.obtainBody(v),
       openRemoteBody: (v, start, end) => gossip.openRemoteBody(v, start, end),
       owners: (sha) => gossip.core.custody.owners(sha),
+      replicate: config.placement.writeCopies > 1 ? (v, body) => gossip.replicate(v, body) : undefined,
       lookup: (k) => gossip.lookup(k),
     };
     exportGossipMetrics(ctx.metrics, gossip);

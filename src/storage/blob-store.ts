@@ -10,6 +10,7 @@
  * the new one; leftovers are cleaned at the next open.
  */
 import { mkdir, rm, unlink, rename } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../log.js';
@@ -26,6 +27,7 @@ import { BodyPaths, commitTempBody, reconcileBodyFiles, openVerifiedBody, readVe
 import { CommitGate, KeyLock } from './key-lock.js';
 import { KeyIndex } from './key-index.js';
 import type { BodyRecord, DeleteRequest, ListPage, PutRequest, StoreOptions, StoreStats, WriteResult } from './types.js';
+import { StagedWrites, stageId, type StagedEntry } from './staged-writes.js';
 
 export { EMPTY_SHA256 };
 const TOMBSTONE_CONTENT_TYPE = 'application/octet-stream';
@@ -55,6 +57,7 @@ export class BlobStore {
   private readonly locks = new KeyLock();
   private readonly gate = new CommitGate();
   private readonly quota: QuotaTracker;
+  private readonly staged: StagedWrites;
   private corruptDetected = 0;
   /** node-wide high-water mark of this node's own clock entry */
   private ownCounter = 0;
@@ -69,6 +72,7 @@ export class BlobStore {
   private constructor(readonly options: StoreOptions, private readonly deps: StoreDeps) {
     this.paths = new BodyPaths(options.dataDir);
     this.quota = new QuotaTracker(options.quotaBytes);
+    this.staged = new StagedWrites(options.maxStagedVersions ?? 10_000);
     this.log = new MetaLog<LogRecord>(join(options.dataDir, 'meta.log'));
   }
 
@@ -102,6 +106,10 @@ export class BlobStore {
     const state = replayRecords(replay.records, this.nodeId, this.index);
     this.ownCounter = state.ownCounter;
     for (const set of this.index.values()) for (const v of set) this.ref(v.sha256, 1);
+    for (const v of state.staged.values()) {
+      this.staged.add(v, Date.now());
+      this.ref(v.sha256, 1);
+    }
 
     // Reconcile body files with the log: a file the log does not name (or no
     // version uses) was never acknowledged; a record whose file is gone means
@@ -226,6 +234,7 @@ export class BlobStore {
       corruptBodiesDetected: this.corruptDetected,
       conflictsDetected: this.conflictsDetected,
       conflictsResolved: this.conflictsResolved,
+      stagedVersions: this.staged.size,
     };
   }
 
@@ -246,11 +255,6 @@ export class BlobStore {
       return await this.gate.shared(() => this.locks.run(req.key, async () => {
         const current = this.siblings(req.key);
         req.check?.(current, 'commit');
-        const fresh = !this.bodies.has(written.sha256);
-        if (fresh && tmpPath !== undefined) {
-          await commitTempBody(this.paths, tmpPath, written.sha256);
-          tmpPath = undefined;
-        }
         const version: Version = {
           key: req.key,
           clock: this.stampClock(current, req.context),
@@ -262,6 +266,15 @@ export class BlobStore {
           cacheControl: req.cacheControl,
           tombstone: false,
         };
+        if (req.replicate !== undefined) {
+          const from = tmpPath ?? this.paths.bodyPath(written.sha256);
+          await req.replicate(version, () => createReadStream(from));
+        }
+        const fresh = !this.bodies.has(written.sha256);
+        if (fresh && tmpPath !== undefined) {
+          await commitTempBody(this.paths, tmpPath, written.sha256);
+          tmpPath = undefined;
+        }
         const body: BodyRecord | undefined = fresh ? { sha256: written.sha256, size: written.size, checksums: written.checksums } : undefined;
         return this.commit(req.key, current, version, body);
       }));
@@ -291,6 +304,7 @@ export class BlobStore {
           contentType: TOMBSTONE_CONTENT_TYPE,
           tombstone: true,
         };
+        if (req.replicate !== undefined) await req.replicate(version, undefined);
         return this.commit(req.key, current, version, undefined);
       }));
     } catch (err) {
@@ -334,6 +348,7 @@ export class BlobStore {
     if (after.length === 0) this.index.delete(key);
     else this.index.set(key, after);
     for (const v of before) void this.releaseBodyIfUnused(v.sha256);
+    if (this.staged.size > 0) for (const id of this.staged.settledBy(key, after)) void this.unstage(id);
     if (after.length > 1 && after.length > before.length) this.conflictsDetected++;
     else if (before.length > 1 && after.length === 1) this.conflictsResolved++;
     for (const listener of this.changeListeners) listener(key, after);
@@ -411,6 +426,85 @@ export class BlobStore {
   }
 
   private releasing = new Set<string>();
+
+  // ---- staged writes (write copies > 1; staged-writes.ts) ---------------------
+
+  /**
+   * Holds another node's version durably without making it visible: the body
+   * (streamed, verified against the version's sha256 and size) and a staged
+   * record. Resolves once both are on disk. A version this node already holds
+   * (or one its set dominates) needs no staging.
+   * @throws CDN_ERR_BAD_DIGEST when the bytes do not match, CDN_ERR_STORAGE_QUOTA when full.
+   */
+  async stageRemote(version: Version, source: Readable | undefined): Promise<void> {
+    this.assertOpen();
+    if (this.staged.has(version) || !mergeVersion(this.siblings(version.key), version).changed) {
+      source?.destroy();
+      return;
+    }
+    if (!version.tombstone && source === undefined) throw new CdnError('GOSSIP_ERR_BAD_MESSAGE', 'a staged version needs its body');
+    const reservation = this.quota.reservation();
+    let tmpPath: string | undefined;
+    try {
+      let body: BodyRecord | undefined;
+      if (!version.tombstone && !this.bodies.has(version.sha256) && source !== undefined) {
+        const written = await writeTempBody(this.paths, source, { maxBytes: version.size, reserve: (n) => reservation.reserve(n) });
+        tmpPath = written.tmpPath;
+        if (written.sha256 !== version.sha256 || written.size !== version.size) {
+          throw new CdnError('CDN_ERR_BAD_DIGEST', `staged body hashed to ${written.sha256} (${written.size} bytes), expected ${version.sha256} (${version.size} bytes)`);
+        }
+        body = { sha256: written.sha256, size: written.size, checksums: written.checksums };
+      } else {
+        source?.destroy();
+      }
+      await this.gate.shared(() => this.locks.run(version.key, async () => {
+        if (this.staged.has(version)) return;
+        if (this.staged.size >= (this.options.maxStagedVersions ?? 10_000)) throw new CdnError('CDN_ERR_NOT_READY', 'too many staged writes are waiting here');
+        const records: LogRecord[] = [];
+        if (body !== undefined && !this.bodies.has(body.sha256) && tmpPath !== undefined) {
+          await commitTempBody(this.paths, tmpPath, body.sha256);
+          tmpPath = undefined;
+          records.push({ t: 'b', sha: body.sha256, size: body.size, sums: body.checksums });
+        }
+        records.push({ t: 's', v: version });
+        await this.log.append(records);
+        if (records.length > 1 && body !== undefined) {
+          this.bodies.set(body.sha256, body);
+          this.quota.add(body.size);
+        }
+        this.staged.add(version, Date.now());
+        this.ref(version.sha256, 1);
+      }));
+    } catch (err) {
+      throw storageError(err);
+    } finally {
+      reservation.release();
+      if (tmpPath !== undefined) await unlink(tmpPath).catch(() => undefined);
+    }
+  }
+
+  /** Staged versions still waiting (for the resolution sweep). */
+  stagedVersions(): StagedEntry[] {
+    return [...this.staged.values()];
+  }
+
+  /** Forgets a staged version (aborted, or never committed by its writer); its body goes if nothing else names it. */
+  async unstage(id: string): Promise<void> {
+    const entry = this.staged.remove(id);
+    if (entry === undefined) return;
+    try {
+      await this.gate.shared(() => this.log.append([{ t: 'u', id }]));
+    } catch (err) {
+      this.deps.logger.warn({ err, id }, 'could not record a forgotten staged write; it is asked about again after the next start');
+    }
+    this.ref(entry.version.sha256, -1);
+    void this.releaseBodyIfUnused(entry.version.sha256);
+  }
+
+  /** Forgets a staged version by the version itself. */
+  async unstageVersion(version: Version): Promise<void> {
+    await this.unstage(stageId(version));
+  }
 
   /**
    * Removes a held body that versions still name: placement says this node
@@ -506,6 +600,7 @@ export class BlobStore {
       const records: LogRecord[] = [{ t: 'c', n: this.ownCounter }];
       for (const b of this.bodies.values()) records.push({ t: 'b', sha: b.sha256, size: b.size, sums: b.checksums });
       for (const [key, versions] of this.index.entries()) records.push({ t: 'k', key, versions: [...versions] });
+      for (const e of this.staged.values()) records.push({ t: 's', v: e.version });
       await this.log.rewrite(records);
     });
   }

@@ -8,6 +8,7 @@ import { versionSchema } from '../consensus/schema.js';
 import { toSiblingSet } from '../consensus/versions.js';
 import type { KeyIndex } from './key-index.js';
 import type { BodyRecord } from './types.js';
+import { stageId } from './staged-writes.js';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -16,7 +17,11 @@ export type LogRecord =
   | { t: 'b'; sha: string; size: number; sums: string }
   | { t: 'x'; sha: string }
   /** the highest counter this node has given its own clock entry (survives tombstone collection) */
-  | { t: 'c'; n: number };
+  | { t: 'c'; n: number }
+  /** a version another node is writing with write copies > 1, held here but not visible (staged-writes.ts) */
+  | { t: 's'; v: Version }
+  /** a staged version forgotten: it arrived, was aborted, or was never committed */
+  | { t: 'u'; id: string };
 
 export function parseRecord(value: unknown): LogRecord | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
@@ -35,6 +40,11 @@ export function parseRecord(value: unknown): LogRecord | undefined {
   }
   if (r.t === 'x' && typeof r.sha === 'string' && SHA256_HEX.test(r.sha)) return { t: 'x', sha: r.sha };
   if (r.t === 'c' && Number.isSafeInteger(r.n)) return { t: 'c', n: r.n as number };
+  if (r.t === 's') {
+    const parsed = versionSchema.safeParse(r.v);
+    return parsed.success ? { t: 's', v: parsed.data } : undefined;
+  }
+  if (r.t === 'u' && typeof r.id === 'string' && r.id.length <= 4096) return { t: 'u', id: r.id };
   return undefined;
 }
 
@@ -44,11 +54,14 @@ export interface ReplayedState {
   bodies: Map<string, BodyRecord>;
   /** the highest counter this node gave its own clock entry */
   ownCounter: number;
+  /** staged versions not yet forgotten, by stage id */
+  staged: Map<string, Version>;
 }
 
 /** Applies log records in order to `index`; returns the bodies and the node-wide counter. */
 export function replayRecords(records: readonly LogRecord[], nodeId: string, index: KeyIndex): ReplayedState {
   const bodies = new Map<string, BodyRecord>();
+  const staged = new Map<string, Version>();
   let ownCounter = 0;
   for (const record of records) {
     if (record.t === 'k') {
@@ -57,7 +70,9 @@ export function replayRecords(records: readonly LogRecord[], nodeId: string, ind
       for (const v of record.versions) ownCounter = Math.max(ownCounter, v.clock[nodeId] ?? 0);
     } else if (record.t === 'b') bodies.set(record.sha, { sha256: record.sha, size: record.size, checksums: record.sums });
     else if (record.t === 'x') bodies.delete(record.sha);
+    else if (record.t === 's') staged.set(stageId(record.v), record.v);
+    else if (record.t === 'u') staged.delete(record.id);
     else ownCounter = Math.max(ownCounter, record.n);
   }
-  return { bodies, ownCounter };
+  return { bodies, ownCounter, staged };
 }

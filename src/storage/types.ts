@@ -14,6 +14,8 @@ export interface StoreOptions {
   quotaBytes: number;
   /** how long a tombstone is kept before it may be collected (SPEC §5) */
   tombstoneGraceMs: number;
+  /** staged versions held at most (write copies > 1 from other nodes) */
+  maxStagedVersions?: number | undefined;
 }
 
 /** A stored body: its identity and the per-chunk checksums taken as it was written. */
@@ -38,7 +40,16 @@ export interface PutRequest {
   expectedSha256?: string | undefined;
   /** throws to refuse the write given the key's current siblings */
   check?: ((current: SiblingSet, phase: CheckPhase) => void) | undefined;
+  /** copies elsewhere before the commit (write copies > 1); throws to refuse the write, leaving nothing */
+  replicate?: Replicate | undefined;
 }
+
+/**
+ * Called under the key's lock with the version about to be committed and a
+ * way to read its body (undefined for a tombstone): resolves once enough other
+ * nodes hold both durably, throws to abort the write (nothing is committed).
+ */
+export type Replicate = (version: Version, body: (() => Readable) | undefined) => Promise<void>;
 
 export interface WriteResult {
   version: Version;
@@ -52,6 +63,7 @@ export interface DeleteRequest {
   key: string;
   context?: VectorClock | undefined;
   check?: ((current: SiblingSet, phase: CheckPhase) => void) | undefined;
+  replicate?: Replicate | undefined;
 }
 
 export interface ListPage {
@@ -75,6 +87,8 @@ export interface StoreStats {
   conflictsDetected: number;
   /** sibling sets a later write resolved to one version */
   conflictsResolved: number;
+  /** versions other nodes are writing with write copies > 1, held here, not yet visible */
+  stagedVersions: number;
 }
 
 export interface BodySource {

@@ -132,6 +132,8 @@ export const gossipMessageSchema = z.discriminatedUnion('type', [
   z.strictObject({ ...base, type: z.literal('have-query'), shas: z.array(sha256).min(1).max(LIMITS.maxHeld) }),
   /** the answer: the ones among them the sender holds */
   z.strictObject({ ...base, type: z.literal('have'), shas: z.array(sha256).max(LIMITS.maxHeld) }),
+  /** a writer gave up on staged versions (write copies not reached in time): forget them, they were never committed */
+  z.strictObject({ ...base, type: z.literal('unstage'), versions: z.array(versionSchema).min(1).max(16) }),
   /** a member leaving on purpose (SIGTERM); also carried as a `left` update */
   z.strictObject({ ...base, type: z.literal('leave'), incarnation: z.number().int().min(0) }),
 ]);

@@ -14,6 +14,7 @@ import type { Logger } from '../../log.js';
 import type { NodeIdentity } from '../../identity/keystore.js';
 import { CdnError } from '../../errors.js';
 import type { GossipMessage } from '../core/messages.js';
+import type { Version } from '../../consensus/types.js';
 import { signRequest } from './signing.js';
 import type { HttpTransportOptions } from './runtime-config.js';
 import type { Clock, NodeId, PeerInfo, Transport } from '../core/types.js';
@@ -21,6 +22,14 @@ import type { Clock, NodeId, PeerInfo, Transport } from '../core/types.js';
 export const MESSAGE_PATH = '/gossip/message';
 export const BODY_PATH_PREFIX = '/gossip/bodies/';
 export const KEYS_PATH_PREFIX = '/gossip/keys/';
+export const STAGE_PATH_PREFIX = '/gossip/stage/';
+/** the staged version, base64url of its JSON, on PUT /gossip/stage/{sha256} */
+export const STAGE_VERSION_HEADER = 'x-gossip-version';
+
+/** What a stage request's signature covers: the version header and the body's sha256 (the body itself streams). */
+export function stageSignedMaterial(versionHeader: string, sha256: string): string {
+  return `${versionHeader}\n${sha256}`;
+}
 const MAX_KEY_ANSWER_BYTES = 256 * 1024;
 
 export interface TransportStats {
@@ -123,6 +132,27 @@ export class HttpTransport implements Transport {
       throw new CdnError('CDN_ERR_BODY_UNAVAILABLE', `peer ${peer.id} sent no Content-Length for body ${sha256}`);
     }
     return { size, body: res.body };
+  }
+
+  /**
+   * Stages a version and its body on a peer (write copies > 1): resolves once
+   * the peer holds both durably, throws otherwise. `timeoutMs` bounds the
+   * whole exchange.
+   */
+  async stage(peer: PeerInfo, version: Version, body: Readable | undefined, timeoutMs: number): Promise<void> {
+    const path = `${STAGE_PATH_PREFIX}${version.sha256}`;
+    const header = Buffer.from(JSON.stringify(version)).toString('base64url');
+    const headers = {
+      ...this.sign('PUT', path, stageSignedMaterial(header, version.sha256)),
+      [STAGE_VERSION_HEADER]: header,
+      'content-type': 'application/octet-stream',
+      'content-length': String(body === undefined ? 0 : version.size),
+    };
+    const res = await request(`http://${peer.address}${path}`, {
+      method: 'PUT', headers, body: body ?? '', dispatcher: this.agent, signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = (await res.body.text()).slice(0, 300);
+    if (res.statusCode !== 204) throw new CdnError('CDN_ERR_TOO_FEW_COPIES', `peer ${peer.id} answered ${res.statusCode} to a staged write: ${text}`);
   }
 
   /** Asks a peer for its versions of one key (read-through of a key this node never heard of). */

@@ -4,7 +4,7 @@
  * fetcher, admission of incoming requests (signature, then the Point's
  * vouch), read-through for the HTTP API, and the graceful leave.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -26,7 +26,8 @@ import { BodyFetcher, type BodySink } from './body-fetcher.js';
 import type { BodyFetcherOptions, HttpTransportOptions, RuntimeOptions } from './runtime-config.js';
 import { PeerAuth, type PeerRegistry, type Vouch } from './peer-auth.js';
 import { ReplayGuard, verifyRequest, type VerifiedSender } from './signing.js';
-import { LIMITS, parseGossipMessage, peerInfoSchema } from '../core/messages.js';
+import { LIMITS, PROTOCOL_VERSION, parseGossipMessage, peerInfoSchema } from '../core/messages.js';
+import { sameVersion } from '../../consensus/versions.js';
 import type { Clock, MemberRecord, NodeId, PeerInfo, VersionStore } from '../core/types.js';
 
 /** What the runtime needs of the Point beyond vouching. */
@@ -63,6 +64,14 @@ export interface AdmittedSender extends VerifiedSender {
   peer: PeerInfo;
 }
 
+/** What the runtime asks of the blob store beyond the protocol's slice. */
+export interface RuntimeStore extends VersionStore, BodySink {
+  freeBytes(): number;
+  /** staged writes from other nodes (write copies > 1), still waiting */
+  stagedVersions(): readonly { readonly version: Version; readonly since: number }[];
+  unstageVersion(version: Version): Promise<void>;
+}
+
 export const PEERS_FILE = 'peers.json';
 const peersFile = z.strictObject({ version: z.literal(1), peers: z.array(peerInfoSchema).max(LIMITS.maxMembers) });
 const keyAnswer = z.strictObject({ versions: z.array(versionSchema).max(LIMITS.maxVersions), held: z.array(z.string()).max(LIMITS.maxHeld) });
@@ -77,12 +86,13 @@ export class GossipRuntime {
   private readonly badMessages = new Map<string, number>();
   private tickTimer: NodeJS.Timeout | undefined;
   private persistTimer: NodeJS.Timeout | undefined;
+  private stagedTimer: NodeJS.Timeout | undefined;
   private started = false;
 
   constructor(
     private readonly identity: NodeIdentity,
     readonly self: PeerInfo,
-    private readonly store: VersionStore & BodySink & { freeBytes(): number },
+    private readonly store: RuntimeStore,
     private readonly bootstrap: Bootstrap,
     private readonly dataDir: string,
     private readonly logger: Logger,
@@ -137,6 +147,8 @@ export class GossipRuntime {
     this.tickTimer.unref();
     this.persistTimer = setInterval(() => { void this.savePeers(); }, this.options.runtime.persistEveryMs);
     this.persistTimer.unref();
+    this.stagedTimer = setInterval(() => { void this.resolveStaged(); }, this.options.placement.writeTimeoutMs);
+    this.stagedTimer.unref();
     this.logger.info({ seeds: seeds.length }, 'gossip started');
   }
 
@@ -173,7 +185,92 @@ export class GossipRuntime {
       this.malformed(ip, 'message from field does not match the signer');
       throw new CdnError('GOSSIP_ERR_BAD_MESSAGE', 'the message says it is from another node than the one that signed it');
     }
+    if (message.type === 'unstage') {
+      // only the writer can say its own staged writes were never committed
+      for (const v of message.versions) if (v.origin === sender.id) await this.store.unstageVersion(v);
+    }
     await this.core.handle(message, sender.peer);
+  }
+
+  /**
+   * Write copies > 1: stages `version` (and its body) on other nodes, owners
+   * first, and resolves once writeCopies − 1 of them hold it durably. Throws
+   * CDN_ERR_TOO_FEW_COPIES when that many cannot be had within
+   * placement.writeTimeoutMs; the nodes that did stage it are told to forget it.
+   */
+  async replicate(version: Version, body: (() => Readable) | undefined): Promise<void> {
+    const needed = this.core.custody.writeCopies - 1;
+    if (needed <= 0) return;
+    const { custody } = this.core;
+    const place = version.tombstone ? createHash('sha256').update(version.key).digest('hex') : version.sha256;
+    // every other owner gets it now (they would fetch it anyway), and more in line if too few of them are live
+    const others = custody.owners(place).filter((id) => id !== this.self.id).length;
+    const targets: PeerInfo[] = [];
+    for (const id of custody.placement.ranked(place, needed + 2)) {
+      const peer = id === this.self.id ? undefined : this.core.membership.peer(id);
+      if (peer !== undefined && targets.length < Math.max(needed, others)) targets.push(peer);
+    }
+    const timeoutMs = this.options.placement.writeTimeoutMs;
+    if (targets.length < needed) {
+      throw new CdnError('CDN_ERR_TOO_FEW_COPIES', `the write needs ${needed + 1} copies but only ${targets.length + 1} live nodes can hold it; nothing was stored`);
+    }
+    const staged: PeerInfo[] = [];
+    let failed = 0;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new CdnError('CDN_ERR_TOO_FEW_COPIES',
+        `only ${staged.length + 1} of ${needed + 1} copies were confirmed within ${timeoutMs} ms; nothing was stored`)), timeoutMs);
+      timer.unref();
+      for (const peer of targets) {
+        this.transport.stage(peer, version, body?.(), timeoutMs).then(() => {
+          staged.push(peer);
+          if (staged.length === needed) { clearTimeout(timer); resolve(); }
+        }, (err: unknown) => {
+          this.logger.debug({ err, peer: peer.id }, 'a staged write failed');
+          if (++failed > targets.length - needed) {
+            clearTimeout(timer);
+            reject(new CdnError('CDN_ERR_TOO_FEW_COPIES', `only ${staged.length + 1} of ${needed + 1} copies could be made (${failed} nodes refused or failed); nothing was stored`));
+          }
+        });
+      }
+    }).catch((err: unknown) => {
+      // tell those that did stage it; stragglers that finish later are resolved by asking us (resolveStaged)
+      for (const peer of targets) this.transport.send(peer, { v: PROTOCOL_VERSION, from: this.self.id, type: 'unstage', versions: [version] });
+      throw err;
+    });
+  }
+
+  /**
+   * Staged writes from others that their writer has neither committed (the
+   * version would have arrived and settled them) nor aborted: ask the writer.
+   * It has the version: commit it here too. It answers without it: it never
+   * committed (a version stays in its writer's set until something
+   * dominates it, which settles it here as well): forget it. It is gone for
+   * good (dead past the hand-off delay, or left): the write may have been
+   * acknowledged, so this copy is promoted.
+   */
+  private async resolveStaged(): Promise<void> {
+    const now = Date.now();
+    const waitMs = 2 * this.options.placement.writeTimeoutMs;
+    for (const { version, since } of this.store.stagedVersions()) {
+      if (now - since < waitMs) continue;
+      const writer = this.core.membership.members().find((m) => m.id === version.origin);
+      const gone = writer === undefined || writer.state === 'left'
+        || (writer.state === 'dead' && now - writer.stateSince >= this.options.placement.handoffDelayMs);
+      if (gone) {
+        await this.store.applyRemote([version]).catch(() => undefined);
+        continue;
+      }
+      const peer = this.core.membership.peer(version.origin);
+      if (peer === undefined) continue;
+      try {
+        const parsed = keyAnswer.safeParse(await this.transport.fetchVersions(peer, version.key, this.options.runtime.lookupTimeoutMs));
+        if (!parsed.success) continue;
+        if (parsed.data.versions.some((v) => sameVersion(v, version))) await this.store.applyRemote([version]);
+        else await this.store.unstageVersion(version);
+      } catch {
+        // the writer did not answer: ask again at the next sweep
+      }
+    }
   }
 
   private malformed(ip: string, reason: string): void {
@@ -331,6 +428,7 @@ export class GossipRuntime {
     this.started = false;
     clearInterval(this.tickTimer);
     clearInterval(this.persistTimer);
+    clearInterval(this.stagedTimer);
     this.core.leave();
     await this.transport.flush(this.options.runtime.leaveFlushMs);
     await this.savePeers();

@@ -13,7 +13,7 @@ const member = (id: string, state: MemberRecord['state'], lastContact: number | 
 const base: NodeState = {
   id: 'n0123456789abcdef', publicKey: 'pk', address: '127.0.0.2:7000', startedAt: new Date(Date.UTC(2026, 0, 1)),
   stopping: false, storageOpen: true, alone: false,
-  store: { liveKeys: 3, keys: 4, bodies: 3, bodyBytes: 30, quotaBytes: 100, metaLogBytes: 9, corruptBodiesDetected: 0, conflictsDetected: 1, conflictsResolved: 1 },
+  store: { liveKeys: 3, keys: 4, bodies: 3, bodyBytes: 30, quotaBytes: 100, metaLogBytes: 9, corruptBodiesDetected: 0, conflictsDetected: 1, conflictsResolved: 1, stagedVersions: 0 },
   members: [], lags: { samples: 0, lagMedianMs: null, lagMaxMs: null },
   point: { url: 'http://127.0.0.1:8080', state: 'unreachable', lastError: 'connect ECONNREFUSED' },
   placement: { replicas: 2, zone: null, cacheBytes: 1000, writeCopies: 1 },
