@@ -79,7 +79,8 @@ export function gossipRoutes(gossip: GossipRuntime, store: BlobStore, logger: Lo
   router.get('/gossip/keys/:guid', async (req: Request, res: Response) => {
     await gossip.authenticate(req.headers, 'GET', req.path, EMPTY, peerIp(req));
     const key = parseGuid(String(req.params.guid));
-    const versions = store.siblings(key);
+    // a key held back while this node rejoins is not offered here either (tombstones.ts)
+    const versions = gossip.core.tombstones.mayOffer(key) ? store.siblings(key) : [];
     sendJson(res, 200, { versions, held: versions.filter((v) => !v.tombstone && store.hasBody(v.sha256)).map((v) => v.sha256) });
   });
 

@@ -25,6 +25,8 @@ interface NodeFlags {
   gossipProfile?: string;
   alone?: boolean;
   replicas?: string;
+  tombstoneGrace?: string;
+  tombstoneSweep?: string;
   zone?: string;
   cacheSize?: string;
   writeCopies?: string;
@@ -38,6 +40,7 @@ const FLAG_OF: Record<string, string> = {
   profile: '--gossip-profile (GOSSIP_PROFILE)',
   'placement.replicas': '--replicas (REPLICAS)', 'placement.zone': '--zone (ZONE)', 'placement.cacheBytes': '--cache-size (CACHE_SIZE)',
   'placement.writeCopies': '--write-copies (WRITE_COPIES)',
+  tombstoneGraceMs: '--tombstone-grace (TOMBSTONE_GRACE_MS)', tombstoneSweepMs: '--tombstone-sweep (TOMBSTONE_SWEEP_MS)',
   'server.maxConnections': '--max-connections (MAX_CONNECTIONS)', 'server.headersTimeoutMs': '--headers-timeout (HEADERS_TIMEOUT_MS)',
 };
 
@@ -66,6 +69,8 @@ export function registerNodeCommand(program: Command): void {
     .addOption(new Option('--zone <name>', 'this node\'s zone; owners are spread over distinct zones').env('ZONE'))
     .addOption(new Option('--cache-size <size>', 'disk for bodies this node does not own, e.g. 10GB, or 0 (default 1GiB)').env('CACHE_SIZE'))
     .addOption(new Option('--write-copies <n>', `a write is acknowledged once this many nodes hold it durably (default ${NODE_DEFAULTS.placement.writeCopies})`).env('WRITE_COPIES'))
+    .addOption(new Option('--tombstone-grace <ms>', `deleted keys' tombstones are kept at least this long; a node away longer rejoins pull-only (default ${NODE_DEFAULTS.tombstoneGraceMs})`).env('TOMBSTONE_GRACE_MS'))
+    .addOption(new Option('--tombstone-sweep <ms>', `how often tombstones past the grace are collected (default ${NODE_DEFAULTS.tombstoneSweepMs})`).env('TOMBSTONE_SWEEP_MS'))
     .addOption(new Option('--gossip-profile <name>', 'gossip timings: production or local-test (default production)').env('GOSSIP_PROFILE'))
     .addOption(new Option('--alone', 'run without the Point and peers, on purpose').env('ALONE'))
     .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent').env('LOG_LEVEL'))
@@ -83,6 +88,8 @@ export function registerNodeCommand(program: Command): void {
       if (flags.stallWindow !== undefined) input.stallWindowMs = flags.stallWindow as unknown as number;
       // the two server limits a flag sets; undefined keeps the profile's value
       input.server = { maxConnections: flags.maxConnections, headersTimeoutMs: flags.headersTimeout };
+      if (flags.tombstoneGrace !== undefined) input.tombstoneGraceMs = wholeNumber(flags.tombstoneGrace);
+      if (flags.tombstoneSweep !== undefined) input.tombstoneSweepMs = wholeNumber(flags.tombstoneSweep);
       input.placement = {
         replicas: flags.replicas === undefined ? undefined : flags.replicas.trim() === 'all' ? 'all' : wholeNumber(flags.replicas),
         zone: flags.zone,

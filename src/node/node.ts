@@ -105,7 +105,7 @@ export class CdnNode {
     }
 
     this.sweepTimer = setInterval(() => {
-      this.store.collectTombstones(Date.now())
+      (this.gossip === undefined ? this.store.collectTombstones(Date.now()) : this.gossip.collectTombstones(Date.now(), this.store))
         .then((n) => { if (n > 0) this.logger.info({ collected: n }, 'tombstones collected'); })
         .catch((err: unknown) => this.logger.warn({ err }, 'tombstone collection failed'));
     }, config.tombstoneSweepMs);
@@ -121,7 +121,7 @@ export class CdnNode {
       config.pointLink, this.logger.child({ component: 'point' }), (peers) => this.gossip?.addPeersFromPoint(peers));
     const { runtime, membership, dataPlane, placement, transport, bodyFetcher } = config;
     const gossip = new GossipRuntime(this.identity, self, this.store, point, config.dataDir, this.logger.child({ component: 'gossip' }),
-      { runtime, membership, dataPlane, placement, transport, bodyFetcher }, localAddress);
+      { runtime, membership, dataPlane: { ...dataPlane, tombstoneGraceMs: config.tombstoneGraceMs }, placement, transport, bodyFetcher }, localAddress);
     this.store.onBodyLost((sha, size) => gossip.bodyLost(sha, size));
     ctx.cluster = {
       published: (v) => gossip.published(v),

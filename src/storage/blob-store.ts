@@ -558,15 +558,38 @@ export class BlobStore {
     }
   }
 
+  /** Keys whose every sibling is a tombstone written more than `tombstoneGraceMs` ago: collectable once the cluster agrees. */
+  tombstoneCandidates(nowMs: number, limit = 10_000): string[] {
+    const horizon = nowMs - this.options.tombstoneGraceMs;
+    const out: string[] = [];
+    for (const [key, set] of this.index.entries()) {
+      if (out.length >= limit) break;
+      if (set.length > 0 && set.every((v) => v.tombstone && v.timestamp.wall < horizon)) out.push(key);
+    }
+    return out;
+  }
+
+  /** Forgets a key entirely (a rejoining node learned that it was deleted and collected elsewhere). */
+  async forgetKey(key: string): Promise<void> {
+    this.assertOpen();
+    await this.gate.shared(() => this.locks.run(key, async () => {
+      const now = this.siblings(key);
+      if (now.length === 0) return;
+      await this.log.append([{ t: 'k', key, versions: [] }]);
+      this.replaceSet(key, now, []);
+    }));
+  }
+
   /**
    * Collects tombstones older than the grace period: a key whose every
    * sibling is a tombstone written more than `tombstoneGraceMs` ago is
-   * forgotten. Returns how many keys were collected.
+   * forgotten; with `allowed`, only those keys (the ones every live member
+   * confirmed, src/gossip/core/tombstones.ts). Returns how many were collected.
    */
-  async collectTombstones(nowMs: number): Promise<number> {
+  async collectTombstones(nowMs: number, allowed?: ReadonlySet<string>): Promise<number> {
     const horizon = nowMs - this.options.tombstoneGraceMs;
     let collected = 0;
-    for (const key of [...this.index.keys()]) {
+    for (const key of allowed === undefined ? [...this.index.keys()] : [...allowed]) {
       const set = this.siblings(key);
       const winner = pickWinner(set);
       if (winner === undefined || !set.every((v) => v.tombstone && v.timestamp.wall < horizon)) continue;

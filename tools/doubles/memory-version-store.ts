@@ -43,6 +43,10 @@ export class MemoryVersionStore implements VersionStore {
     this.bodies.add(sha256);
   }
 
+  async forgetKey(key: string): Promise<void> {
+    this.forget(key);
+  }
+
   async dropBody(sha256: string): Promise<void> {
     this.bodies.delete(sha256);
   }

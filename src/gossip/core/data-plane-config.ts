@@ -78,6 +78,18 @@ export interface DataPlaneConfig {
    * Cost: a node that joins empty never learns keys last written longer ago.
    */
   readonly staleAdmissionMs: number;
+  /**
+   * Tombstones are kept at least this long (the node sets it from its
+   * tombstone grace); a node out of contact longer than this rejoins
+   * pull-only (tombstones.ts).
+   */
+  readonly tombstoneGraceMs: number;
+  /**
+   * A node answers as a witness for a rejoining peer only after it has been
+   * up this long (and is not rejoining itself): long enough for anti-entropy
+   * to have brought it every key, so "I do not know this key" means deleted.
+   */
+  readonly witnessUptimeMs: number;
 }
 
 export type DataPlaneOptions = DataPlaneConfig;
@@ -97,6 +109,8 @@ const production: DataPlaneConfig = {
   bodyHolderEntries: 16_384,
   holdersPerBody: 8,
   staleAdmissionMs: 0,
+  tombstoneGraceMs: 24 * 3_600_000,
+  witnessUptimeMs: 3_600_000,
 };
 
 /** Local tests and the simulator: same protocol, faster anti-entropy, smaller caches. */
@@ -105,6 +119,7 @@ const localTest: DataPlaneConfig = {
   antiEntropyIntervalMs: 100,
   seenFilterVersions: 4_096,
   bodyHolderEntries: 4_096,
+  witnessUptimeMs: 2_000,
 };
 
 /** The rule of every knob: integers in [min, max], and one flag. */
@@ -122,6 +137,8 @@ const schema = z.strictObject({
   bodyHolderEntries: integerIn(1, 10_000_000),
   holdersPerBody: integerIn(1, 256),
   staleAdmissionMs: integerIn(0, Number.MAX_SAFE_INTEGER),
+  tombstoneGraceMs: integerIn(1, Number.MAX_SAFE_INTEGER),
+  witnessUptimeMs: integerIn(0, 30 * 24 * 3_600_000),
 });
 
 /** Data plane options: `dataPlane.*` under the node. */

@@ -42,6 +42,8 @@ export interface DataPlaneDeps {
   readonly peers: PeerSampler;
   /** a version adopted here whose body this node lacks; `holders` are peers known to hold it, origin first */
   readonly onBodyNeeded: (version: Version, holders: NodeId[]) => void;
+  /** false for keys held back while rejoining (tombstones.ts): their versions are not sent */
+  readonly mayOffer?: (key: string) => boolean;
 }
 
 export interface DataPlaneStats {
@@ -253,8 +255,14 @@ export class DataPlane {
     if (peer !== undefined) this.sendSets(peer, lacking.map((key) => this.deps.store.siblings(key)), LIMITS.maxHops);
   }
 
-  /** The stale-admission rule (proposal 0002): old versions of keys we never held are refused. */
+  /**
+   * The stale-admission rule (proposal 0002): old versions of keys we never
+   * held are refused. Always for a tombstone past the grace period: adopting
+   * it would only mean collecting it again (and a node that has collected a
+   * key would otherwise take it back from a peer that has not yet).
+   */
   private admissible(v: Version): boolean {
+    if (v.tombstone && this.env.clock.now() - v.timestamp.wall > this.options.tombstoneGraceMs) return this.deps.store.siblings(v.key).length > 0;
     const limit = this.options.staleAdmissionMs;
     if (limit === 0 || this.env.clock.now() - v.timestamp.wall <= limit) return true;
     return this.deps.store.siblings(v.key).length > 0;
@@ -285,7 +293,9 @@ export class DataPlane {
 
   /** Sends whole sets to one peer in as few `versions` messages as LIMITS allow, and remembers it has them. */
   private sendSets(peer: PeerInfo, sets: readonly (readonly Version[])[], hops: number): void {
-    for (const versions of batchSets(sets)) {
+    const { mayOffer } = this.deps;
+    const offered = mayOffer === undefined ? sets : sets.filter((set) => set[0] === undefined || mayOffer(set[0].key));
+    for (const versions of batchSets(offered)) {
       const held: string[] = [];
       for (const v of versions) {
         this.seen.add(peer.id, versionId(v));

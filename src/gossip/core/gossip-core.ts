@@ -10,6 +10,7 @@ import { Membership, type MembershipOptions } from './membership.js';
 import { DataPlane, type DataPlaneOptions } from './data-plane.js';
 import { Custody } from './custody.js';
 import type { PlacementConfig } from './placement-config.js';
+import { Tombstones } from './tombstones.js';
 import type { GossipMessage } from './messages.js';
 import type { NodeId, PeerInfo, ProtocolEnv, Transport, VersionStore } from './types.js';
 
@@ -24,6 +25,8 @@ export class GossipCore {
   readonly data: DataPlane;
   /** which bodies this node keeps: owned, hand-off, cache (placement) */
   readonly custody: Custody;
+  /** tombstone collection only once every live member holds it; pull-only rejoin after a long absence */
+  readonly tombstones: Tombstones;
 
   constructor(
     readonly env: ProtocolEnv,
@@ -43,7 +46,23 @@ export class GossipCore {
     };
     const inner: ProtocolEnv = { ...env, transport: piggybacking };
     this.membership = new Membership(inner, options.membership);
-    this.data = new DataPlane(inner, { store, peers: this.membership, onBodyNeeded: (v, holders) => this.custody.bodyNeeded(v, holders) }, options.data);
+    this.data = new DataPlane(inner, {
+      store,
+      peers: this.membership,
+      onBodyNeeded: (v, holders) => this.custody.bodyNeeded(v, holders),
+      mayOffer: (key) => this.tombstones.mayOffer(key),
+    }, options.data);
+    this.tombstones = new Tombstones(inner, {
+      store,
+      peers: this.membership,
+      live: () => this.membership.members().filter((m) => m.state === 'alive' || m.state === 'suspect'),
+      forget: (key) => store.forgetKey(key),
+    }, {
+      graceMs: options.data.tombstoneGraceMs,
+      witnessUptimeMs: options.data.witnessUptimeMs,
+      witnesses: 2,
+      askEveryMs: options.data.antiEntropyIntervalMs * 5,
+    });
     this.custody = new Custody(inner, {
       store,
       peers: this.membership,
@@ -64,6 +83,7 @@ export class GossipCore {
     this.membership.tick();
     this.data.tick();
     this.custody.tick();
+    this.tombstones.tick();
   }
 
   /**
@@ -74,6 +94,7 @@ export class GossipCore {
     if (message.from === this.env.self.id) return;
     this.membership.handle(message, sender);
     this.custody.handle(message);
+    this.tombstones.handle(message);
     await this.data.handle(message);
   }
 

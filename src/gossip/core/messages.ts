@@ -132,6 +132,17 @@ export const gossipMessageSchema = z.discriminatedUnion('type', [
   z.strictObject({ ...base, type: z.literal('have-query'), shas: z.array(sha256).min(1).max(LIMITS.maxHeld) }),
   /** the answer: the ones among them the sender holds */
   z.strictObject({ ...base, type: z.literal('have'), shas: z.array(sha256).max(LIMITS.maxHeld) }),
+  /** tombstones (tombstones.ts): "what do you hold of these keys?" */
+  z.strictObject({ ...base, type: z.literal('key-query'), keys: z.array(guid).min(1).max(LIMITS.maxAeWant) }),
+  /** the answer, every asked key in one list; `witness`: the sender is up long enough and not rejoining itself */
+  z.strictObject({
+    ...base,
+    type: z.literal('key-state'),
+    absent: z.array(guid).max(LIMITS.maxAeWant),
+    tombstoned: z.array(guid).max(LIMITS.maxAeWant),
+    live: z.array(guid).max(LIMITS.maxAeWant),
+    witness: z.boolean(),
+  }),
   /** a writer gave up on staged versions (write copies not reached in time): forget them, they were never committed */
   z.strictObject({ ...base, type: z.literal('unstage'), versions: z.array(versionSchema).min(1).max(16) }),
   /** a member leaving on purpose (SIGTERM); also carried as a `left` update */

@@ -84,6 +84,8 @@ export interface VersionStore {
    * and its owners hold it (custody.ts). The versions stay; hasBody turns false.
    */
   dropBody(sha256: string): Promise<void>;
+  /** Forgets a key entirely (a rejoining node learned it was deleted and collected elsewhere). */
+  forgetKey(key: string): Promise<void>;
 }
 
 /** Peers to talk to, as the membership component sees them. */

@@ -73,7 +73,12 @@ export interface RuntimeStore extends VersionStore, BodySink {
 }
 
 export const PEERS_FILE = 'peers.json';
-const peersFile = z.strictObject({ version: z.literal(1), peers: z.array(peerInfoSchema).max(LIMITS.maxMembers) });
+const peersFile = z.strictObject({
+  version: z.literal(1),
+  peers: z.array(peerInfoSchema).max(LIMITS.maxMembers),
+  /** wall clock (ms) of the last message from any peer: a node away longer than the tombstone grace rejoins pull-only */
+  lastContact: z.number().int().min(0).optional(),
+});
 const keyAnswer = z.strictObject({ versions: z.array(versionSchema).max(LIMITS.maxVersions), held: z.array(z.string()).max(LIMITS.maxHeld) });
 
 export class GossipRuntime {
@@ -142,6 +147,8 @@ export class GossipRuntime {
       if (m?.[1] !== undefined) this.auth.trust(p.id, { ip: m[1], port: Number(m[2]), publicKey: p.publicKey });
     }
     this.core.start(seeds);
+    // away longer than the tombstone grace (or no record of contact, with keys older than it): rejoin pull-only
+    if (this.lastContact === undefined || this.clock.now() - this.lastContact > this.options.dataPlane.tombstoneGraceMs) this.core.tombstones.enterPullOnly();
     this.started = true;
     this.tickTimer = setInterval(() => this.core.tick(), this.options.membership.tickMs);
     this.tickTimer.unref();
@@ -185,6 +192,7 @@ export class GossipRuntime {
       this.malformed(ip, 'message from field does not match the signer');
       throw new CdnError('GOSSIP_ERR_BAD_MESSAGE', 'the message says it is from another node than the one that signed it');
     }
+    this.contact();
     if (message.type === 'unstage') {
       // only the writer can say its own staged writes were never committed
       for (const v of message.versions) if (v.origin === sender.id) await this.store.unstageVersion(v);
@@ -385,6 +393,7 @@ export class GossipRuntime {
         rounds: d.rounds, versionsAdopted: d.versionsAdopted, rumorsForwarded: d.rumorsForwarded, staleRefused: d.staleRefused,
         antiEntropySessions: d.aeSessions, suspicionsRaised: m.suspicionsRaised, refutations: m.refutations, declaredDead: m.declaredDead,
         bodiesFetched: f.fetched, bodyFetchFailures: f.failures, badBodies: f.badBodies,
+        rejoinKeysForgotten: this.core.tombstones.stats().rejoinForgotten, rejoinKeysReleased: this.core.tombstones.stats().rejoinReleased,
       },
       bodyBytes: { fetched: f.bytes, served: this.bodyBytesServed },
       bodyQueue: f.queued,
@@ -399,10 +408,38 @@ export class GossipRuntime {
   private async loadPeers(): Promise<PeerInfo[]> {
     try {
       const parsed = peersFile.safeParse(JSON.parse(await readFile(join(this.dataDir, PEERS_FILE), 'utf8')));
-      return parsed.success ? parsed.data.peers.filter((p) => p.id !== this.self.id) : [];
+      if (!parsed.success) return [];
+      this.lastContact = parsed.data.lastContact;
+      return parsed.data.peers.filter((p) => p.id !== this.self.id);
     } catch {
       return [];
     }
+  }
+
+  /** Wall clock of the last message from a peer (persisted with the peer list); undefined before any. */
+  private lastContact: number | undefined;
+
+  /**
+   * A message arrived: if nothing had for longer than the tombstone grace
+   * (down, or cut off), rejoin pull-only before anything of ours goes out.
+   */
+  private contact(): void {
+    const now = this.clock.now();
+    if (this.lastContact !== undefined && now - this.lastContact > this.options.dataPlane.tombstoneGraceMs && !this.core.tombstones.pullOnly) {
+      this.core.tombstones.enterPullOnly();
+    }
+    this.lastContact = now;
+  }
+
+  /**
+   * Tombstone collection (the node's sweep): keys deleted longer than the
+   * grace period ago are forgotten once every live member has confirmed it
+   * holds them as tombstones or not at all (tombstones.ts); those not yet
+   * confirmed are asked about, for the next sweep.
+   */
+  async collectTombstones(nowMs: number, store: { tombstoneCandidates(now: number): string[]; collectTombstones(now: number, allowed: ReadonlySet<string>): Promise<number> }): Promise<number> {
+    const allowed = this.core.tombstones.collectable(store.tombstoneCandidates(nowMs));
+    return allowed.length === 0 ? 0 : store.collectTombstones(nowMs, new Set(allowed));
   }
 
   private async savePeers(): Promise<void> {
@@ -411,7 +448,8 @@ export class GossipRuntime {
     try {
       const fh = await open(tmp, 'w');
       try {
-        await fh.writeFile(JSON.stringify({ version: 1, peers: this.core.membership.snapshot().slice(0, LIMITS.maxMembers) }));
+        const saved = { version: 1, peers: this.core.membership.snapshot().slice(0, LIMITS.maxMembers), ...(this.lastContact === undefined ? {} : { lastContact: this.lastContact }) };
+        await fh.writeFile(JSON.stringify(saved));
         await fh.sync();
       } finally {
         await fh.close();
