@@ -223,8 +223,9 @@ export class Custody {
         if (v.tombstone || seen.has(v.sha256)) continue;
         seen.add(v.sha256);
         const held = store.hasBody(v.sha256);
-        const owners = this.placement.owners(v.sha256);
-        if (this.fullReplication || owners.includes(self)) {
+        // with full replication every body is owned: no ranking needed (it costs O(N log N) a body)
+        const owners = this.fullReplication ? undefined : this.placement.owners(v.sha256);
+        if (owners === undefined || owners.includes(self)) {
           this.cached.delete(v.sha256);
           this.confirmed.delete(v.sha256);
           if (held) {
