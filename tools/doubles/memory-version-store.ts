@@ -27,11 +27,12 @@ export class MemoryVersionStore implements VersionStore {
 
   /**
    * A write accepted by this node's client API (the caller built the version
-   * with the write rule): merged like any version, and its body is held.
+   * with the write rule): merged like any version, and its body is held
+   * (unless `withBody` is false: a store preloaded with metadata only).
    * Returns whether the store changed.
    */
-  putLocal(version: Version): boolean {
-    if (!version.tombstone) this.bodies.add(version.sha256);
+  putLocal(version: Version, withBody = true): boolean {
+    if (withBody && !version.tombstone) this.bodies.add(version.sha256);
     return this.merge([version]).length > 0;
   }
 

@@ -116,7 +116,6 @@ export class VersionWatch implements SimObserver {
     return true;
   }
 
-  /** Every running node holds its body. */
   /** Every live node that owns the body (by its own view) holds it: every node with full replication. */
   bodiesPlaced(): boolean {
     return this.sim.nodes.every((n) => !n.up || !n.core.custody.owns(this.version.sha256) || n.store.hasBody(this.version.sha256));

@@ -19,6 +19,7 @@
  * reports null and the run is marked not converged.
  */
 import type { Version } from '../../src/consensus/types.js';
+import { Placement } from '../../src/gossip/core/placement.js';
 import { applyFault } from './faults.js';
 import {
   DetectionWatch,
@@ -33,6 +34,7 @@ import {
 import { coreOptions, link, type LatencyName, type ProfileName } from './profiles.js';
 import type { WireMode } from './sim-network.js';
 import { simulationConfig } from './profiles.js';
+import type { SimNode } from './sim-node.js';
 import { Simulation } from './simulation.js';
 
 /**
@@ -106,13 +108,27 @@ export interface ScenarioReport {
   trace: string;
 }
 
-/** Keys every node holds before the start: one version each, written long ago by various nodes. */
-export function preloadKeys(sim: Simulation, count: number): void {
-  if (count <= 0) return;
+export interface PreloadOptions {
+  /** the nodes that hold the keys (default: all) */
+  readonly nodes?: readonly SimNode[];
+  /**
+   * Which of them hold the bodies: 'all' (the default), or 'owners': only
+   * the R owners of each body as placement ranks them over `nodes` (a
+   * cluster whose placement has settled).
+   */
+  readonly bodies?: 'all' | 'owners';
+  /** body size, bytes (default 1,024) */
+  readonly size?: number;
+}
+
+/** Keys the nodes hold before the start: one version each, written long ago by various nodes. */
+export function preloadKeys(sim: Simulation, count: number, options: PreloadOptions = {}): Version[] {
+  if (count <= 0) return [];
+  const nodes = options.nodes ?? sim.nodes;
   const versions: Version[] = [];
   const wall = sim.t0 - 3_600_000;
   for (let i = 0; i < count; i++) {
-    const origin = sim.node(i % sim.nodes.length).id;
+    const origin = (nodes[i % nodes.length] as SimNode).id;
     const sha = (i.toString(16).padStart(8, '0') + sim.config.seed.toString(16).padStart(8, '0')).repeat(4).slice(0, 64);
     versions.push(Object.freeze({
       key: sim.newKey(),
@@ -120,12 +136,23 @@ export function preloadKeys(sim: Simulation, count: number): void {
       timestamp: Object.freeze({ wall, logical: i }),
       origin,
       sha256: sha,
-      size: 1024,
+      size: options.size ?? 1024,
       contentType: 'application/octet-stream',
       tombstone: false,
     }));
   }
-  for (const n of sim.nodes) for (const v of versions) n.store.putLocal(v);
+  if (options.bodies !== 'owners') {
+    for (const n of nodes) for (const v of versions) n.store.putLocal(v);
+    return versions;
+  }
+  const placement = new Placement(sim.config.core.placement.replicas);
+  const zone = sim.config.core.placement.zone ?? '';
+  placement.setMembers(nodes.map((n) => ({ id: n.id, zone })));
+  for (const v of versions) {
+    const owners = new Set(placement.owners(v.sha256));
+    for (const n of nodes) n.store.putLocal(v, owners.has(n.id));
+  }
+  return versions;
 }
 
 export async function runStandardScenario(options: StandardScenarioOptions): Promise<ScenarioReport> {

@@ -1,11 +1,24 @@
 /**
  * Body transfers in the simulator. Bodies are not gossip messages (the
- * runtime pulls them with a signed GET from a holder, src/gossip/body-fetcher.ts),
- * so they are modelled here rather than on the message network: a node asks
- * the holders it was given (origin first), then a couple of random peers; each
- * that cannot serve costs a round trip (or a timeout if unreachable), the one
- * that can takes a round trip plus size / bandwidth. At most one transfer of a
- * body per node is under way (single flight), and failed rounds retry later.
+ * runtime pulls them with a signed GET from a holder, src/gossip/shell/body-fetcher.ts),
+ * so they are modelled here rather than on the message network, the way the
+ * runtime's fetcher does it:
+ *
+ * - where to look: the holders the core named, then custody's candidates for
+ *   the body (its owners, the peers known to hold it, the next two in
+ *   placement order: `core.custody.candidates`, what the runtime's fetcher
+ *   asks), then the version's origin, then a couple of random peers;
+ * - each candidate is asked in turn. The request reaches it one latency
+ *   later, and whether it holds the body is decided then: a node that
+ *   dropped its copy (custody hand-off, `store.dropBody`) before the request
+ *   arrives is not a holder. One that holds it streams it (latency plus
+ *   size / bandwidth; a drop after the stream started does not cut it, as an
+ *   open file outlives its unlink); one that does not answers after one more
+ *   latency; an unreachable one costs a timeout;
+ * - at most one transfer of a body per node is under way (single flight);
+ *   a round in which no candidate could serve is retried later, a bounded
+ *   number of times (custody's sweep asks again after that);
+ * - a transfer that started before its node crashed is lost with the process.
  */
 import type { Version } from '../../src/consensus/types.js';
 import type { NodeId } from '../../src/gossip/core/types.js';
@@ -18,7 +31,7 @@ export interface BodyModel {
   readonly timeoutMs: number;
   /** pause before another round of attempts when no holder could serve */
   readonly retryDelayMs: number;
-  /** rounds of attempts before giving up (anti-entropy will ask again) */
+  /** rounds of attempts before giving up (custody's sweep will ask again) */
   readonly maxRounds: number;
   /** random live peers tried after the known holders */
   readonly extraPeers: number;
@@ -32,66 +45,126 @@ export interface BodyHost {
   node(id: NodeId): SimNode | undefined;
   /** true when messages can flow both ways between the two nodes */
   connected(a: NodeId, b: NodeId): boolean;
-  /** one network round trip, drawn from the link model */
-  roundTrip(): number;
+  /** one network latency (one way), drawn from the link model */
+  latency(): number;
   schedule(at: number, label: string, run: () => void): void;
 }
 
 export interface BodyStats {
+  /** bodies received */
   transfers: number;
   bytes: number;
+  /** of `transfers`, bodies that arrived at a node that did not own them by its view on arrival */
+  unowned: number;
+  /** candidates asked that did not hold the body (a round trip each) or could not be reached (a timeout) */
+  misses: number;
   failedRounds: number;
   abandoned: number;
 }
 
+interface Flight {
+  readonly node: SimNode;
+  readonly incarnation: number;
+  readonly version: Version;
+  readonly key: string;
+  round: number;
+  candidates: NodeId[];
+  next: number;
+}
+
 export class SimBodies {
   private readonly inFlight = new Set<string>();
-  readonly stats: BodyStats = { transfers: 0, bytes: 0, failedRounds: 0, abandoned: 0 };
+  readonly stats: BodyStats = { transfers: 0, bytes: 0, unowned: 0, misses: 0, failedRounds: 0, abandoned: 0 };
 
   constructor(private readonly host: BodyHost, private readonly model: BodyModel = DEFAULT_BODY_MODEL) {}
 
   /** The core at `node` wants the body of `version`; `holders` are peers said to hold it. */
   want(node: SimNode, version: Version, holders: readonly NodeId[]): void {
     if (version.tombstone || node.store.hasBody(version.sha256)) return;
-    const flight = `${node.id}|${version.sha256}`;
-    if (this.inFlight.has(flight)) return;
-    this.inFlight.add(flight);
-    this.attempt(node, version, holders, 0, flight);
+    const key = `${node.id}|${version.sha256}`;
+    if (this.inFlight.has(key)) return;
+    this.inFlight.add(key);
+    const flight: Flight = { node, incarnation: node.incarnation, version, key, round: 0, candidates: [], next: 0 };
+    flight.candidates = this.candidates(flight, holders);
+    this.ask(flight);
   }
 
-  private attempt(node: SimNode, version: Version, holders: readonly NodeId[], round: number, flight: string): void {
-    if (!node.up || node.store.hasBody(version.sha256)) {
-      this.inFlight.delete(flight);
+  /** Bodies being fetched right now (node × body). */
+  get pending(): number {
+    return this.inFlight.size;
+  }
+
+  private candidates(flight: Flight, holders: readonly NodeId[]): NodeId[] {
+    const { node, version } = flight;
+    const out: NodeId[] = [];
+    const add = (id: NodeId) => {
+      if (id !== node.id && !out.includes(id)) out.push(id);
+    };
+    for (const id of holders) add(id);
+    for (const id of node.core.custody.candidates(version.sha256)) add(id);
+    add(version.origin);
+    for (const p of node.core.membership.sample(this.model.extraPeers)) add(p.id);
+    return out;
+  }
+
+  /** The fetching process is gone (crashed, restarted) or has the body by now. */
+  private over(flight: Flight): boolean {
+    const { node } = flight;
+    return !node.up || node.incarnation !== flight.incarnation || node.store.hasBody(flight.version.sha256);
+  }
+
+  /** Asks the next candidate, or ends the round. */
+  private ask(flight: Flight): void {
+    if (this.over(flight)) {
+      this.inFlight.delete(flight.key);
       return;
     }
-    const candidates = new Set<NodeId>(holders);
-    candidates.add(version.origin);
-    for (const p of node.core.membership.sample(this.model.extraPeers)) candidates.add(p.id);
-    candidates.delete(node.id);
-    let elapsed = 0;
-    for (const id of candidates) {
-      const peer = this.host.node(id);
-      const reachable = peer !== undefined && peer.up && this.host.connected(node.id, id);
-      if (reachable && peer.store.hasBody(version.sha256)) {
-        elapsed += this.host.roundTrip() + version.size / this.model.bytesPerMs;
-        this.host.schedule(this.host.now() + elapsed, 'body', () => {
-          this.inFlight.delete(flight);
-          if (!node.up) return;
-          this.stats.transfers++;
-          this.stats.bytes += version.size;
-          node.bodyArrived(version.sha256);
-        });
+    const id = flight.candidates[flight.next++];
+    if (id === undefined) {
+      this.roundFailed(flight);
+      return;
+    }
+    const { node, version } = flight;
+    const now = this.host.now();
+    const peer = this.host.node(id);
+    if (peer === undefined || !peer.up || !this.host.connected(node.id, id)) {
+      this.stats.misses++;
+      this.host.schedule(now + this.model.timeoutMs, 'body-timeout', () => this.ask(flight));
+      return;
+    }
+    // the holder decides when the request reaches it
+    this.host.schedule(now + this.host.latency(), 'body-request', () => {
+      const serves = peer.up && this.host.connected(node.id, id) && peer.store.hasBody(version.sha256);
+      const back = this.host.latency();
+      if (!serves) {
+        this.stats.misses++;
+        this.host.schedule(this.host.now() + back, 'body-miss', () => this.ask(flight));
         return;
       }
-      elapsed += reachable ? this.host.roundTrip() : this.model.timeoutMs;
-    }
+      this.host.schedule(this.host.now() + back + version.size / this.model.bytesPerMs, 'body', () => {
+        this.inFlight.delete(flight.key);
+        if (this.over(flight)) return;
+        this.stats.transfers++;
+        this.stats.bytes += version.size;
+        if (!node.core.custody.owns(version.sha256)) this.stats.unowned++;
+        node.bodyArrived(version);
+      });
+    });
+  }
+
+  private roundFailed(flight: Flight): void {
     this.stats.failedRounds++;
-    if (round + 1 >= this.model.maxRounds) {
+    if (flight.round + 1 >= this.model.maxRounds) {
       this.stats.abandoned++;
-      this.inFlight.delete(flight);
+      this.inFlight.delete(flight.key);
       return;
     }
-    const again = node.core.data.holders(version.sha256);
-    this.host.schedule(this.host.now() + elapsed + this.model.retryDelayMs, 'body-retry', () => this.attempt(node, version, again, round + 1, flight));
+    this.host.schedule(this.host.now() + this.model.retryDelayMs, 'body-retry', () => {
+      flight.round++;
+      flight.next = 0;
+      // asked afresh: the owners and known holders may have changed meanwhile
+      flight.candidates = this.candidates(flight, flight.node.core.data.holders(flight.version.sha256));
+      this.ask(flight);
+    });
   }
 }

@@ -96,6 +96,8 @@ export class SimNode {
 
   /** Starts the core with `seeds` (from the Point's look) and joins the network. */
   start(seeds: PeerInfo[]): void {
+    // a fresh core, as a process start makes one: its custody's settle period runs from now
+    this.core = this.newCore();
     this.status = 'up';
     this.attach();
     this.core.start(seeds.filter((p) => p.id !== this.id));
@@ -140,11 +142,23 @@ export class SimNode {
     return version;
   }
 
-  /** A body fetched from a peer arrived. */
-  bodyArrived(sha256: string): void {
+  /**
+   * A body fetched from a peer arrived: what the runtime's fetcher does once
+   * it is stored (onStored in src/gossip/shell/runtime.ts). The data plane
+   * announces it from now on, and custody is told, which keeps it as cache
+   * when this node does not own it (a read-through; the simulator issues no
+   * reads, so here only a body whose ownership moved while it was on its way).
+   */
+  bodyArrived(version: Version): void {
     if (this.status !== 'up') return;
-    this.store.addBody(sha256);
-    this.core.data.bodyHeld(sha256);
+    this.store.addBody(version.sha256);
+    this.core.data.bodyHeld(version.sha256);
+    this.core.custody.cachedForRead(version.sha256, version.size);
+  }
+
+  /** Counts crashes: a transfer started by an earlier incarnation dies with it. */
+  get incarnation(): number {
+    return this.epoch;
   }
 
   /** SIGSTOP: no ticks, messages to it are lost, memory kept. */

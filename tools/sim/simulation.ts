@@ -116,7 +116,7 @@ export class Simulation {
       now: () => this.clock.now(),
       node: (id) => this.byId.get(id),
       connected: (a, b) => !this.net.isCut(a, b) && !this.net.isCut(b, a),
-      roundTrip: () => sampleLatency(this.net.link.latency, this.linkRandom) + sampleLatency(this.net.link.latency, this.linkRandom),
+      latency: () => sampleLatency(this.net.link.latency, this.linkRandom),
       schedule: (at, label, run) => this.scheduler.at(at, label, run),
     }, config.bodies);
   }
@@ -155,13 +155,15 @@ export class Simulation {
   }
 
   /**
-   * Starts every node: at once, or spread over `joinWindowMs`. Each gets
-   * `lookCount` peers from the Point among the nodes already started (the
-   * first one gets none and waits to be found), and a periodic look after.
+   * Starts every node (but the `standby` ones, which join() starts later): at
+   * once, or spread over `joinWindowMs`. Each gets `lookCount` peers from the
+   * Point among the nodes already started (the first one gets none and waits
+   * to be found), and a periodic look after.
    */
-  startAll(): void {
+  startAll(standby: readonly number[] = []): void {
     const window = this.config.joinWindowMs;
-    const starts = this.nodes.map((n) => ({ n, at: window > 0 ? this.t0 + Math.floor(this.random.next() * window) : this.t0 }));
+    const held = new Set(standby);
+    const starts = this.nodes.filter((n) => !held.has(n.index)).map((n) => ({ n, at: window > 0 ? this.t0 + Math.floor(this.random.next() * window) : this.t0 }));
     starts.sort((a, b) => a.at - b.at || a.n.index - b.n.index);
     const registered: SimNode[] = [];
     for (const { n, at } of starts) {
@@ -181,6 +183,20 @@ export class Simulation {
       registered.forEach((n, i) => n.start(seeds[i] ?? []));
       for (const n of registered) this.scheduleLook(n);
     }
+  }
+
+  /**
+   * A node that has never run (a standby of startAll) joins now: it
+   * registers with the Point, gets `lookCount` running peers from it, and
+   * looks again periodically, as a node started later in production does.
+   */
+  join(i: number): void {
+    const node = this.node(i);
+    if (node.status !== 'down') throw new Error(`node ${i} is already running`);
+    this.trace.string(`join ${i}`);
+    this.trace.end();
+    node.start(this.look(node));
+    this.scheduleLook(node);
   }
 
   /** What the Point's look answers `node`: up to lookCount random nodes of `pool` (running ones, if `onlyUp`). */
@@ -286,8 +302,9 @@ export class Simulation {
   }
 
   /**
-   * Mixes every running node's final view (members and their states, and
-   * each key's sibling set) into the trace and returns the digest.
+   * Mixes every running node's final view (members and their states, each
+   * key's sibling set, and which bodies it holds) into the trace and returns
+   * the digest.
    */
   finalDigest(): string {
     for (const n of this.nodes) {
@@ -296,7 +313,7 @@ export class Simulation {
       const members = n.core.membership.members().sort((a, b) => (a.id < b.id ? -1 : 1));
       for (const m of members) this.trace.string(`${m.id}${m.state}${m.incarnation}`);
       const keys = [...n.store.keys()].sort();
-      for (const k of keys) for (const v of n.store.siblings(k)) this.trace.string(`${k}${v.sha256}${v.timestamp.wall}.${v.timestamp.logical}`);
+      for (const k of keys) for (const v of n.store.siblings(k)) this.trace.string(`${k}${v.sha256}${v.timestamp.wall}.${v.timestamp.logical}${n.store.hasBody(v.sha256) ? 'b' : ''}`);
       this.trace.end();
     }
     return this.trace.digest();

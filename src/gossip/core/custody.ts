@@ -135,9 +135,14 @@ export class Custody {
     return out;
   }
 
-  /** The data plane adopted a version whose body is not here: fetch it if this node owns it. */
+  /**
+   * The data plane adopted a version whose body is not here: fetch it if this
+   * node owns it. Not before `settleMs` after start: until then the view of
+   * the members is partial (at start() it is empty, so every body would look
+   * owned); the first sweep after it asks for what is owned and missing.
+   */
   bodyNeeded(version: Version, holders: NodeId[]): void {
-    if (!this.fullReplication && !this.owns(version.sha256)) return;
+    if (!this.fullReplication && (!this.settled() || !this.owns(version.sha256))) return;
     const out = [...holders];
     for (const id of this.candidates(version.sha256)) if (!out.includes(id)) out.push(id);
     this.asked.set(version.sha256, this.env.clock.now());
@@ -205,7 +210,7 @@ export class Custody {
   sweep(now: number = this.env.clock.now()): void {
     this.counters.sweeps++;
     this.refreshView();
-    const acting = now - this.startedAt >= this.options.settleMs;
+    const acting = this.settled(now);
     const heaps = { ownedBodies: 0, ownedBytes: 0, missingBodies: 0, missingBytes: 0, handoffBodies: 0, handoffBytes: 0, cachedBodies: 0, cachedBytes: 0 };
     const seen = new Set<string>();
     const queries = new Map<NodeId, string[]>();
@@ -218,8 +223,9 @@ export class Custody {
         if (v.tombstone || seen.has(v.sha256)) continue;
         seen.add(v.sha256);
         const held = store.hasBody(v.sha256);
-        const owners = this.placement.owners(v.sha256);
-        if (this.fullReplication || owners.includes(self)) {
+        // with full replication every body is owned: no ranking needed (it costs O(N log N) a body)
+        const owners = this.fullReplication ? undefined : this.placement.owners(v.sha256);
+        if (owners === undefined || owners.includes(self)) {
           this.cached.delete(v.sha256);
           this.confirmed.delete(v.sha256);
           if (held) {
@@ -264,6 +270,11 @@ export class Custody {
     this.heaps = heaps;
     for (const [owner, shas] of queries) this.query(owner, shas);
     this.enforceCacheBound();
+  }
+
+  /** Has membership had `settleMs` since start to learn who is there? */
+  private settled(now: number = this.env.clock.now()): boolean {
+    return now - this.startedAt >= this.options.settleMs;
   }
 
   /** The placement members: self, live members, and the dead within the hand-off delay. */

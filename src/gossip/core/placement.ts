@@ -28,6 +28,9 @@ interface Seeded extends PlacementMember {
   readonly lo: number;
 }
 
+/** Above this many owners (or candidates) to rank, compute() sorts every member rather than insert into a top list. */
+const SORT_ABOVE = 16;
+
 function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
@@ -134,12 +137,19 @@ export class Placement {
     if (n <= 0) return [];
     const [bhi, blo] = halves(sha256, 0);
     // one pass: the global top n, and the best member of every zone
-    const top: { s: number; m: Seeded }[] = [];
+    let top: { s: number; m: Seeded }[] = [];
     const bestOfZone = new Map<string, { s: number; m: Seeded }>();
+    // the top n by insertion costs O(N·n): fine for a few owners, quadratic for
+    // 'all' or a long candidate list, which sort every member instead (same order)
+    const sortAll = n > SORT_ABOVE;
     for (const m of this.members) {
       const s = score(bhi, blo, m);
       const best = bestOfZone.get(m.zone);
       if (best === undefined || better(s, m.id, best.s, best.m.id)) bestOfZone.set(m.zone, { s, m });
+      if (sortAll) {
+        top.push({ s, m });
+        continue;
+      }
       if (top.length < n || better(s, m.id, (top[top.length - 1] as { s: number; m: Seeded }).s, (top[top.length - 1] as { s: number; m: Seeded }).m.id)) {
         let i = top.length < n ? top.length : n - 1;
         if (top.length < n) top.push({ s, m });
@@ -150,6 +160,7 @@ export class Placement {
         top[i] = { s, m };
       }
     }
+    if (sortAll) top = top.sort((a, b) => (better(a.s, a.m.id, b.s, b.m.id) ? -1 : 1)).slice(0, n);
     if (ignoreZones || bestOfZone.size <= 1) return top.map((t) => t.m.id);
     const leaders = [...bestOfZone.values()].sort((a, b) => (better(a.s, a.m.id, b.s, b.m.id) ? -1 : 1)).slice(0, n);
     const chosen = leaders.map((t) => t.m.id);
