@@ -11,7 +11,8 @@ import { Agent, request } from 'undici';
 import { check, keyHistory, type CheckInput, type CheckReport } from './checker.js';
 import { ChaosCluster } from './cluster.js';
 import { FaultRunner } from './faults.js';
-import type { FinalKeyState, FinalRead, FinalVersion } from './history.js';
+import { versionIdentity, type FinalKeyState, type FinalRead, type FinalVersion } from './history.js';
+import { placementGaps, type PlacementRules } from './placement-check.js';
 import type { Crash } from './processes.js';
 import { buildSchedule, type FaultKind } from './schedule.js';
 import { readKey, Workload, WORKLOAD_DEFAULTS } from './workload.js';
@@ -50,6 +51,12 @@ export interface ChaosSummary {
   unexplainedVersions: number;
   staleFinalReads: number;
   partialBodies: number;
+  /** nodes naming different owners for a live final version */
+  ownerDisagreements: number;
+  /** owners that do not hold the body of a live final version */
+  unconvergedBodies: number;
+  /** fewest and most nodes holding the body of a live final version at the end */
+  bodyCopies: { min: number; max: number } | null;
   crashes: number;
   seed: number;
   durationSeconds: number;
@@ -75,6 +82,7 @@ async function versionsOn(agent: Agent, url: string, key: string): Promise<Final
     sha256: v.sha256 as string, tombstone: v.tombstone as boolean, clock: v.vectorClock as Record<string, number>, origin: v.origin as string,
     hlc: v.hlc as { wall: number; logical: number }, size: v.size as number, contentType: v.contentType as string,
     ...(typeof v.cacheControl === 'string' ? { cacheControl: v.cacheControl } : {}), bodyHeld: v.bodyHeld as boolean,
+    ...(Array.isArray(v.owners) ? { owners: v.owners as string[] } : {}),
   }));
 }
 
@@ -91,20 +99,27 @@ async function snapshot(agent: Agent, cluster: ChaosCluster, keys: string[]): Pr
   return final;
 }
 
-/** What still keeps the nodes from having converged: keys whose sets differ, live winners whose body a node lacks. */
-function unsettled(final: Map<string, FinalKeyState[]>): { differing: number; bodiesMissing: number } {
-  const id = (v: FinalVersion): string => `${JSON.stringify(v.clock)}|${v.sha256}|${v.tombstone}|${v.origin}|${v.hlc.wall}.${v.hlc.logical}`;
+/**
+ * What still keeps the nodes from having converged: keys whose sets differ,
+ * live versions whose owners nodes name differently, and owners lacking a
+ * body (placement-check.ts, the rule the checker applies).
+ */
+function unsettled(final: Map<string, FinalKeyState[]>, rules: PlacementRules): { differing: number; ownersDiffer: number; bodiesMissing: number } {
+  const id = (versions: readonly FinalVersion[]): string => versions.map(versionIdentity).sort().join(',');
   let differing = 0;
+  let ownersDiffer = 0;
   let bodiesMissing = 0;
-  for (const states of final.values()) {
-    const reference = states[0]?.versions.map(id).sort().join(',');
-    if (states.some((s) => s.versions.map(id).sort().join(',') !== reference)) differing++;
-    for (const s of states) {
-      const w = s.versions[0];
-      if (w !== undefined && !w.tombstone && !w.bodyHeld) bodiesMissing++;
+  for (const [key, states] of final) {
+    const reference = id(states[0]?.versions ?? []);
+    if (states.some((s) => id(s.versions) !== reference)) {
+      differing++;
+      continue;
     }
+    const gaps = placementGaps(key, states, rules);
+    ownersDiffer += gaps.ownerDisagreements.length;
+    bodiesMissing += gaps.unplacedBodies.length;
   }
-  return { differing, bodiesMissing };
+  return { differing, ownersDiffer, bodiesMissing };
 }
 
 export async function runChaos(o: ChaosOptions): Promise<{ summary: ChaosSummary; report: CheckReport; details: string[] }> {
@@ -129,6 +144,7 @@ export async function runChaos(o: ChaosOptions): Promise<{ summary: ChaosSummary
     await cluster.start(say);
     await cluster.waitMembership(60_000);
     say('membership complete; starting the workload and the faults');
+    const rules: PlacementRules = { nodeIds: cluster.nodes.map((n) => n.id) };
     const c = cluster;
     const workload = new Workload({
       ...WORKLOAD_DEFAULTS, clients: o.clients, keys: o.keys, seed: o.seed, clock,
@@ -165,11 +181,11 @@ export async function runChaos(o: ChaosOptions): Promise<{ summary: ChaosSummary
     for (let attempt = 0; Date.now() < deadline && attempt < 10_000; attempt++) {
       try {
         final = await snapshot(agent, c, workload.keys);
-        const left = unsettled(final);
-        if (left.differing === 0 && left.bodiesMissing === 0) { converged = true; break; }
+        const left = unsettled(final, rules);
+        if (left.differing === 0 && left.ownersDiffer === 0 && left.bodiesMissing === 0) { converged = true; break; }
         if (Date.now() - lastReport >= 10_000) {
           lastReport = Date.now();
-          say(`not converged yet: ${left.differing} keys differ between nodes, ${left.bodiesMissing} winners' bodies missing on some node`);
+          say(`not converged yet: ${left.differing} keys differ between nodes, ${left.ownersDiffer} bodies whose owners nodes name differently, ${left.bodiesMissing} bodies missing on an owner`);
         }
       } catch (err) {
         if (attempt % 10 === 0) say(`convergence poll: ${(err as Error).message}`);
@@ -188,14 +204,14 @@ export async function runChaos(o: ChaosOptions): Promise<{ summary: ChaosSummary
       for (const n of c.nodes) {
         try {
           const read = await readKey(n.url, key, (url, opts) => request(url, { ...opts, dispatcher: agent }));
-          finalReads.push({ node: n.index, key, status: read.status, servedWriteId: read.servedWriteId, problem: read.problem });
+          finalReads.push({ node: n.index, key, status: read.status, servedWriteId: read.servedWriteId, servedSha256: read.servedSha256, problem: read.problem });
         } catch (err) {
           finalReads.push({ node: n.index, key, status: 0, problem: undefined });
           say(`final read of ${key} on node ${n.index} failed: ${(err as Error).message}`);
         }
       }
     }
-    const input: CheckInput = { history: workload.history, final, finalReads };
+    const input: CheckInput = { history: workload.history, final, finalReads, ...rules };
     const report = check(input);
     const h = workload.history;
     const faultCounts = faults.counts();
@@ -219,6 +235,9 @@ export async function runChaos(o: ChaosOptions): Promise<{ summary: ChaosSummary
       unexplainedVersions: report.unexplainedVersions.length,
       staleFinalReads: report.staleFinalReads.length,
       partialBodies: report.partialBodies.length,
+      ownerDisagreements: report.ownerDisagreements.length,
+      unconvergedBodies: report.unconvergedBodies.length,
+      bodyCopies: report.copies ?? null,
       crashes: crashes.length,
       seed: o.seed,
       durationSeconds: o.durationSeconds,
@@ -233,7 +252,8 @@ export async function runChaos(o: ChaosOptions): Promise<{ summary: ChaosSummary
     for (const u of report.unexplainedVersions) details.push(`UNEXPLAINED VERSION: ${u.key}: ${u.sha256}`);
     for (const p of report.partialBodies) details.push(`PARTIAL BODY (${p.when}) on node ${p.node}: ${p.key}: ${p.problem}`);
     for (const s of report.staleFinalReads) details.push(`STALE FINAL READ on node ${s.node}: ${s.key}: ${s.why}`);
-    for (const b of report.unconvergedBodies) details.push(`BODY NOT HELD on node ${b.node}: ${b.key}`);
+    for (const d of report.ownerDisagreements) details.push(`OWNERS DIFFER: ${d.key} (body ${d.sha256}): ${d.why}`);
+    for (const b of report.unconvergedBodies) details.push(`BODY NOT HELD by its owner node ${b.node}: ${b.key} (body ${b.sha256})`);
     for (const key of report.suspectKeys.slice(0, 20)) details.push(...keyHistory(key, input));
     for (const c2 of crashes) details.push(`CRASH: ${c2.name} at ${c2.atMs} ms (code ${c2.code}, signal ${c2.signal}); log tail:\n${c2.logTail}`);
     for (const e of faults.log.filter((x) => x.error !== undefined)) details.push(`FAULT ERROR: ${e.event.kind}: ${e.error ?? ''}`);
