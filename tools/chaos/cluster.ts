@@ -38,6 +38,10 @@ export interface ClusterOptions {
   clock: () => number;
   onCrash: (crash: Crash) => void;
   startTimeoutMs: number;
+  /** owners per body (`--replicas`) */
+  replicas: number | 'all';
+  /** each node's cache for bodies it does not own (`--cache-size`), bytes */
+  cacheBytes: number;
 }
 
 export class ChaosCluster {
@@ -71,7 +75,7 @@ export class ChaosCluster {
       while (proxyPort === port) proxyPort = await freePort(ip);
       const dataDir = join(o.runDir, `node-${i}`);
       const args = ['node', '--host', ip, '--port', String(port), '--advertise', `${ip}:${proxyPort}`, '--data-dir', dataDir,
-        '--bootstrap', this.pointUrl, '--gossip-profile', 'local-test'];
+        '--bootstrap', this.pointUrl, '--gossip-profile', 'local-test', '--replicas', String(o.replicas), '--cache-size', String(o.cacheBytes)];
       const proc = new ManagedProcess(`node ${i}`, args, join(o.runDir, `node-${i}.log`), o.onCrash, o.clock);
       this.nodes.push({ index: i, ip, port, proxyPort, url: `http://${ip}:${port}`, dataDir, proc, down: false, id: '' });
     }

@@ -14,14 +14,19 @@ import { FaultRunner } from './faults.js';
 import { versionIdentity, type FinalKeyState, type FinalRead, type FinalVersion } from './history.js';
 import { placementGaps, type PlacementRules } from './placement-check.js';
 import type { Crash } from './processes.js';
-import { buildSchedule, type FaultKind } from './schedule.js';
+import { buildSchedule, maxDownBound, type FaultKind } from './schedule.js';
 import { readKey, Workload, WORKLOAD_DEFAULTS } from './workload.js';
 
 export interface ChaosOptions {
   durationSeconds: number;
   seed: number;
   nodes: number;
+  /** owners per body, each node's --replicas */
+  replicas: number | 'all';
+  /** most nodes out at once, at most R − 1 (schedule.ts maxDownBound) */
   maxDown: number;
+  /** each node's --cache-size, bytes */
+  cacheBytes: number;
   clients: number;
   keys: number;
   convergenceBoundSeconds: number;
@@ -32,7 +37,20 @@ export interface ChaosOptions {
   signal?: AbortSignal;
 }
 
-export const CHAOS_DEFAULTS = { nodes: 5, maxDown: 2, clients: WORKLOAD_DEFAULTS.clients, keys: WORKLOAD_DEFAULTS.keys, convergenceBoundSeconds: 90 } as const;
+/**
+ * 5 nodes, each body on 3 of them, at most 2 (R − 1) out at once. No cache
+ * (`--cache-size 0`): a node drops every copy it does not own once the
+ * owners confirm, so the hand-off and the last-copy rule are exercised, and
+ * reads on non-owners stream from an owner.
+ */
+export const CHAOS_DEFAULTS = {
+  nodes: 5, replicas: 3, maxDown: 2, cacheBytes: 0, clients: WORKLOAD_DEFAULTS.clients, keys: WORKLOAD_DEFAULTS.keys, convergenceBoundSeconds: 90,
+} as const;
+
+/** The default --max-down for R replicas on `nodes` nodes: 2, or fewer when R − 1 is. */
+export function defaultMaxDown(replicas: number | 'all', nodes: number): number {
+  return Math.min(CHAOS_DEFAULTS.maxDown, maxDownBound(replicas, nodes));
+}
 
 export interface ChaosSummary {
   acknowledged: number;
@@ -57,10 +75,15 @@ export interface ChaosSummary {
   unconvergedBodies: number;
   /** fewest and most nodes holding the body of a live final version at the end */
   bodyCopies: { min: number; max: number } | null;
+  /** GET /cluster placement counts summed over the nodes at the end (null if a node did not answer) */
+  placement: { owned: number; cached: number; handoff: number; missing: number } | null;
   crashes: number;
   seed: number;
   durationSeconds: number;
   nodes: number;
+  replicas: number | 'all';
+  maxDown: number;
+  cacheBytes: number;
   ok: boolean;
 }
 
@@ -122,17 +145,36 @@ function unsettled(final: Map<string, FinalKeyState[]>, rules: PlacementRules): 
   return { differing, ownersDiffer, bodiesMissing };
 }
 
+/** Every node's custody counts (GET /cluster `placement`), summed; null when a node does not answer. */
+async function placementTotals(agent: Agent, cluster: ChaosCluster): Promise<ChaosSummary['placement']> {
+  try {
+    const views = await Promise.all(cluster.nodes.map(async (n) => {
+      const res = await request(`${n.url}/cluster`, { dispatcher: agent, headersTimeout: 5000, bodyTimeout: 5000 });
+      return (await res.body.json()) as { placement?: Record<'owned' | 'cached' | 'handoff' | 'missing', { bodies: number }> };
+    }));
+    const total = { owned: 0, cached: 0, handoff: 0, missing: 0 };
+    for (const v of views) {
+      if (v.placement === undefined) return null;
+      for (const k of ['owned', 'cached', 'handoff', 'missing'] as const) total[k] += v.placement[k].bodies;
+    }
+    return total;
+  } catch {
+    return null;
+  }
+}
+
 export async function runChaos(o: ChaosOptions): Promise<{ summary: ChaosSummary; report: CheckReport; details: string[] }> {
   const began = Date.now();
   const clock = (): number => Date.now() - began;
   const crashes: Crash[] = [];
   const say = (line: string): void => o.say(`[${(clock() / 1000).toFixed(1).padStart(6)} s] ${line}`);
-  const schedule = buildSchedule({ seed: o.seed, durationMs: o.durationSeconds * 1000, nodes: o.nodes, maxDown: o.maxDown });
+  const schedule = buildSchedule({ seed: o.seed, durationMs: o.durationSeconds * 1000, nodes: o.nodes, replicas: o.replicas, maxDown: o.maxDown });
+  const ownersPerBody = o.replicas === 'all' ? o.nodes : Math.min(o.replicas, o.nodes);
   const runDir = await mkdtemp(join(tmpdir(), 'gcdn-chaos-'));
   const details: string[] = [];
   let failed = true;
   const cluster = new ChaosCluster({
-    nodes: o.nodes, ipBase: o.ipBase, runDir, seed: o.seed, clock, startTimeoutMs: 60_000,
+    nodes: o.nodes, ipBase: o.ipBase, runDir, seed: o.seed, clock, startTimeoutMs: 60_000, replicas: o.replicas, cacheBytes: o.cacheBytes,
     onCrash: (c) => {
       crashes.push(c);
       say(`CRASH: ${c.name} exited on its own (code ${c.code}, signal ${c.signal})`);
@@ -140,11 +182,11 @@ export async function runChaos(o: ChaosOptions): Promise<{ summary: ChaosSummary
   });
   const agent = new Agent({ connections: 8, connect: { timeout: 3000 }, headersTimeout: FINAL_READ_TIMEOUT_MS, bodyTimeout: FINAL_READ_TIMEOUT_MS });
   try {
-    say(`seed ${o.seed}: ${schedule.length} faults over ${o.durationSeconds} s, ${o.nodes} nodes, at most ${o.maxDown} out at once; run dir ${runDir}`);
+    say(`seed ${o.seed}: ${schedule.length} faults over ${o.durationSeconds} s, ${o.nodes} nodes, ${o.replicas} replicas, at most ${o.maxDown} out at once, cache ${o.cacheBytes} bytes; run dir ${runDir}`);
     await cluster.start(say);
     await cluster.waitMembership(60_000);
     say('membership complete; starting the workload and the faults');
-    const rules: PlacementRules = { nodeIds: cluster.nodes.map((n) => n.id) };
+    const rules: PlacementRules = { nodeIds: cluster.nodes.map((n) => n.id), ownersPerBody };
     const c = cluster;
     const workload = new Workload({
       ...WORKLOAD_DEFAULTS, clients: o.clients, keys: o.keys, seed: o.seed, clock,
@@ -213,6 +255,7 @@ export async function runChaos(o: ChaosOptions): Promise<{ summary: ChaosSummary
     }
     const input: CheckInput = { history: workload.history, final, finalReads, ...rules };
     const report = check(input);
+    const placement = await placementTotals(agent, c);
     const h = workload.history;
     const faultCounts = faults.counts();
     const summary: ChaosSummary = {
@@ -238,10 +281,14 @@ export async function runChaos(o: ChaosOptions): Promise<{ summary: ChaosSummary
       ownerDisagreements: report.ownerDisagreements.length,
       unconvergedBodies: report.unconvergedBodies.length,
       bodyCopies: report.copies ?? null,
+      placement,
       crashes: crashes.length,
       seed: o.seed,
       durationSeconds: o.durationSeconds,
       nodes: o.nodes,
+      replicas: o.replicas,
+      maxDown: o.maxDown,
+      cacheBytes: o.cacheBytes,
       ok: false,
     };
     summary.ok = report.ok && converged && crashes.length === 0;
