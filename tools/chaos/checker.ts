@@ -41,20 +41,33 @@
  *   - **partial bodies**: any GET (during the run or after) that served a
  *     body that is not whole, not of that key, not the one its ETag names,
  *     or not one a client wrote;
- *   - **stale final reads**: after convergence, a GET that does not answer
- *     the winner's body (or 404 for a deleted key);
- *   - **unconverged bodies**: a live winner whose body a node does not hold.
+ *   - **stale final reads**: after convergence, a GET from any node that
+ *     does not answer the winner's bytes (sha256 of what was served equal to
+ *     the winner's), or 404 for a deleted key: every node serves every blob,
+ *     from its own copy or streamed from an owner;
+ *   - **owner disagreements** and **unplaced bodies** (placement-check.ts):
+ *     nodes naming different owners for a live final version, and owners
+ *     that do not hold its body. With placement a node need not hold a body
+ *     it does not own, so "held" means held by the owners.
+ *
+ * A write whose version is in the final set still counts as lost when no
+ * node holds its body: the version survived, the bytes did not.
  */
 import { toSiblingSet, sameVersion } from '../../src/consensus/versions.js';
-import { clockKey, compareClocks, descends, mergeClocks, normalizeClock } from '../../src/consensus/vector-clock.js';
+import { compareClocks, descends, mergeClocks, normalizeClock } from '../../src/consensus/vector-clock.js';
 import type { Version } from '../../src/consensus/types.js';
-import type { FinalKeyState, FinalRead, FinalVersion, OpRecord } from './history.js';
+import { versionIdentity, type FinalKeyState, type FinalRead, type FinalVersion, type OpRecord } from './history.js';
+import { placementGaps, type OwnerDisagreement, type UnplacedBody } from './placement-check.js';
 
 export interface CheckInput {
   history: readonly OpRecord[];
   /** key → every node's final state of it */
   final: ReadonlyMap<string, readonly FinalKeyState[]>;
   finalReads: readonly FinalRead[];
+  /** node index → its id, as the `owners` of a version name it */
+  nodeIds: readonly string[];
+  /** owners each body should have, min(R, nodes); undefined when the run does not say */
+  ownersPerBody?: number;
 }
 
 export interface LostWrite {
@@ -75,7 +88,11 @@ export interface CheckReport {
   unexplainedVersions: { key: string; sha256: string }[];
   partialBodies: { key: string; node: number; problem: string; when: 'run' | 'final' }[];
   staleFinalReads: { key: string; node: number; why: string }[];
-  unconvergedBodies: { key: string; node: number }[];
+  ownerDisagreements: OwnerDisagreement[];
+  /** an owner that does not hold the body of a live final version */
+  unconvergedBodies: UnplacedBody[];
+  /** fewest and most nodes holding the body of a live final version (undefined: none) */
+  copies: { min: number; max: number } | undefined;
   /** keys whose history must be printed (any problem) */
   suspectKeys: string[];
   ok: boolean;
@@ -90,25 +107,28 @@ function toVersion(key: string, v: FinalVersion): Version {
   };
 }
 
-/** A member's identity for comparing sets across nodes. */
-function memberKey(v: FinalVersion): string {
-  return `${clockKey(normalizeClock(v.clock))}|${v.sha256}|${v.tombstone ? 't' : 'l'}|${v.origin}|${v.hlc.wall}.${v.hlc.logical}`;
-}
+const memberKey = versionIdentity;
 
 function setKey(versions: readonly FinalVersion[]): string {
   return versions.map(memberKey).sort().join('\n');
 }
 
-/** Why write `op` lost its effect in final set `set`, or undefined if it kept it. */
-export function whyLost(op: OpRecord, set: readonly FinalVersion[]): string | undefined {
+/**
+ * Why write `op` lost its effect in final set `set`, or undefined if it kept
+ * it. `noCopy` names (by versionIdentity) the live members whose body no node holds.
+ */
+export function whyLost(op: OpRecord, set: readonly FinalVersion[], noCopy: ReadonlySet<string> = new Set()): string | undefined {
   const clock = normalizeClock(op.clock ?? {});
-  const present = set.some((v) => {
+  const present = set.find((v) => {
     const order = compareClocks(normalizeClock(v.clock), clock);
     if (order === 'after') return true;
     if (order !== 'equal') return false;
     return op.kind === 'delete' ? v.tombstone : !v.tombstone && v.sha256 === op.sha256;
   });
-  if (present) return undefined;
+  if (present !== undefined) {
+    const itself = op.kind === 'put' && compareClocks(normalizeClock(present.clock), clock) === 'equal';
+    return itself && noCopy.has(versionIdentity(present)) ? 'its version survives, but no node holds its body' : undefined;
+  }
   if (op.kind === 'delete') {
     const context = mergeClocks(...set.map((v) => normalizeClock(v.clock)));
     if (descends(context, clock) && set.some((v) => v.tombstone)) return undefined;
@@ -122,8 +142,8 @@ export function whyLost(op: OpRecord, set: readonly FinalVersion[]): string | un
 export function check(input: CheckInput): CheckReport {
   const report: CheckReport = {
     acknowledged: 0, acknowledgedPuts: 0, acknowledgedDeletes: 0, unverifiable: 0,
-    lost: [], divergentKeys: [], wrongWinners: [], unexplainedVersions: [], partialBodies: [], staleFinalReads: [], unconvergedBodies: [],
-    suspectKeys: [], ok: false,
+    lost: [], divergentKeys: [], wrongWinners: [], unexplainedVersions: [], partialBodies: [], staleFinalReads: [],
+    ownerDisagreements: [], unconvergedBodies: [], copies: undefined, suspectKeys: [], ok: false,
   };
   const suspects = new Set<string>();
   /** key → writeId → sha256 of every PUT a client attempted */
@@ -148,6 +168,7 @@ export function check(input: CheckInput): CheckReport {
 
   // Agreement, canonical sets, and where each key's versions came from.
   const agreed = new Map<string, readonly FinalVersion[]>();
+  const noCopy = new Map<string, ReadonlySet<string>>();
   for (const [key, states] of input.final) {
     const first = states[0];
     if (first === undefined) continue;
@@ -171,11 +192,14 @@ export function check(input: CheckInput): CheckReport {
         report.wrongWinners.push({ key, why: `node ${s.node}'s set is not canonical (a member superseded, or not the SPEC §5 winner first)` });
         suspects.add(key);
       }
-      const winner = s.versions[0];
-      if (winner !== undefined && !winner.tombstone && !winner.bodyHeld) {
-        report.unconvergedBodies.push({ key, node: s.node });
-        suspects.add(key);
-      }
+    }
+    const gaps = placementGaps(key, states, { nodeIds: input.nodeIds, ownersPerBody: input.ownersPerBody });
+    report.ownerDisagreements.push(...gaps.ownerDisagreements);
+    report.unconvergedBodies.push(...gaps.unplacedBodies);
+    if (gaps.ownerDisagreements.length > 0 || gaps.unplacedBodies.length > 0) suspects.add(key);
+    noCopy.set(key, gaps.noCopy);
+    for (const n of gaps.copies) {
+      report.copies = report.copies === undefined ? { min: n, max: n } : { min: Math.min(report.copies.min, n), max: Math.max(report.copies.max, n) };
     }
     for (const v of first.versions) {
       if (v.tombstone) {
@@ -200,7 +224,7 @@ export function check(input: CheckInput): CheckReport {
     report.acknowledged++;
     if (op.kind === 'put') report.acknowledgedPuts++;
     else report.acknowledgedDeletes++;
-    const why = whyLost(op, agreed.get(op.key) ?? []);
+    const why = whyLost(op, agreed.get(op.key) ?? [], noCopy.get(op.key));
     if (why !== undefined) {
       report.lost.push({ key: op.key, op, why });
       suspects.add(op.key);
@@ -218,9 +242,9 @@ export function check(input: CheckInput): CheckReport {
         suspects.add(r.key);
         continue;
       }
-      const servedSha = written.get(r.key)?.get(r.servedWriteId as string);
+      const servedSha = r.servedSha256 ?? written.get(r.key)?.get(r.servedWriteId as string);
       if (!expectLive) why = `served write ${r.servedWriteId ?? '?'} but the key is ${winner === undefined ? 'unknown' : 'deleted'}`;
-      else if (servedSha !== winner.sha256) why = `served write ${r.servedWriteId ?? '?'}, not the winner ${winner.sha256}`;
+      else if (servedSha !== winner.sha256) why = `served write ${r.servedWriteId ?? '?'} (sha256 ${servedSha ?? '?'}), not the winner ${winner.sha256}`;
     } else if (r.status === 404) {
       if (expectLive) why = `404 but the winner is ${winner.sha256}`;
     } else {
@@ -235,7 +259,7 @@ export function check(input: CheckInput): CheckReport {
   report.suspectKeys = [...suspects].sort();
   report.ok = report.lost.length === 0 && report.divergentKeys.length === 0 && report.wrongWinners.length === 0
     && report.unexplainedVersions.length === 0 && report.partialBodies.length === 0 && report.staleFinalReads.length === 0
-    && report.unconvergedBodies.length === 0;
+    && report.ownerDisagreements.length === 0 && report.unconvergedBodies.length === 0;
   return report;
 }
 
@@ -250,7 +274,7 @@ export function keyHistory(key: string, input: CheckInput): string[] {
     lines.push(`  #${op.seq} [${op.startMs}..${op.endMs} ms] client ${op.client} → node ${op.node}: ${op.kind.toUpperCase()} ${op.outcome}${op.status === undefined ? '' : ` ${op.status}`}${what}${clock}${context}${op.error === undefined ? '' : ` (${op.error})`}`);
   }
   for (const s of input.final.get(key) ?? []) {
-    lines.push(`  final on node ${s.node}: ${s.versions.length === 0 ? 'no versions (404)' : s.versions.map((v) => `${v.tombstone ? 'TOMBSTONE' : v.sha256.slice(0, 12)} clock=${JSON.stringify(v.clock)} origin=${v.origin} hlc=${v.hlc.wall}.${v.hlc.logical}${v.bodyHeld ? '' : ' (body not held)'}`).join(' | ')}`);
+    lines.push(`  final on node ${s.node}: ${s.versions.length === 0 ? 'no versions (404)' : s.versions.map((v) => `${v.tombstone ? 'TOMBSTONE' : v.sha256.slice(0, 12)} clock=${JSON.stringify(v.clock)} origin=${v.origin} hlc=${v.hlc.wall}.${v.hlc.logical}${v.bodyHeld ? '' : ' (body not held)'}${v.owners === undefined ? '' : ` owners=${v.owners.join(',')}`}`).join(' | ')}`);
   }
   for (const r of input.finalReads.filter((f) => f.key === key)) {
     lines.push(`  final read on node ${r.node}: ${r.status}${r.servedWriteId === undefined ? '' : ` write=${r.servedWriteId}`}${r.problem === undefined ? '' : ` PROBLEM: ${r.problem}`}`);

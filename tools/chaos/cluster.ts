@@ -25,6 +25,8 @@ export interface ChaosNode {
   proc: ManagedProcess;
   /** killed and not yet back */
   down: boolean;
+  /** the node's id (from its key, the same across restarts); '' until membership is complete */
+  id: string;
 }
 
 export interface ClusterOptions {
@@ -36,6 +38,10 @@ export interface ClusterOptions {
   clock: () => number;
   onCrash: (crash: Crash) => void;
   startTimeoutMs: number;
+  /** owners per body (`--replicas`) */
+  replicas: number | 'all';
+  /** each node's cache for bodies it does not own (`--cache-size`), bytes */
+  cacheBytes: number;
 }
 
 export class ChaosCluster {
@@ -69,9 +75,9 @@ export class ChaosCluster {
       while (proxyPort === port) proxyPort = await freePort(ip);
       const dataDir = join(o.runDir, `node-${i}`);
       const args = ['node', '--host', ip, '--port', String(port), '--advertise', `${ip}:${proxyPort}`, '--data-dir', dataDir,
-        '--bootstrap', this.pointUrl, '--gossip-profile', 'local-test'];
+        '--bootstrap', this.pointUrl, '--gossip-profile', 'local-test', '--replicas', String(o.replicas), '--cache-size', String(o.cacheBytes)];
       const proc = new ManagedProcess(`node ${i}`, args, join(o.runDir, `node-${i}.log`), o.onCrash, o.clock);
-      this.nodes.push({ index: i, ip, port, proxyPort, url: `http://${ip}:${port}`, dataDir, proc, down: false });
+      this.nodes.push({ index: i, ip, port, proxyPort, url: `http://${ip}:${port}`, dataDir, proc, down: false, id: '' });
     }
     this.proxy = new FaultProxy(this.nodes.map((n) => ({ ip: n.ip, proxyPort: n.proxyPort, internalPort: n.port })), { ...PROXY_DEFAULTS, seed: o.seed });
     await this.proxy.start();
@@ -85,12 +91,13 @@ export class ChaosCluster {
     node.down = false;
   }
 
-  /** Every node sees every other as alive (bounded). */
+  /** Every node sees every other as alive (bounded). Records each node's id. */
   async waitMembership(timeoutMs: number): Promise<void> {
     await waitFor(async () => {
       for (const n of this.nodes) {
         const res = await request(`${n.url}/cluster`, { headersTimeout: 2000, bodyTimeout: 2000 });
         const view = (await res.body.json()) as { id: string; peers: { address: string; state: string }[] };
+        n.id = view.id;
         const alive = new Set(view.peers.filter((p) => p.state === 'alive').map((p) => p.address));
         for (const other of this.nodes) if (other !== n && !alive.has(`${other.ip}:${other.proxyPort}`)) return false;
       }

@@ -4,6 +4,8 @@
  * and a final read of every key from every node. Plain data: the checker
  * (checker.ts) works on it without I/O.
  */
+import { clockKey, normalizeClock } from '../../src/consensus/vector-clock.js';
+
 export type OpKind = 'put' | 'delete' | 'get';
 
 /**
@@ -34,8 +36,9 @@ export interface OpRecord {
   clock?: Record<string, number>;
   /** the Vector-Clock context the client sent, if any */
   context?: Record<string, number>;
-  /** get 200: the write whose body was served */
+  /** get 200: the write whose body was served, and the sha256 of the bytes */
   servedWriteId?: string;
+  servedSha256?: string;
   /** get 200: what was wrong with the served body (partial, corrupt, not what the ETag says) */
   problem?: string;
 }
@@ -50,7 +53,14 @@ export interface FinalVersion {
   size: number;
   contentType: string;
   cacheControl?: string;
+  /** whether the node answering holds the body */
   bodyHeld: boolean;
+  /**
+   * live versions: the ids of the nodes that own the body, as the answering
+   * node sees the cluster (placement, proposals/0010-placement.md); absent
+   * from a node that does not name owners, which counts as every node owning it
+   */
+  owners?: string[];
 }
 
 /** One node's versions of one key, winner first; empty when the node answered 404. */
@@ -65,5 +75,16 @@ export interface FinalRead {
   key: string;
   status: number;
   servedWriteId?: string;
+  /** status 200: the sha256 of the bytes served */
+  servedSha256?: string;
   problem?: string;
+}
+
+/**
+ * A version's identity for comparing what nodes hold: clock, sha256,
+ * tombstone flag, origin and HLC timestamp (not `bodyHeld` or `owners`,
+ * which are each node's own).
+ */
+export function versionIdentity(v: FinalVersion): string {
+  return `${clockKey(normalizeClock(v.clock))}|${v.sha256}|${v.tombstone ? 't' : 'l'}|${v.origin}|${v.hlc.wall}.${v.hlc.logical}`;
 }

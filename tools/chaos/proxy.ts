@@ -160,46 +160,76 @@ export class FaultProxy {
     });
   }
 
-  /** Forwards `src` to `dst` under the link's current rule: drops kill the link, latency delays each chunk in order. */
+  /**
+   * Forwards `src` to `dst` under the link's current rule: drops kill the
+   * link, latency delays each chunk. Delayed chunks wait in one FIFO queue
+   * per direction, released by one timer at a time, so they leave in the
+   * order they came whatever the timers do (one timer per chunk could fire
+   * out of order: each was computed from Date.now(), armed against the event
+   * loop's cached time), and a chunk that arrives when no latency applies
+   * still waits behind those already delayed.
+   */
   private pipe(link: Link, src: Socket, dst: Socket): void {
-    let releaseAt = 0;
+    const delayed: { chunk: Buffer; at: number }[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    let lastAt = 0;
     let buffered = 0;
     let draining = false;
+    let ended = false;
     const maybeResume = (): void => {
       if (!link.held && !draining && buffered < this.options.maxBufferedBytes) src.resume();
     };
     const write = (chunk: Buffer): void => {
-      buffered -= chunk.length;
       if (link.held || dst.destroyed) return;
       if (!dst.write(chunk) && !draining) {
         draining = true;
         src.pause();
         dst.once('drain', () => { draining = false; maybeResume(); });
       }
+    };
+    const finish = (): void => {
+      if (ended && delayed.length === 0 && !link.held && !dst.destroyed) dst.end();
+    };
+    const release = (): void => {
+      timer = undefined;
+      const now = Date.now();
+      while (delayed.length > 0 && (delayed[0] as { at: number }).at <= now) {
+        const { chunk } = delayed.shift() as { chunk: Buffer };
+        buffered -= chunk.length;
+        write(chunk);
+      }
+      if (delayed.length > 0) timer = setTimeout(release, Math.max(1, (delayed[0] as { at: number }).at - now));
       maybeResume();
+      finish();
     };
     src.on('data', (chunk: Buffer) => {
       if (link.held) return;
       const rule = this.ruleFor(link.from, link.to);
       if (rule.dropRate !== undefined && this.random.next() < rule.dropRate) {
         this.stats.dropped++;
+        if (timer !== undefined) clearTimeout(timer);
         this.close(link, true);
         return;
       }
-      buffered += chunk.length;
-      if (rule.latencyMs === undefined && releaseAt <= Date.now()) {
+      if (rule.latencyMs === undefined && delayed.length === 0) {
         write(chunk);
         return;
       }
       const [lo, hi] = rule.latencyMs ?? [0, 0];
-      // Chunks keep their order: each is released no earlier than the one before.
-      releaseAt = Math.max(releaseAt, Date.now() + lo + this.random.next() * (hi - lo));
-      setTimeout(() => write(chunk), Math.max(0, releaseAt - Date.now()));
+      // never before the chunk ahead of it
+      lastAt = Math.max(lastAt, Date.now() + lo + this.random.next() * (hi - lo));
+      delayed.push({ chunk, at: lastAt });
+      buffered += chunk.length;
+      timer ??= setTimeout(release, Math.max(1, (delayed[0] as { at: number }).at - Date.now()));
       if (buffered >= this.options.maxBufferedBytes) src.pause();
     });
     src.once('end', () => {
-      // After the last delayed chunk (timers of later expiry fire later).
-      setTimeout(() => { if (!link.held && !dst.destroyed) dst.end(); }, Math.max(0, releaseAt - Date.now()));
+      ended = true;
+      finish();
+    });
+    src.once('close', () => {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
     });
   }
 

@@ -9,6 +9,11 @@
  * - `maxDown` process lanes (kill -9 + restart, SIGSTOP + SIGCONT): each lane
  *   has at most one node down or paused at a time, and a node is never the
  *   target of two lanes at once, so at most `maxDown` nodes are out at once.
+ *   `maxDown` is at most R − 1 (maxDownBound): each body has R owners, so
+ *   once it has reached them at least one owner is up whatever the process
+ *   faults do. Faults never touch a disk (a killed node restarts over its
+ *   own data dir), so the faults alone cannot destroy an acknowledged write:
+ *   a loss is the product's.
  * - one network lane (partitions, latency, drops): one rule set at a time.
  * - one service lane (restart of Redis, restart of PostgreSQL).
  *
@@ -55,7 +60,9 @@ export interface ScheduleOptions {
   seed: number;
   durationMs: number;
   nodes: number;
-  /** most nodes down or paused at once (one per process lane) */
+  /** owners per body (the nodes' --replicas): bounds maxDown */
+  replicas: number | 'all';
+  /** most nodes down or paused at once (one per process lane), 1..maxDownBound(replicas, nodes) */
   maxDown: number;
   /** target slot length per lane, ms (shortened so every kind fits) */
   processSlotMs?: number;
@@ -69,6 +76,15 @@ export const SCHEDULE_DEFAULTS = { processSlotMs: 5_000, networkSlotMs: 8_000, s
 
 /** The shortest run that fits every kind (the network lane needs a slot per kind, ≥ 2 s each). */
 export const MIN_DURATION_MS = 10_000;
+
+/**
+ * The most nodes a schedule may hold out at once: R − 1 of a body's R owners
+ * (R counted as at most the nodes; `all` is every node), so one owner of
+ * every body that has reached its owners is always up.
+ */
+export function maxDownBound(replicas: number | 'all', nodes: number): number {
+  return (replicas === 'all' ? nodes : Math.min(replicas, nodes)) - 1;
+}
 
 interface Slot { start: number; length: number; kind: FaultKind }
 
@@ -129,7 +145,9 @@ export function buildSchedule(options: ScheduleOptions): FaultEvent[] {
   const { seed, durationMs, nodes, maxDown } = options;
   if (durationMs < MIN_DURATION_MS) throw new RangeError(`a chaos run lasts at least ${MIN_DURATION_MS / 1000} s to fit every fault kind`);
   if (nodes < 3) throw new RangeError('a chaos run needs at least 3 nodes (a bridge partition needs two sides and a bridge)');
-  if (maxDown < 1 || maxDown >= nodes) throw new RangeError(`maxDown must be 1..${nodes - 1}`);
+  const bound = maxDownBound(options.replicas, nodes);
+  if (bound < 1) throw new RangeError('a chaos run needs at least 2 owners per body (--replicas 2 or more): process faults take one node out at a time at least');
+  if (maxDown < 1 || maxDown > bound) throw new RangeError(`maxDown must be 1..${bound} (R − 1 with ${options.replicas} replicas on ${nodes} nodes)`);
   const d = { ...SCHEDULE_DEFAULTS, ...options };
   const random = new SeededRandom(seed);
   const laneRandom = { process: random.fork(), network: random.fork(), service: random.fork() };

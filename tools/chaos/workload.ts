@@ -184,6 +184,8 @@ export interface KeyRead {
   status: number;
   outcome: OpRecord['outcome'];
   servedWriteId?: string;
+  /** the sha256 of the bytes served */
+  servedSha256?: string;
   problem?: string;
   error?: string;
   /** the Vector-Clock header, as sent */
@@ -204,8 +206,9 @@ export async function readKey(
   const checked = checkBody(body, key);
   const etag = res.headers.etag;
   const length = Number(res.headers['content-length']);
+  const servedSha256 = sha256Hex(body);
   let problem = checked.ok ? undefined : checked.problem;
-  if (problem === undefined && etag !== `"${sha256Hex(body)}"`) problem = `body does not match its ETag ${String(etag)}`;
+  if (problem === undefined && etag !== `"${servedSha256}"`) problem = `body does not match its ETag ${String(etag)}`;
   if (problem === undefined && Number.isFinite(length) && length !== body.length) problem = `Content-Length ${length}, ${body.length} bytes served`;
-  return { status: 200, outcome: 'ok', servedWriteId: checked.ok ? checked.writeId : undefined, problem, context };
+  return { status: 200, outcome: 'ok', servedWriteId: checked.ok ? checked.writeId : undefined, servedSha256, problem, context };
 }

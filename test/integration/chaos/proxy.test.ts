@@ -3,6 +3,7 @@
  * address, and cuts (reset, blackhole), delays and drops as told.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { FaultProxy, PROXY_DEFAULTS } from '../../../tools/chaos/proxy.js';
 import { nextHost } from '../../helpers/cluster.js';
@@ -102,4 +103,33 @@ describe('the fault proxy', () => {
     expect(await c.closed).toMatch(/ECONNRESET|close/);
     expect(proxy.stats.dropped).toBe(1);
   });
+
+  // Regression: chunks were each delayed by their own timer, computed from Date.now(); a timer
+  // armed while the event loop's cached time lagged could fire before an earlier chunk's, and a
+  // chunk arriving after the latency ended was written at once, ahead of chunks still delayed.
+  // Either reordered bytes in transit: in a chaos run (seed 6) two nodes got a body of the right
+  // size and the wrong sha256 from the same peer during a latency fault, reported it, and the
+  // Point banned a healthy node.
+  it('keeps a stream byte-exact under latency while the event loop is busy, and when the latency ends mid-stream', async () => {
+    const { proxy, ips, proxyPort } = await setup();
+    proxy.setRules(() => ({ latencyMs: [5, 40] }));
+    const c = dial(ips[0] as string, ips[1] as string, proxyPort);
+    const chunks: Buffer[] = [];
+    c.socket.removeAllListeners('data');
+    let receivedBytes = 0;
+    c.socket.on('data', (chunk: Buffer) => { chunks.push(chunk); receivedBytes += chunk.length; });
+    // busy turns of the event loop, as on a loaded machine
+    const busy = setInterval(() => { const until = Date.now() + 8; while (Date.now() < until); }, 10);
+    cleanups.push(() => clearInterval(busy));
+    const sent = randomBytes(3 * 1024 * 1024);
+    const piece = 16 * 1024;
+    for (let i = 0; i < sent.length; i += piece) {
+      if (i === sent.length / 2) proxy.heal();
+      c.socket.write(sent.subarray(i, i + piece));
+      if (i % (256 * 1024) === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await waitFor(() => receivedBytes >= sent.length, { what: 'the whole echo', timeoutMs: 60_000, intervalMs: 20 });
+    clearInterval(busy);
+    expect(Buffer.concat(chunks).equals(sent)).toBe(true);
+  }, 90_000);
 });

@@ -1,6 +1,7 @@
 /**
  * The chaos checker on hand-made histories: ones that must pass, and ones
- * that must report a loss, a divergence, a wrong winner or a partial body.
+ * that must report a loss, a divergence, a wrong winner or a partial body;
+ * then placement: bodies held by their owners, not by every node.
  */
 import { describe, expect, it } from 'vitest';
 import { check, keyHistory, type CheckInput } from '../../../tools/chaos/checker.js';
@@ -11,6 +12,8 @@ const A = 'n00000000000000aa';
 const B = 'n00000000000000bb';
 const EMPTY = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 const sha = (c: string): string => c.repeat(64);
+/** the run's node ids, node i is NODE_IDS[i] */
+const NODE_IDS = ['n0000000000000000', 'n0000000000000001', 'n0000000000000002', 'n0000000000000003', 'n0000000000000004'];
 
 let seq = 0;
 function put(writeId: string, shaChar: string, clock: Record<string, number> | undefined, outcome: OpRecord['outcome'] = 'ok', node = 0): OpRecord {
@@ -33,8 +36,12 @@ function everywhere(versions: FinalVersion[], nodes = 3): FinalKeyState[] {
 function reads(status: number, writeId?: string, nodes = 3): FinalRead[] {
   return Array.from({ length: nodes }, (_, node) => ({ node, key: K, status, servedWriteId: writeId }));
 }
-function input(history: OpRecord[], states: FinalKeyState[], finalReads: FinalRead[]): CheckInput {
-  return { history, final: new Map([[K, states]]), finalReads };
+function input(history: OpRecord[], states: FinalKeyState[], finalReads: FinalRead[], ownersPerBody?: number): CheckInput {
+  return { history, final: new Map([[K, states]]), finalReads, nodeIds: NODE_IDS.slice(0, Math.max(3, states.length)), ...(ownersPerBody === undefined ? {} : { ownersPerBody }) };
+}
+/** Five nodes that all know `v` with owners `owners` (node indexes); only `holders` hold its body. */
+function placed(v: FinalVersion, owners: number[], holders: number[], nodes = 5): FinalKeyState[] {
+  return Array.from({ length: nodes }, (_, node) => ({ node, versions: [{ ...v, owners: owners.map((i) => NODE_IDS[i] as string), bodyHeld: holders.includes(node) }] }));
 }
 
 describe('the chaos checker passes', () => {
@@ -129,8 +136,65 @@ describe('the chaos checker reports', () => {
     const states: FinalKeyState[] = [{ node: 0, versions: [held] }, { node: 1, versions: [{ ...held, bodyHeld: false }] }];
     const r = check(input(history, states, [{ node: 0, key: K, status: 200, servedWriteId: 'w1' }, { node: 1, key: K, status: 404 }]));
     expect(r.staleFinalReads).toHaveLength(2);
-    expect(r.unconvergedBodies).toEqual([{ key: K, node: 1 }]);
+    expect(r.unconvergedBodies).toEqual([{ key: K, sha256: sha('b'), node: 1 }]);
     const stranger = check(input(history, everywhere([version('c', { [A]: 3 }, A, 3000)]), reads(404)));
     expect(stranger.unexplainedVersions).toEqual([{ key: K, sha256: sha('c') }]);
+  });
+});
+
+describe('the chaos checker with placement (R of N nodes own each body)', () => {
+  const history = [put('w1', 'a', { [A]: 1 }), put('w2', 'b', { [A]: 2 })];
+  const winner = version('b', { [A]: 2 }, A, 2000);
+
+  it('passes when the owners hold the body, non-owners do not, and every node serves it', () => {
+    const r = check(input(history, placed(winner, [0, 2, 4], [0, 2, 4]), reads(200, 'w2', 5), 3));
+    expect(r).toMatchObject({ ok: true, acknowledged: 2, lost: [], ownerDisagreements: [], unconvergedBodies: [], copies: { min: 3, max: 3 } });
+  });
+
+  it('reports an owner that does not hold the body, whoever else does', () => {
+    const r = check(input(history, placed(winner, [0, 2, 4], [0, 1, 2, 3]), reads(200, 'w2', 5), 3));
+    expect(r.ok).toBe(false);
+    expect(r.unconvergedBodies).toEqual([{ key: K, sha256: sha('b'), node: 4 }]);
+    expect(r.lost).toEqual([]);
+    expect(r.suspectKeys).toEqual([K]);
+  });
+
+  it('reports the owners of a live sibling too, not only of the winner', () => {
+    const sibling = version('a', { [B]: 1 }, B, 1000);
+    const states: FinalKeyState[] = placed(winner, [0, 1, 2], [0, 1, 2]).map((s) => ({
+      node: s.node, versions: [...s.versions, { ...sibling, owners: [NODE_IDS[2], NODE_IDS[3], NODE_IDS[4]] as string[], bodyHeld: s.node === 2 || s.node === 3 }],
+    }));
+    const r = check(input([put('w1', 'a', { [B]: 1 }, 'ok', 1), put('w2', 'b', { [A]: 2 })], states, reads(200, 'w2', 5), 3));
+    expect(r.unconvergedBodies).toEqual([{ key: K, sha256: sha('a'), node: 4 }]);
+    expect(r.copies).toEqual({ min: 2, max: 3 });
+  });
+
+  it('reports nodes naming different owners, an owner that is no node of the run, and the wrong number of owners', () => {
+    const states = placed(winner, [0, 1, 2], [0, 1, 2]);
+    states[3] = { node: 3, versions: [{ ...winner, owners: [NODE_IDS[0], NODE_IDS[1], NODE_IDS[3]] as string[], bodyHeld: false }] };
+    const differ = check(input(history, states, reads(200, 'w2', 5), 3));
+    expect(differ.ownerDisagreements).toHaveLength(1);
+    expect(differ.ownerDisagreements[0]?.why).toContain('node 3 names');
+    expect(differ.ok).toBe(false);
+
+    const stranger = placed(winner, [0, 1], [0, 1]).map((s) => ({ node: s.node, versions: s.versions.map((v) => ({ ...v, owners: [...(v.owners ?? []), 'n00000000000000ff'] })) }));
+    const unknown = check(input(history, stranger, reads(200, 'w2', 5), 3));
+    expect(unknown.ownerDisagreements.map((d) => d.why)).toEqual([expect.stringContaining('n00000000000000ff, which is no node of this run')]);
+
+    const two = check(input(history, placed(winner, [0, 1], [0, 1]), reads(200, 'w2', 5), 3));
+    expect(two.ownerDisagreements.map((d) => d.why)).toEqual([expect.stringContaining('names 2 owners, the run places each body on 3')]);
+  });
+
+  it('counts an acknowledged write as lost when its version survives but no node holds its body', () => {
+    const r = check(input(history, placed(winner, [0, 2, 4], []), reads(503, undefined, 5), 3));
+    expect(r.lost.map((l) => [l.op.writeId, l.why])).toEqual([['w2', 'its version survives, but no node holds its body']]);
+    expect(r.unconvergedBodies.map((b) => b.node)).toEqual([0, 2, 4]);
+    expect(r.copies).toEqual({ min: 0, max: 0 });
+  });
+
+  it('reports a final read whose bytes are not the winner\'s, on any node', () => {
+    const finals = reads(200, 'w2', 5).map((f) => (f.node === 3 ? { ...f, servedSha256: sha('a') } : { ...f, servedSha256: sha('b') }));
+    const r = check(input(history, placed(winner, [0, 2, 4], [0, 2, 4]), finals, 3));
+    expect(r.staleFinalReads).toEqual([{ key: K, node: 3, why: expect.stringContaining(`not the winner ${sha('b')}`) }]);
   });
 });
