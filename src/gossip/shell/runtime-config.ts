@@ -6,7 +6,7 @@
  * node's config can be built without loading the transport.
  *
  * localTest differs from production only where a cluster on one machine
- * needs it to (the missing-body sweep); the bounds on memory, sockets and
+ * needs it to (today nowhere: custody's sweep moved to placement.*); the bounds on memory, sockets and
  * waiting stay as they ship, so tests exercise what runs in production.
  */
 import { z } from 'zod';
