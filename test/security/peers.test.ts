@@ -25,7 +25,9 @@ let cluster: Cluster;
 const opened: Rogue[] = [];
 
 beforeAll(async () => {
-  cluster = await startCluster(3, { pointArgs: ['--cluster-secret', SECRET], nodeArgs: ['--cluster-secret', SECRET] });
+  // --replicas all: the ban test needs both cheated nodes to fetch the body, which
+  // under placement only its owners do.
+  cluster = await startCluster(3, { pointArgs: ['--cluster-secret', SECRET], nodeArgs: ['--cluster-secret', SECRET, '--replicas', 'all'] });
   await waitMembership(cluster.nodes);
 }, 120_000);
 

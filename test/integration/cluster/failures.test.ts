@@ -10,7 +10,8 @@ import { waitFor } from '../../helpers/wait.js';
 let cluster: Cluster;
 
 beforeAll(async () => {
-  cluster = await startCluster(4);
+  // Full replication: catching up is checked as "every node holds every body".
+  cluster = await startCluster(4, { nodeArgs: ['--replicas', 'all'] });
   await waitMembership(cluster.nodes);
 }, 120_000);
 

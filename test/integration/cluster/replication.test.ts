@@ -13,7 +13,9 @@ let cluster: Cluster;
 let nodes: ClusterNode[];
 
 beforeAll(async () => {
-  cluster = await startCluster(5);
+  // Full replication: these tests prove every node ends up holding every body.
+  // Placement (a few owners per body) has its own suite, placement.test.ts.
+  cluster = await startCluster(5, { nodeArgs: ['--replicas', 'all'] });
   nodes = cluster.nodes;
   await waitMembership(nodes);
 }, 120_000);
