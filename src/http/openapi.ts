@@ -97,13 +97,13 @@ export const NODE_OPENAPI = {
     },
     '/blobs/{guid}/versions': {
       parameters: [guidParam],
-      get: { summary: 'The winner and its concurrent siblings', responses: { 200: { description: 'versions' }, 400: error('malformed GUID'), 404: error('unknown key') } },
+      get: { summary: 'The winner and its concurrent siblings', responses: { 200: { description: 'the winner and siblings (each with bodyHeld), and owners: the node ids placement assigns the body to' }, 400: error('malformed GUID'), 404: error('unknown key') } },
     },
     '/cluster': {
       get: {
         summary: "This node's view of the cluster",
         parameters: [{ name: 'nodes', in: 'query', required: false, schema: { type: 'string', enum: ['1'] }, description: 'also ask every live peer (up to 32, 800 ms each) for its own blob and byte counts' }],
-        responses: { 200: { description: 'id, peers with state and last contact, blob counts' } },
+        responses: { 200: { description: 'id, peers with state and last contact, blob counts, and placement: replicas, zone, write copies, members, owned and cached bodies and bytes, hand-off backlog' } },
       },
     },
     '/healthz': { get: { summary: 'Liveness', responses: { 200: { description: 'alive' } } } },

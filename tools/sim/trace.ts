@@ -5,6 +5,7 @@
  * 32-bit lanes (FNV-1a style with murmur3 finalisation) give a 64-bit digest,
  * which is plenty to tell runs apart, and cost a few nanoseconds an event.
  */
+import { fmix32 } from '../../src/gossip/core/mix.js';
 
 export class TraceHash {
   private a = 0x811c9dc5;
@@ -34,7 +35,7 @@ export class TraceHash {
   }
 
   digest(): string {
-    return hex(fmix(this.a ^ this.events)) + hex(fmix(this.b + this.events));
+    return hex(fmix32(this.a ^ this.events)) + hex(fmix32(this.b + this.events));
   }
 
   private word(w: number): void {
@@ -42,15 +43,6 @@ export class TraceHash {
     this.b = Math.imul(this.b ^ Math.imul(w, 0xcc9e2d51), 0x1b873593);
     this.b = (this.b << 13) | (this.b >>> 19);
   }
-}
-
-function fmix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 function hex(n: number): string {

@@ -33,6 +33,7 @@ import type { MessageOf } from './messages.js';
 import { LIMITS } from './messages.js';
 import { TREE_FANOUT, hashHex, parseHashHex, pathOf, sameHash, type Hash64, type MerkleTree } from './merkle-tree.js';
 import type { Random } from './types.js';
+import { fmix32 } from './mix.js';
 
 export interface AntiEntropyOptions {
   readonly aeLeafKeys: number;
@@ -55,16 +56,6 @@ export interface AeReply {
 }
 
 const SID_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-
-/** murmur3's 32-bit finalizer. */
-function fmix32(x: number): number {
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x85ebca6b);
-  x ^= x >>> 13;
-  x = Math.imul(x, 0xc2b2ae35);
-  x ^= x >>> 16;
-  return x >>> 0;
-}
 
 /** FNV-1a of the session id: the salt of its packed slices. */
 export function sessionSalt(sid: string): number {

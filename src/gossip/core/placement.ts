@@ -13,6 +13,7 @@
  * bench/sim/placement).
  */
 import type { NodeId } from './types.js';
+import { fmix32 } from './mix.js';
 
 /** How many nodes own each body: a count, or every node (full replication). */
 export type Replicas = number | 'all';
@@ -30,15 +31,6 @@ interface Seeded extends PlacementMember {
 
 /** Above this many owners (or candidates) to rank, compute() sorts every member rather than insert into a top list. */
 const SORT_ABOVE = 16;
-
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 /** The two 32-bit halves of the first 64 bits of a hex string (a node id's digits or a sha256). */
 function halves(hex: string, from: number): [number, number] {
