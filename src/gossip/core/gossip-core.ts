@@ -11,7 +11,7 @@ import { DataPlane, type DataPlaneOptions } from './data-plane.js';
 import { Custody } from './custody.js';
 import type { PlacementConfig } from './placement-config.js';
 import { Tombstones } from './tombstones.js';
-import type { GossipMessage } from './messages.js';
+import { LIMITS, type GossipMessage } from './messages.js';
 import type { NodeId, PeerInfo, ProtocolEnv, Transport, VersionStore } from './types.js';
 
 export interface GossipCoreOptions {
@@ -62,6 +62,8 @@ export class GossipCore {
       witnessUptimeMs: options.data.witnessUptimeMs,
       witnesses: 2,
       askEveryMs: options.data.antiEntropyIntervalMs * 5,
+      askPeersPerSweep: 64,
+      askKeysPerSweep: 4 * LIMITS.maxAeWant,
     });
     this.custody = new Custody(inner, {
       store,

@@ -32,6 +32,10 @@ export interface TombstoneOptions {
   readonly witnesses: number;
   /** how often pending questions are asked again */
   readonly askEveryMs: number;
+  /** collection asks at most this many live members per sweep (the rest on later sweeps), so a sweep costs O(1) messages, not O(N) */
+  readonly askPeersPerSweep: number;
+  /** and about at most this many candidate keys per sweep */
+  readonly askKeysPerSweep: number;
 }
 
 export interface TombstoneDeps {
@@ -63,6 +67,8 @@ export class Tombstones {
   /** collection: candidate keys → live members that confirmed */
   private readonly confirmations = new Map<string, Set<NodeId>>();
   private nextAskAt = 0;
+  /** collection: where the next sweep starts asking among the live members (round robin) */
+  private askCursor = 0;
   private readonly counters = { rejoinForgotten: 0, rejoinReleased: 0 };
 
   constructor(
@@ -104,7 +110,9 @@ export class Tombstones {
 
   /**
    * Collection: of these all-tombstone keys past the grace period, the ones
-   * every live member has confirmed (asked about the rest, again).
+   * every live member has confirmed. The rest are asked about again, of a
+   * bounded number of the members that have not confirmed them yet (a
+   * different slice each sweep), so confirmations accumulate over sweeps.
    */
   collectable(candidates: readonly string[]): string[] {
     const live = this.deps.live();
@@ -116,10 +124,21 @@ export class Tombstones {
       const by = this.confirmations.get(key) ?? new Set<NodeId>();
       this.confirmations.set(key, by);
       if (live.every((p) => by.has(p.id))) out.push(key);
-      else ask.push(key);
+      else if (ask.length < this.options.askKeysPerSweep) ask.push(key);
     }
     for (const key of out) this.confirmations.delete(key);
-    if (ask.length > 0) for (const peer of live) this.query(peer, ask.filter((k) => !(this.confirmations.get(k)?.has(peer.id) ?? false)));
+    if (ask.length === 0 || live.length === 0) return out;
+    const start = this.askCursor % live.length;
+    let asked = 0;
+    for (let i = 0; i < live.length && asked < this.options.askPeersPerSweep; i++) {
+      const at = (start + i) % live.length;
+      const peer = live[at] as PeerInfo;
+      const keys = ask.filter((k) => !(this.confirmations.get(k)?.has(peer.id) ?? false));
+      if (keys.length === 0) continue;
+      this.query(peer, keys);
+      asked++;
+      this.askCursor = at + 1;
+    }
     return out;
   }
 
