@@ -51,11 +51,23 @@ function better(a: number, aid: NodeId, b: number, bid: NodeId): boolean {
   return a > b || (a === b && aid > bid);
 }
 
+/** Remembered owners of a body, with the lowest score among them (what a newcomer must beat to change them). */
+interface CachedOwners {
+  readonly owners: readonly NodeId[];
+  readonly lowS: number;
+  readonly lowId: NodeId;
+}
+
+interface Scored {
+  readonly s: number;
+  readonly m: Seeded;
+}
+
 export class Placement {
   private members: Seeded[] = [];
   private signature = '';
-  /** owners per body for the current member list; cleared when it changes */
-  private readonly cache = new Map<string, readonly NodeId[]>();
+  /** owners per body for the current member list, kept valid across member changes (see setMembers) */
+  private readonly cache = new Map<string, CachedOwners>();
   private epochCount = 0;
 
   constructor(
@@ -83,12 +95,13 @@ export class Placement {
     const sorted = [...members].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const signature = sorted.map((m) => `${m.id}@${m.zone}`).join(',');
     if (signature === this.signature) return false;
+    const before = this.members;
     this.signature = signature;
     this.members = sorted.map((m) => {
       const [hi, lo] = halves(m.id, 1);
       return { id: m.id, zone: m.zone, hi, lo };
     });
-    this.cache.clear();
+    this.revalidate(before);
     this.epochCount++;
     return true;
   }
@@ -100,10 +113,13 @@ export class Placement {
    */
   owners(sha256: string): readonly NodeId[] {
     const cached = this.cache.get(sha256);
-    if (cached !== undefined) return cached;
-    const owners = this.compute(sha256, this.replicas === 'all' ? this.members.length : this.replicas);
+    if (cached !== undefined) return cached.owners;
+    const chosen = this.choose(sha256, this.replicas === 'all' ? this.members.length : this.replicas);
+    const owners = chosen.map((t) => t.m.id);
+    let low = chosen[0];
+    for (const t of chosen) if (low !== undefined && better(low.s, low.m.id, t.s, t.m.id)) low = t;
     if (this.cache.size >= this.cacheEntries) this.cache.clear();
-    this.cache.set(sha256, owners);
+    if (low !== undefined) this.cache.set(sha256, { owners, lowS: low.s, lowId: low.m.id });
     return owners;
   }
 
@@ -124,13 +140,54 @@ export class Placement {
     return out;
   }
 
+  /**
+   * Keeps the remembered owners that the change from `before` cannot have
+   * touched, so a join or a leave costs one score per remembered body rather
+   * than a full ranking of each. With every member's zone unchanged:
+   * - removing a member changes only the bodies it owned: the others' zone
+   *   leaders and their top scorers are still there, and still win;
+   * - adding a member changes a body only if the newcomer outscores the
+   *   lowest of its owners: below that it can be neither one of the chosen
+   *   zone leaders nor one of the top scorers that fill the rest. Except a
+   *   newcomer that brings a new zone while there were fewer zones than
+   *   owners: it takes a place as its zone's leader whatever its score.
+   */
+  private revalidate(before: readonly Seeded[]): void {
+    if (this.cache.size === 0) return;
+    const now = new Map(this.members.map((m) => [m.id, m]));
+    const old = new Map(before.map((m) => [m.id, m]));
+    const removed = before.filter((m) => !now.has(m.id)).map((m) => m.id);
+    const added = this.members.filter((m) => !old.has(m.id));
+    const oldZones = new Set(before.map((m) => m.zone));
+    const rezoned = before.some((m) => now.has(m.id) && now.get(m.id)?.zone !== m.zone);
+    const count = this.replicas === 'all' ? Number.POSITIVE_INFINITY : this.replicas;
+    const newZoneMatters = added.some((m) => !oldZones.has(m.zone)) && oldZones.size < count;
+    if (rezoned || newZoneMatters || this.replicas === 'all' || count >= before.length) {
+      this.cache.clear();
+      return;
+    }
+    for (const [sha, entry] of this.cache) {
+      if (removed.some((id) => entry.owners.includes(id))) {
+        this.cache.delete(sha);
+        continue;
+      }
+      if (added.length === 0) continue;
+      const [bhi, blo] = halves(sha, 0);
+      if (added.some((m) => better(score(bhi, blo, m), m.id, entry.lowS, entry.lowId))) this.cache.delete(sha);
+    }
+  }
+
   private compute(sha256: string, count: number, ignoreZones = false): NodeId[] {
+    return this.choose(sha256, count, ignoreZones).map((t) => t.m.id);
+  }
+
+  private choose(sha256: string, count: number, ignoreZones = false): Scored[] {
     const n = Math.min(count, this.members.length);
     if (n <= 0) return [];
     const [bhi, blo] = halves(sha256, 0);
     // one pass: the global top n, and the best member of every zone
-    let top: { s: number; m: Seeded }[] = [];
-    const bestOfZone = new Map<string, { s: number; m: Seeded }>();
+    let top: Scored[] = [];
+    const bestOfZone = new Map<string, Scored>();
     // the top n by insertion costs O(N·n): fine for a few owners, quadratic for
     // 'all' or a long candidate list, which sort every member instead (same order)
     const sortAll = n > SORT_ABOVE;
@@ -153,12 +210,11 @@ export class Placement {
       }
     }
     if (sortAll) top = top.sort((a, b) => (better(a.s, a.m.id, b.s, b.m.id) ? -1 : 1)).slice(0, n);
-    if (ignoreZones || bestOfZone.size <= 1) return top.map((t) => t.m.id);
-    const leaders = [...bestOfZone.values()].sort((a, b) => (better(a.s, a.m.id, b.s, b.m.id) ? -1 : 1)).slice(0, n);
-    const chosen = leaders.map((t) => t.m.id);
+    if (ignoreZones || bestOfZone.size <= 1) return top;
+    const chosen = [...bestOfZone.values()].sort((a, b) => (better(a.s, a.m.id, b.s, b.m.id) ? -1 : 1)).slice(0, n);
     for (const t of top) {
       if (chosen.length >= n) break;
-      if (!chosen.includes(t.m.id)) chosen.push(t.m.id);
+      if (!chosen.some((c) => c.m.id === t.m.id)) chosen.push(t);
     }
     return chosen;
   }
