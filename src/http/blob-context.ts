@@ -21,6 +21,11 @@ export interface ClusterHooks {
   owners(sha256: string): readonly string[];
   /** ask a few peers about a key never heard of here; true if any knew it */
   lookup(key: string): Promise<boolean>;
+  /**
+   * true while this node, back after longer than the tombstone grace, has not yet
+   * confirmed the key with witnesses: what it holds may have been deleted meanwhile
+   */
+  heldBack(key: string): boolean;
 }
 
 export interface BlobApiContext {

@@ -49,6 +49,12 @@ export async function handleBlobRead(ctx: BlobApiContext, req: IncomingMessage, 
 
 async function readBlob(ctx: BlobApiContext, req: IncomingMessage, res: ServerResponse, rawGuid: string): Promise<void> {
   const key = parseGuid(rawGuid);
+  // Back after longer than the tombstone grace: the version here may have been deleted and
+  // collected meanwhile. Until witnesses confirm it (a second or two), it is not served.
+  if (ctx.cluster?.heldBack(key) === true) {
+    res.setHeader('Retry-After', '1');
+    throw new CdnError('CDN_ERR_NOT_READY', `rejoining after a long absence: blob ${key} is being confirmed with peers`);
+  }
   let siblings = ctx.store.siblings(key);
   // Never heard of it here: a few peers may have (read-through).
   if (siblings.length === 0 && ctx.cluster !== undefined && await ctx.cluster.lookup(key)) siblings = ctx.store.siblings(key);
