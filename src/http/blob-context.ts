@@ -19,6 +19,8 @@ export interface ClusterHooks {
   replicate?: Replicate | undefined;
   /** the nodes that own a body by this node's view, best first */
   owners(sha256: string): readonly string[];
+  /** a read used this body, held here: the edge cache keeps the most recently read */
+  touched(sha256: string): void;
   /** ask a few peers about a key never heard of here; true if any knew it */
   lookup(key: string): Promise<boolean>;
   /**

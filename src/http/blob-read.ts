@@ -109,7 +109,9 @@ async function readBlob(ctx: BlobApiContext, req: IncomingMessage, res: ServerRe
   // Known here but the body is not: fetch it from a holder (when this node owns
   // it or may cache it), else stream it from an owner. HEAD needs no body.
   let source: BodyOpener = (start, end) => ctx.store.openBody(winner.sha256, start, end);
-  if (req.method !== 'HEAD' && !ctx.cache.has(winner.sha256) && !ctx.store.hasBody(winner.sha256) && !(await ctx.cluster?.obtainBody(winner) ?? false)) {
+  const heldHere = ctx.cache.has(winner.sha256) || ctx.store.hasBody(winner.sha256);
+  if (req.method !== 'HEAD' && heldHere) ctx.cluster?.touched(winner.sha256);
+  if (req.method !== 'HEAD' && !heldHere && !(await ctx.cluster?.obtainBody(winner) ?? false)) {
     const cluster = ctx.cluster;
     if (cluster === undefined) throw new CdnError('CDN_ERR_BODY_UNAVAILABLE', `the body of ${key} is not held here`);
     source = (start, end) => cluster.openRemoteBody(winner, start, end);

@@ -130,6 +130,7 @@ export class CdnNode {
       owners: (sha) => gossip.core.custody.owners(sha),
       replicate: config.placement.writeCopies > 1 ? (v, body) => gossip.replicate(v, body) : undefined,
       lookup: (k) => gossip.lookup(k),
+      touched: (sha) => gossip.core.custody.touched(sha),
       heldBack: (k) => !gossip.core.tombstones.mayOffer(k),
     };
     exportGossipMetrics(ctx.metrics, gossip);

@@ -240,6 +240,57 @@ describe('three zones of two nodes, R=3', () => {
   });
 });
 
+describe('the edge cache (--cache-size)', () => {
+  let cluster: Cluster;
+  const CACHE = 25_000;
+
+  beforeAll(async () => {
+    cluster = await startCluster(3, { nodeArgs: ['--replicas', '1', '--cache-size', String(CACHE)] });
+    await waitMembership(cluster.nodes);
+  }, 180_000);
+
+  afterAll(async () => {
+    await cluster?.close();
+  });
+
+  it('a read on a non-owner keeps the body as cache, bounded, least recently read evicted first, owners untouched', { timeout: 120_000 }, async () => {
+    const [writer, reader] = cluster.nodes as [ClusterNode, ClusterNode, ClusterNode];
+    const blobs = await writeAll([writer], 9, 10_000);
+    // Three blobs the reader does not own (each body has one owner here).
+    const foreign: string[] = [];
+    for (const key of blobs.keys()) {
+      const { owners } = await versionsJson(reader, key);
+      if (owners.length === 1 && owners[0] !== reader.id) foreign.push(key);
+    }
+    expect(foreign.length, 'with 9 bodies and 3 nodes the reader owns fewer than 7').toBeGreaterThanOrEqual(3);
+    const [x1, x2, x3] = foreign as [string, string, string];
+    const read = async (key: string): Promise<void> => {
+      const r = await getBlob(reader, key);
+      expect(r.status).toBe(200);
+      expect(r.body.equals(blobs.get(key) as Buffer)).toBe(true);
+    };
+    const held = async (key: string): Promise<boolean> => (await versionsJson(reader, key)).bodyHeld;
+    await read(x1);
+    await read(x2);
+    await waitFor(async () => await held(x1) && await held(x2), { what: 'two read bodies in the cache', timeoutMs: 30_000, intervalMs: 100 });
+    await read(x1); // x1 is now the most recently read: x2 goes first
+    await read(x3);
+    await waitFor(async () => await held(x3), { what: 'the third read body in the cache', timeoutMs: 30_000, intervalMs: 100 });
+    expect(await held(x1)).toBe(true);
+    expect(await held(x2)).toBe(false);
+    // /cluster's counts are those of the last custody sweep (every 500 ms here)
+    await waitFor(async () => (await placementOf(reader)).cached.bodies === 2, { what: "the reader's sweep to count two cached bodies", timeoutMs: 30_000, intervalMs: 100 });
+    expect((await placementOf(reader)).cached.bytes).toBeLessThanOrEqual(CACHE);
+    // The evicted body is still on its owner and still readable here (streamed again).
+    await read(x2);
+    for (const key of [x1, x2, x3]) {
+      const { owners } = await versionsJson(reader, key);
+      const owner = cluster.nodes.find((n) => n.id === owners[0]) as ClusterNode;
+      expect((await versionsJson(owner, key)).bodyHeld, key).toBe(true);
+    }
+  });
+});
+
 describe('--write-copies 2', () => {
   let cluster: Cluster;
 
