@@ -256,6 +256,14 @@ describe('the edge cache (--cache-size)', () => {
   it('a read on a non-owner keeps the body as cache, bounded, least recently read evicted first, owners untouched', { timeout: 120_000 }, async () => {
     const [writer, reader] = cluster.nodes as [ClusterNode, ClusterNode, ClusterNode];
     const blobs = await writeAll([writer], 9, 10_000);
+    await waitFor(async () => {
+      for (const key of blobs.keys()) {
+        const { owners } = await versionsJson(reader, key);
+        const owner = cluster.nodes.find((n) => n.id === owners[0]);
+        if (owner === undefined || !(await versionsJson(owner, key)).bodyHeld) return false;
+      }
+      return true;
+    }, { what: 'every body on its owner', timeoutMs: 60_000, intervalMs: 200 });
     // Three blobs the reader does not own (each body has one owner here).
     const foreign: string[] = [];
     for (const key of blobs.keys()) {
