@@ -37,7 +37,7 @@ export function exportGossipMetrics(m: NodeMetrics, gossip: Pick<GossipRuntime, 
     () => heaps((c) => [c.ownedBodies, c.cachedBodies, c.handoffBodies, c.missingBodies]), 'custody');
   m.labelledGauge('cdn_placement_bytes', 'Body bytes by custody (as cdn_placement_bodies)',
     () => heaps((c) => [c.ownedBytes, c.cachedBytes, c.handoffBytes, c.missingBytes]), 'custody');
-  m.mirrorCounter('cdn_placement_events_total', 'Custody events: hand-off copies dropped once the owners confirmed, cache entries evicted, bodies asked of owners',
-    () => { const c = gossip.metrics().custody; return { dropped: c.dropped, evicted: c.evicted, queried: c.queried }; }, 'event');
+  m.mirrorCounter('cdn_placement_events_total', 'Custody events: hand-off copies dropped once the owners confirmed, cache entries evicted, bodies asked of owners, sweeps run and skipped (nothing changed)',
+    () => { const c = gossip.metrics().custody; return { dropped: c.dropped, evicted: c.evicted, queried: c.queried, sweeps: c.sweeps, sweepsSkipped: c.skipped }; }, 'event');
   m.labelledGauge('cdn_placement_members', 'Members bodies are placed on, this node included', () => ({ members: gossip.metrics().custody.placementMembers }), 'view');
 }

@@ -59,6 +59,8 @@ export interface CustodyStats {
   /** `have-query` shas sent */
   queried: number;
   sweeps: number;
+  /** sweeps skipped: nothing changed since the last one and nothing was missing or handed off */
+  skipped: number;
   /** members bodies are placed on (self included) */
   placementMembers: number;
   /** times the member list bodies are placed on changed */
@@ -66,7 +68,7 @@ export interface CustodyStats {
 }
 
 /** Counters that survive a sweep; the heap sizes are recounted by each. */
-type Counters = Pick<CustodyStats, 'dropped' | 'evicted' | 'queried' | 'sweeps'>;
+type Counters = Pick<CustodyStats, 'dropped' | 'evicted' | 'queried' | 'sweeps' | 'skipped'>;
 
 export class Custody {
   readonly placement: Placement;
@@ -78,12 +80,20 @@ export class Custody {
   /** owned bodies asked for, and when, so a sweep does not ask again at once */
   private readonly asked = new Map<string, number>();
   private readonly dropping = new Set<string>();
+  /**
+   * Something a sweep would see differently happened since the last one (a version changed, the
+   * placement members changed, a body was cached, dropped or lost). An idle node with nothing
+   * missing and no hand-off backlog skips its sweeps: idle cost does not grow with the key count.
+   */
+  private dirty = true;
+  /** a sweep ran after settleMs, acting on what it found */
+  private acted = false;
   private readonly startedAt: number;
   private nextSweepAt: number;
   private heaps: Omit<CustodyStats, keyof Counters | 'placementMembers' | 'placementChanges'> = {
     ownedBodies: 0, ownedBytes: 0, missingBodies: 0, missingBytes: 0, handoffBodies: 0, handoffBytes: 0, cachedBodies: 0, cachedBytes: 0,
   };
-  private readonly counters: Counters = { dropped: 0, evicted: 0, queried: 0, sweeps: 0 };
+  private readonly counters: Counters = { dropped: 0, evicted: 0, queried: 0, sweeps: 0, skipped: 0 };
 
   constructor(
     private readonly env: ProtocolEnv,
@@ -95,6 +105,14 @@ export class Custody {
     this.startedAt = env.clock.now();
     this.nextSweepAt = this.startedAt + Math.floor(env.random.next() * this.options.sweepIntervalMs);
     this.refreshView();
+    deps.store.onChange(() => {
+      this.dirty = true;
+    });
+  }
+
+  /** Something outside the store's change events moved (a body lost on disk): sweep again. */
+  markDirty(): void {
+    this.dirty = true;
   }
 
   /** Every node owns every body: custody has nothing to sort. */
@@ -155,6 +173,7 @@ export class Custody {
     this.confirmed.delete(sha256);
     this.cached.delete(sha256);
     this.cached.set(sha256, size);
+    this.dirty = true;
     this.enforceCacheBound();
   }
 
@@ -192,7 +211,10 @@ export class Custody {
     const now = this.env.clock.now();
     if (now < this.nextSweepAt) return;
     this.nextSweepAt = Math.max(this.nextSweepAt + this.options.sweepIntervalMs, now + 1);
-    this.sweep(now);
+    this.refreshView();
+    const backlog = this.heaps.missingBodies > 0 || this.heaps.handoffBodies > 0;
+    if (this.dirty || backlog || !this.acted) this.sweep(now);
+    else this.counters.skipped++;
   }
 
   handle(msg: GossipMessage): void {
@@ -210,7 +232,9 @@ export class Custody {
   sweep(now: number = this.env.clock.now()): void {
     this.counters.sweeps++;
     this.refreshView();
+    this.dirty = false;
     const acting = this.settled(now);
+    if (acting) this.acted = true;
     const heaps = { ownedBodies: 0, ownedBytes: 0, missingBodies: 0, missingBytes: 0, handoffBodies: 0, handoffBytes: 0, cachedBodies: 0, cachedBytes: 0 };
     const seen = new Set<string>();
     const queries = new Map<NodeId, string[]>();
@@ -286,7 +310,7 @@ export class Custody {
       if (m.state === 'dead' && now - m.stateSince >= this.options.handoffDelayMs) continue;
       members.push({ id: m.id, zone: m.zone ?? '' });
     }
-    this.placement.setMembers(members);
+    if (this.placement.setMembers(members)) this.dirty = true;
   }
 
   private confirmation(sha256: string, size: number): { epoch: number; by: Set<NodeId>; size: number } {
@@ -354,6 +378,7 @@ export class Custody {
   private drop(sha256: string): void {
     if (this.dropping.has(sha256) || this.fullReplication || this.owns(sha256)) return;
     this.dropping.add(sha256);
+    this.dirty = true;
     this.deps.onBodyDropped(sha256);
     void this.deps.store.dropBody(sha256)
       .catch((err: unknown) => this.env.logger.warn({ err, sha256 }, 'could not drop a body copy; it stays until the next sweep'))

@@ -369,7 +369,8 @@ export class GossipRuntime {
 
   /** Lost a body to bit rot: fetch it again. */
   bodyLost(sha256: string, size: number): void {
-    // a lost cache copy is not worth a fetch; an owned one is (custody's sweep would ask too)
+    // a lost cache copy is not worth a fetch; an owned one is (custody's sweep asks too)
+    this.core.custody.markDirty();
     if (this.core.custody.owns(sha256)) void this.fetcher.want({ sha256, size, origin: '' });
   }
 

@@ -56,7 +56,7 @@ describe('clusterView', () => {
     });
     const custody = {
       ownedBodies: 5, ownedBytes: 50, missingBodies: 1, missingBytes: 7, handoffBodies: 2, handoffBytes: 20, cachedBodies: 3, cachedBytes: 30,
-      dropped: 0, evicted: 0, queried: 0, sweeps: 1, placementMembers: 6, placementChanges: 2,
+      dropped: 0, evicted: 0, queried: 0, sweeps: 1, skipped: 0, placementMembers: 6, placementChanges: 2,
     };
     expect(clusterView({ ...base, custody, placement: { ...base.placement, zone: 'z1' } }).placement).toEqual({
       replicas: 2, zone: 'z1', writeCopies: 1, members: 6, owned: { bodies: 5, bytes: 50 },
