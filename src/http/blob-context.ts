@@ -24,9 +24,12 @@ export interface ClusterHooks {
   /** ask a few peers about a key never heard of here; true if any knew it */
   lookup(key: string): Promise<boolean>;
   /**
-   * true while this node, back after longer than the tombstone grace, has not yet
-   * confirmed the key with witnesses: what it holds may have been deleted meanwhile
+   * while a pull-only rejoin holds `key` back (its versions may be of a blob
+   * deleted while this node was away), resolves once witnesses have settled
+   * it, or after a bound; undefined when nothing is held back
    */
+  settleRejoin(key: string): Promise<void> | undefined;
+  /** true while a pull-only rejoin still holds `key` back (the witnesses have not settled it) */
   heldBack(key: string): boolean;
 }
 

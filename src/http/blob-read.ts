@@ -49,8 +49,11 @@ export async function handleBlobRead(ctx: BlobApiContext, req: IncomingMessage, 
 
 async function readBlob(ctx: BlobApiContext, req: IncomingMessage, res: ServerResponse, rawGuid: string): Promise<void> {
   const key = parseGuid(rawGuid);
-  // Back after longer than the tombstone grace: the version here may have been deleted and
-  // collected meanwhile. Until witnesses confirm it (a second or two), it is not served.
+  // Held back by a pull-only rejoin: what is here may have been deleted meanwhile. The witnesses
+  // are asked at once and the read waits for them (bounded); if they have still not settled it,
+  // the version here is not served: 503, retry.
+  const rejoin = ctx.cluster?.settleRejoin(key);
+  if (rejoin !== undefined) await rejoin;
   if (ctx.cluster?.heldBack(key) === true) {
     res.setHeader('Retry-After', '1');
     throw new CdnError('CDN_ERR_NOT_READY', `rejoining after a long absence: blob ${key} is being confirmed with peers`);

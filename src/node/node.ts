@@ -131,6 +131,7 @@ export class CdnNode {
       replicate: config.placement.writeCopies > 1 ? (v, body) => gossip.replicate(v, body) : undefined,
       lookup: (k) => gossip.lookup(k),
       touched: (sha) => gossip.core.custody.touched(sha),
+      settleRejoin: (k) => gossip.settleRejoin(k),
       heldBack: (k) => !gossip.core.tombstones.mayOffer(k),
     };
     exportGossipMetrics(ctx.metrics, gossip);

@@ -16,7 +16,9 @@
  *   some witness knows is released (anti-entropy then merges it; a tombstone
  *   there dominates the stale version), a key no witness knows was deleted and
  *   collected, so it is forgotten here, not spread. Until a key is settled
- *   the data plane does not send it (`mayOffer`).
+ *   the data plane does not send it (`mayOffer`), and a read waits for the
+ *   witnesses before it serves it (`onSettled`, `askNow`; the runtime's
+ *   settleRejoin), so a client is not given a blob deleted meanwhile.
  *
  * Pure: time through tick(), messages through handle().
  */
@@ -70,6 +72,8 @@ export class Tombstones {
   /** collection: where the next sweep starts asking among the live members (round robin) */
   private askCursor = 0;
   private readonly counters = { rejoinForgotten: 0, rejoinReleased: 0 };
+  /** told when a held-back key is settled (released or forgotten) */
+  private readonly settledListeners: ((key: string) => void)[] = [];
 
   constructor(
     private readonly env: ProtocolEnv,
@@ -79,7 +83,7 @@ export class Tombstones {
     this.startedAt = env.clock.now();
     // anything that changes a held-back key (a peer sent it, a client wrote it) shows the key is known: release it
     deps.store.onChange((key) => {
-      if (!this.forgetting.has(key) && this.pending.delete(key)) this.counters.rejoinReleased++;
+      if (!this.forgetting.has(key) && this.settle(key)) this.counters.rejoinReleased++;
     });
   }
 
@@ -103,9 +107,20 @@ export class Tombstones {
     this.nextAskAt = 0;
   }
 
-  /** May the data plane send this key's versions to peers? */
+  /** May the data plane send this key's versions to peers (and a read serve them)? */
   mayOffer(key: string): boolean {
     return !this.pending.has(key);
+  }
+
+  /** Calls `listener` with each held-back key once it is settled: released (vouched for) or forgotten. */
+  onSettled(listener: (key: string) => void): void {
+    this.settledListeners.push(listener);
+  }
+
+  /** A client wants a held-back key now: ask witnesses about it at once rather than at the next round. */
+  askNow(key: string): void {
+    if (!this.pending.has(key)) return;
+    for (const peer of this.deps.peers.sample(this.options.witnesses + 2)) this.query(peer, [key]);
   }
 
   /**
@@ -160,6 +175,13 @@ export class Tombstones {
     return { rejoinPending: this.pending.size, ...this.counters, pullOnly: this.pullOnly };
   }
 
+  /** No longer held back: tell the listeners. False if it was not held back. */
+  private settle(key: string): boolean {
+    if (!this.pending.delete(key)) return false;
+    for (const listener of this.settledListeners) listener(key);
+    return true;
+  }
+
   private query(peer: PeerInfo, keys: readonly string[]): void {
     for (let i = 0; i < keys.length; i += LIMITS.maxAeWant) {
       this.env.transport.send(peer, { v: PROTOCOL_VERSION, from: this.env.self.id, type: 'key-query', keys: keys.slice(i, i + LIMITS.maxAeWant) });
@@ -188,7 +210,7 @@ export class Tombstones {
     if (!msg.witness || this.pending.size === 0) return;
     const needed = Math.max(1, Math.min(this.options.witnesses, this.deps.peers.size()));
     for (const key of [...msg.live, ...msg.tombstoned]) {
-      if (!this.forgetting.has(key) && this.pending.delete(key)) this.counters.rejoinReleased++;
+      if (!this.forgetting.has(key) && this.settle(key)) this.counters.rejoinReleased++;
     }
     for (const key of msg.absent) {
       const deniedBy = this.pending.get(key);
@@ -202,7 +224,7 @@ export class Tombstones {
         await this.deps.forget(key);
       } finally {
         this.forgetting.delete(key);
-        this.pending.delete(key);
+        this.settle(key);
       }
     }
     if (this.pending.size === 0 && this.pullOnlySince !== undefined) {

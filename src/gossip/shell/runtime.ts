@@ -20,6 +20,7 @@ import type { DataPlaneConfig } from '../core/data-plane-config.js';
 import type { PlacementConfig } from '../core/placement-config.js';
 import type { CustodyStats } from '../core/custody.js';
 import { VerifiedSlice } from './remote-body.js';
+import { RejoinReads } from './rejoin-reads.js';
 import type { Readable } from 'node:stream';
 import { HttpTransport } from './http-transport.js';
 import { BodyFetcher, type BodySink } from './body-fetcher.js';
@@ -85,6 +86,8 @@ export class GossipRuntime {
   readonly core: GossipCore;
   readonly transport: HttpTransport;
   readonly fetcher: BodyFetcher;
+  /** client reads of keys a pull-only rejoin holds back wait for the witnesses */
+  private readonly rejoinReads: RejoinReads;
   private readonly auth: PeerAuth;
   private readonly replay: ReplayGuard;
   private readonly clock: Clock = { now: () => Date.now() };
@@ -136,6 +139,7 @@ export class GossipRuntime {
     }, options.bodyFetcher);
     this.auth = new PeerAuth(bootstrap, this.clock);
     this.replay = new ReplayGuard(this.clock);
+    this.rejoinReads = new RejoinReads(this.core.tombstones, options.runtime.lookupTimeoutMs);
   }
 
   async start(): Promise<void> {
@@ -149,6 +153,7 @@ export class GossipRuntime {
     this.core.start(seeds);
     // away longer than the tombstone grace (or no record of contact, with keys older than it): rejoin pull-only
     if (this.lastContact === undefined || this.clock.now() - this.lastContact > this.options.dataPlane.tombstoneGraceMs) this.core.tombstones.enterPullOnly();
+    this.rejoinReads.started();
     this.started = true;
     this.tickTimer = setInterval(() => this.core.tick(), this.options.membership.tickMs);
     this.tickTimer.unref();
@@ -316,6 +321,15 @@ export class GossipRuntime {
     const wait = this.fetcher.want(version);
     const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), this.options.runtime.readThroughTimeoutMs).unref());
     return Promise.race([wait, timeout]);
+  }
+
+  /**
+   * A client read of `key` waits while a pull-only rejoin holds it back (it
+   * may have been deleted while this node was away): until witnesses settle
+   * it, or runtime.lookupTimeoutMs (rejoin-reads.ts). Undefined: read at once.
+   */
+  settleRejoin(key: string): Promise<void> | undefined {
+    return this.rejoinReads.settle(key);
   }
 
   /** Read-through of a key never heard of: ask a few peers for their versions of it. */
