@@ -118,7 +118,12 @@ const cleanups = [];
 function killAll() {
   for (const c of children) c.kill('SIGKILL');
 }
-process.on('SIGINT', () => { killAll(); process.exit(130); });
+async function cleanup() {
+  killAll();
+  for (const f of cleanups.splice(0).reverse()) await f().catch((e) => note(`cleanup: ${e.message}`));
+}
+// Ctrl-C: the processes, the database and the Redis keys go as after a normal run
+process.on('SIGINT', () => { void cleanup().finally(() => process.exit(130)); });
 process.on('exit', killAll);
 
 function start(argv, env = {}) {
@@ -400,8 +405,7 @@ try {
   note(`error: ${err instanceof Error ? err.message : String(err)}`);
   exitCode = 1;
 } finally {
-  killAll();
-  for (const f of cleanups.reverse()) await f().catch((e) => note(`cleanup: ${e.message}`));
+  await cleanup();
 }
 if (exitCode !== 0) process.exit(exitCode);
 
