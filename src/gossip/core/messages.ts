@@ -142,6 +142,8 @@ export const gossipMessageSchema = z.discriminatedUnion('type', [
     tombstoned: z.array(guid).max(LIMITS.maxAeWant),
     live: z.array(guid).max(LIMITS.maxAeWant),
     witness: z.boolean(),
+    /** the sender is itself rejoining pull-only (absent: not known) */
+    rejoining: z.boolean().optional(),
   }),
   /** a writer gave up on staged versions (write copies not reached in time): forget them, they were never committed */
   z.strictObject({ ...base, type: z.literal('unstage'), versions: z.array(versionSchema).min(1).max(16) }),

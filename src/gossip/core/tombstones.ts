@@ -69,6 +69,8 @@ export class Tombstones {
   /** collection: candidate keys → live members that confirmed */
   private readonly confirmations = new Map<string, Set<NodeId>>();
   private nextAskAt = 0;
+  /** peers whose last answer said they are rejoining pull-only themselves */
+  private readonly rejoiningPeers = new Set<NodeId>();
   /** collection: where the next sweep starts asking among the live members (round robin) */
   private askCursor = 0;
   private readonly counters = { rejoinForgotten: 0, rejoinReleased: 0 };
@@ -162,6 +164,16 @@ export class Tombstones {
     const now = this.env.clock.now();
     if (now < this.nextAskAt) return;
     this.nextAskAt = now + this.options.askEveryMs;
+    // No witness can ever answer when no peer is live, or when every live peer is rejoining too
+    // (the whole cluster was away longer than the grace: nobody collected anything meanwhile).
+    // Waiting would hold the keys back for good; after two rounds of asking, release them.
+    if (this.pullOnlySince !== undefined && now - this.pullOnlySince >= 2 * this.options.askEveryMs) {
+      const live = this.deps.live();
+      if (live.length === 0 || live.every((p) => this.rejoiningPeers.has(p.id))) {
+        this.releaseAll(live.length === 0 ? 'no live peer' : 'every live peer is rejoining too');
+        return;
+      }
+    }
     const keys = [...this.pending.keys()].slice(0, 16 * LIMITS.maxAeWant);
     for (const peer of this.deps.peers.sample(this.options.witnesses + 2)) this.query(peer, keys);
   }
@@ -173,6 +185,17 @@ export class Tombstones {
 
   stats(): TombstoneStats {
     return { rejoinPending: this.pending.size, ...this.counters, pullOnly: this.pullOnly };
+  }
+
+  private releaseAll(why: string): void {
+    let released = 0;
+    for (const key of [...this.pending.keys()]) {
+      if (this.forgetting.has(key)) continue;
+      if (this.settle(key)) released++;
+    }
+    this.counters.rejoinReleased += released;
+    if (this.pending.size === 0) this.pullOnlySince = undefined;
+    this.env.logger.warn({ released, why }, 'rejoin: no witness can answer, so the held-back keys are released unconfirmed');
   }
 
   /** No longer held back: tell the listeners. False if it was not held back. */
@@ -201,10 +224,12 @@ export class Tombstones {
       else live.push(key);
     }
     const witness = !this.pullOnly && this.env.clock.now() - this.startedAt >= this.options.witnessUptimeMs;
-    this.env.transport.send(peer, { v: PROTOCOL_VERSION, from: this.env.self.id, type: 'key-state', absent, tombstoned, live, witness });
+    this.env.transport.send(peer, { v: PROTOCOL_VERSION, from: this.env.self.id, type: 'key-state', absent, tombstoned, live, witness, rejoining: this.pullOnly });
   }
 
   private async onState(msg: MessageOf<'key-state'>): Promise<void> {
+    if (msg.rejoining === true) this.rejoiningPeers.add(msg.from);
+    else this.rejoiningPeers.delete(msg.from);
     // collection: the peer holds the key as tombstones only, or not at all
     for (const key of [...msg.absent, ...msg.tombstoned]) this.confirmations.get(key)?.add(msg.from);
     if (!msg.witness || this.pending.size === 0) return;

@@ -52,7 +52,7 @@ function lone(peers: number, options: Partial<TombstoneOptions> = {}) {
     { ...OPTIONS, ...options },
   );
   const queries = (): MessageOf<'key-query'>[] => sent.map((s) => s.message).filter((m): m is MessageOf<'key-query'> => m.type === 'key-query');
-  const state = (from: number, parts: Partial<Pick<MessageOf<'key-state'>, 'absent' | 'tombstoned' | 'live' | 'witness'>>): MessageOf<'key-state'> => ({
+  const state = (from: number, parts: Partial<Pick<MessageOf<'key-state'>, 'absent' | 'tombstoned' | 'live' | 'witness' | 'rejoining'>>): MessageOf<'key-state'> => ({
     v: PROTOCOL_VERSION, from: nodeIdOf(from), type: 'key-state', absent: [], tombstoned: [], live: [], witness: true, ...parts,
   });
   return { tombstones, store, sent, queries, state, live, clock, forgotten };
@@ -186,4 +186,62 @@ describe('Tombstones: pull-only rejoin', () => {
     store.putLocal(version(KEY_A, clock.now(), true, nodeIdOf(2)));
     expect(tombstones.mayOffer(KEY_A)).toBe(true);
   });
+
+  it('releases the held-back keys when every live peer is rejoining too (the whole cluster was away)', () => {
+    const { tombstones, store, state, clock } = lone(2);
+    store.putLocal(version(KEY_A, 0, false));
+    clock.advanceTo(clock.now() + OPTIONS.graceMs + 1);
+    tombstones.enterPullOnly();
+    tombstones.handle(state(1, { absent: [KEY_A], witness: false, rejoining: true }));
+    tombstones.tick();
+    expect(tombstones.mayOffer(KEY_A)).toBe(false);
+    // peer 2 has not said it is rejoining: nothing is released
+    for (let i = 0; i < 3; i++) {
+      clock.advanceTo(clock.now() + OPTIONS.askEveryMs);
+      tombstones.tick();
+    }
+    expect(tombstones.mayOffer(KEY_A)).toBe(false);
+    tombstones.handle(state(2, { absent: [KEY_A], witness: false, rejoining: true }));
+    clock.advanceTo(clock.now() + OPTIONS.askEveryMs);
+    tombstones.tick();
+    expect(tombstones.mayOffer(KEY_A)).toBe(true);
+    expect(tombstones.pullOnly).toBe(false);
+    expect(store.siblings(KEY_A)).toHaveLength(1);
+  });
+
+  it('releases them when no peer is live, but not before two rounds of asking', () => {
+    const { tombstones, store, clock, live } = lone(2);
+    store.putLocal(version(KEY_A, 0, false));
+    clock.advanceTo(clock.now() + OPTIONS.graceMs + 1);
+    tombstones.enterPullOnly();
+    live.splice(0, live.length);
+    tombstones.tick();
+    expect(tombstones.mayOffer(KEY_A)).toBe(false);
+    clock.advanceTo(clock.now() + 2 * OPTIONS.askEveryMs);
+    tombstones.tick();
+    expect(tombstones.mayOffer(KEY_A)).toBe(true);
+  });
+
+  it('a peer that is young but not rejoining keeps the keys held back (it will be a witness)', () => {
+    const { tombstones, store, state, clock } = lone(1);
+    store.putLocal(version(KEY_A, 0, false));
+    clock.advanceTo(clock.now() + OPTIONS.graceMs + 1);
+    tombstones.enterPullOnly();
+    tombstones.handle(state(1, { absent: [KEY_A], witness: false, rejoining: false }));
+    for (let i = 0; i < 5; i++) {
+      clock.advanceTo(clock.now() + OPTIONS.askEveryMs);
+      tombstones.tick();
+    }
+    expect(tombstones.mayOffer(KEY_A)).toBe(false);
+  });
+
+  it('says in its answers whether it is rejoining itself', () => {
+    const { tombstones, store, sent, clock } = lone(1);
+    store.putLocal(version(KEY_A, 0, false));
+    clock.advanceTo(clock.now() + OPTIONS.graceMs + 1);
+    tombstones.enterPullOnly();
+    tombstones.handle({ v: PROTOCOL_VERSION, from: nodeIdOf(1), type: 'key-query', keys: [KEY_A] });
+    expect(sent.at(-1)?.message).toMatchObject({ type: 'key-state', live: [KEY_A], witness: false, rejoining: true });
+  });
 });
+
