@@ -73,6 +73,7 @@ export function gossipRoutes(gossip: GossipRuntime, store: BlobStore, logger: Lo
     if (version.sha256 !== sha || version.origin !== sender.id) throw new CdnError('GOSSIP_ERR_BAD_MESSAGE', 'a node stages only its own writes, under their sha256');
     if (version.size > store.options.maxBlobBytes) throw new CdnError('CDN_ERR_TOO_LARGE', `a staged body of ${version.size} bytes is over this node's maximum`);
     await store.stageRemote(version, version.tombstone ? undefined : req);
+    if (!version.tombstone) gossip.bodyBytesStagedReceived += version.size;
     res.status(204).end();
   });
 

@@ -26,7 +26,7 @@ export function exportGossipMetrics(m: NodeMetrics, gossip: Pick<GossipRuntime, 
   m.mirrorCounter('cdn_gossip_bytes_sent_total', 'Gossip message bytes delivered to peers, by type', () => gossip.metrics().bytesSent);
   m.mirrorCounter('cdn_gossip_transport_problems_total', 'Gossip messages that failed or were dropped (backlog full), by kind', () => gossip.metrics().transport, 'kind');
   m.mirrorCounter('cdn_gossip_events_total', 'Protocol events: rounds, adoptions, rumors, anti-entropy sessions, suspicions, refutations, deaths, body fetches', () => gossip.metrics().events, 'event');
-  m.mirrorCounter('cdn_gossip_body_bytes_total', 'Body bytes moved between nodes, by direction (fetched, served)', () => gossip.metrics().bodyBytes, 'direction');
+  m.mirrorCounter('cdn_gossip_body_bytes_total', 'Body bytes moved between nodes, by direction: fetched and served (whole bodies), streamed (received for a read without keeping the body), staged_sent and staged_received (write copies)', () => gossip.metrics().bodyBytes, 'direction');
   m.labelledGauge('cdn_gossip_peers', 'Known peers by state', () => gossip.metrics().peers, 'state');
   m.labelledGauge('cdn_gossip_body_queue', 'Bodies waiting to be fetched', () => ({ queued: gossip.metrics().bodyQueue }), 'queue');
   const heaps = (pick: (c: CustodyStats) => [number, number, number, number]): Record<string, number> => {

@@ -55,7 +55,8 @@ export interface GossipMetrics {
   transport: Record<string, number>;
   peers: Record<string, number>;
   events: Record<string, number>;
-  bodyBytes: { fetched: number; served: number };
+  /** fetched and served: whole bodies between nodes; streamed: received to answer a read here without keeping the body (partial transfers too); staged: write copies sent and received */
+  bodyBytes: { fetched: number; served: number; streamed: number; staged_sent: number; staged_received: number };
   bodyQueue: number;
   custody: CustodyStats;
 }
@@ -236,6 +237,7 @@ export class GossipRuntime {
       for (const peer of targets) {
         this.transport.stage(peer, version, body?.(), timeoutMs).then(() => {
           staged.push(peer);
+          if (!version.tombstone) this.bodyBytesStagedSent += version.size;
           if (staged.length === needed) { clearTimeout(timer); resolve(); }
         }, (err: unknown) => {
           this.logger.debug({ err, peer: peer.id }, 'a staged write failed');
@@ -367,6 +369,7 @@ export class GossipRuntime {
         }
         const slice = new VerifiedSlice(version.sha256, version.size, start, end);
         body.on('error', (err) => slice.destroy(err));
+        body.on('data', (chunk: Buffer) => { this.bodyBytesStreamed += chunk.length; });
         body.pipe(slice);
         return slice;
       } catch (err) {
@@ -390,6 +393,10 @@ export class GossipRuntime {
 
   /** Body bytes sent to peers from /gossip/bodies (counted by the HTTP layer). */
   bodyBytesServed = 0;
+  /** Body bytes of write copies this node accepted on /gossip/stage (counted by the HTTP layer). */
+  bodyBytesStagedReceived = 0;
+  private bodyBytesStagedSent = 0;
+  private bodyBytesStreamed = 0;
 
   /** Everything an operator would ask about the gossip layer, for /metrics. */
   metrics(): GossipMetrics {
@@ -410,7 +417,10 @@ export class GossipRuntime {
         bodiesFetched: f.fetched, bodyFetchFailures: f.failures, badBodies: f.badBodies,
         rejoinKeysForgotten: this.core.tombstones.stats().rejoinForgotten, rejoinKeysReleased: this.core.tombstones.stats().rejoinReleased,
       },
-      bodyBytes: { fetched: f.bytes, served: this.bodyBytesServed },
+      bodyBytes: {
+        fetched: f.bytes, served: this.bodyBytesServed, streamed: this.bodyBytesStreamed,
+        staged_sent: this.bodyBytesStagedSent, staged_received: this.bodyBytesStagedReceived,
+      },
       bodyQueue: f.queued,
       custody: this.core.custody.stats(),
     };

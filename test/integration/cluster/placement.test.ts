@@ -34,6 +34,12 @@ async function placementOf(node: ClusterNode): Promise<PlacementView> {
   return ((await res.body.json()) as { placement: PlacementView }).placement;
 }
 
+/** A node's cdn_gossip_body_bytes_total for one direction. */
+async function bodyBytes(node: ClusterNode, direction: string): Promise<number> {
+  const text = await (await request(`${node.url}/metrics`)).body.text();
+  return Number(new RegExp(`^cdn_gossip_body_bytes_total\\{direction="${direction}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+}
+
 async function versionsJson(node: ClusterNode, key: string): Promise<{ status: number; owners: string[]; bodyHeld: boolean; deleted: boolean }> {
   const res = await request(`${node.url}/blobs/${key}/versions`, { headersTimeout: 5000, bodyTimeout: 5000 });
   if (res.statusCode !== 200) {
@@ -144,6 +150,8 @@ describe('six nodes, R=2, more data than any one disk holds', () => {
         expect(r.body.equals(body), `${n.url} ${key}`).toBe(true);
       }
     }
+    // a non-owner with no cache answered those reads by streaming from an owner: counted as streamed
+    for (const n of live) expect(await bodyBytes(n, 'streamed'), n.url).toBeGreaterThan(0);
     await waitFor(async () => exactlyOnOwners(live, [...blobs.keys()], R), { what: 'every body on exactly its owners', timeoutMs: 90_000, intervalMs: 500 });
     const fair = (R / live.length) * COUNT * SIZE;
     for (const n of live) {
@@ -330,6 +338,9 @@ describe('--write-copies 2', () => {
       return true;
     }, { what: 'the write served by every survivor', timeoutMs: 90_000, intervalMs: 500 });
     expect(createHash('sha256').update((await getBlob(survivors[0] as ClusterNode, key)).body).digest('hex')).toBe(createHash('sha256').update(body).digest('hex'));
+    // the copy made before the acknowledgement is counted where it was received
+    const staged = (await Promise.all(survivors.map((n) => bodyBytes(n, 'staged_received')))).reduce((a, b) => a + b, 0);
+    expect(staged).toBeGreaterThanOrEqual(body.length);
   });
 
   it('with no other node able to take a copy the PUT is 503 CDN_ERR_TOO_FEW_COPIES and nothing becomes visible', { timeout: 120_000 }, async () => {
