@@ -5,8 +5,9 @@
  * may be keys deleted, and their tombstones collected, while it was away. The
  * data plane does not send them; this makes a client's read wait too, so the
  * node does not serve a blob the cluster deleted. The wait asks the witnesses
- * about the key at once and is bounded: if none answers in time, the versions
- * here are all there is and are served as before.
+ * about the key at once and is bounded: if they have not settled it in time,
+ * the read answers 503 CDN_ERR_NOT_READY (src/http/blob-read.ts) rather than
+ * serve a version that may have been deleted.
  */
 import type { Tombstones } from '../core/tombstones.js';
 
