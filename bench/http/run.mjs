@@ -23,6 +23,7 @@ import { closeClientAgent, httpRequest } from './lib/http-client.mjs';
 import { preload, putProblem, startBare, startNginxServer, startNode } from './lib/servers.mjs';
 import { downloadHashed, readProcStatus, rssSampler, uploadGenerated } from './lib/rss.mjs';
 import { MiB, median, ratioRows, ratioTable, rssTable, targetLines, throughputTable } from './lib/report.mjs';
+import { wholeNumbers } from '../lib/options.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '..', '..');
@@ -79,14 +80,7 @@ function parseOptions() {
     process.stdout.write(USAGE);
     process.exit(0);
   }
-  const int = (name, min, max) => {
-    const n = Number(values[name]);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      process.stderr.write(`--${name} must be a whole number from ${min} to ${max}\n\n${USAGE}`);
-      process.exit(2);
-    }
-    return n;
-  };
+  const int = wholeNumbers(values, USAGE);
   const known = ['get', 'put', 'rss', 'get-4k', 'get-1m', 'put-4k', 'put-1m'];
   const only = new Set(values.only.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean));
   for (const o of only) {

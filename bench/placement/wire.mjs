@@ -42,6 +42,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { request } from 'undici';
+import { wholeNumbers } from '../lib/options.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
 const cli = join(root, 'dist/cli.js');
@@ -78,14 +79,7 @@ function options() {
     process.stdout.write(USAGE);
     process.exit(0);
   }
-  const int = (name, min, max) => {
-    const n = Number(values[name]);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      process.stderr.write(`--${name} must be a whole number from ${min} to ${max}\n\n${USAGE}`);
-      process.exit(2);
-    }
-    return n;
-  };
+  const int = wholeNumbers(values, USAGE);
   const nodes = int('nodes', 2, 30);
   const modes = values.modes.split(',').map((m) => m.trim()).filter(Boolean);
   for (const m of modes) {
