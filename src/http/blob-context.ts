@@ -26,11 +26,10 @@ export interface ClusterHooks {
   /**
    * while a pull-only rejoin holds `key` back (its versions may be of a blob
    * deleted while this node was away), resolves once witnesses have settled
-   * it, or after a bound; undefined when nothing is held back
+   * it, or after a bound, with whether it is still held back; undefined when
+   * nothing is held back
    */
-  settleRejoin(key: string): Promise<void> | undefined;
-  /** true while a pull-only rejoin still holds `key` back (the witnesses have not settled it) */
-  heldBack(key: string): boolean;
+  settleRejoin(key: string): Promise<boolean> | undefined;
 }
 
 export interface BlobApiContext {

@@ -53,8 +53,7 @@ async function readBlob(ctx: BlobApiContext, req: IncomingMessage, res: ServerRe
   // are asked at once and the read waits for them (bounded); if they have still not settled it,
   // the version here is not served: 503, retry.
   const rejoin = ctx.cluster?.settleRejoin(key);
-  if (rejoin !== undefined) await rejoin;
-  if (ctx.cluster?.heldBack(key) === true) {
+  if (rejoin !== undefined && await rejoin) {
     res.setHeader('Retry-After', '1');
     throw new CdnError('CDN_ERR_NOT_READY', `rejoining after a long absence: blob ${key} is being confirmed with peers`);
   }

@@ -132,7 +132,6 @@ export class CdnNode {
       lookup: (k) => gossip.lookup(k),
       touched: (sha) => gossip.core.custody.touched(sha),
       settleRejoin: (k) => gossip.settleRejoin(k),
-      heldBack: (k) => !gossip.core.tombstones.mayOffer(k),
     };
     exportGossipMetrics(ctx.metrics, gossip);
     this.store.onAdopted((versions) => {

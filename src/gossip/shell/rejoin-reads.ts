@@ -41,11 +41,12 @@ export class RejoinReads {
    * Undefined when `key` is not held back (the read goes on at once); else a
    * promise that resolves once the witnesses have settled it (vouched for:
    * the read serves it; forgotten: the read finds nothing here) or the bound
-   * has passed. Before start() has decided, every read waits for it.
+   * has passed, with whether the key is still held back. Before start() has
+   * decided, every read waits for it.
    */
-  settle(key: string): Promise<void> | undefined {
+  settle(key: string): Promise<boolean> | undefined {
     if (this.decided && this.tombstones.mayOffer(key)) return undefined;
-    return this.wait(key);
+    return this.wait(key).then(() => !this.tombstones.mayOffer(key));
   }
 
   private async wait(key: string): Promise<void> {

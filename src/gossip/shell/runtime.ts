@@ -328,9 +328,10 @@ export class GossipRuntime {
   /**
    * A client read of `key` waits while a pull-only rejoin holds it back (it
    * may have been deleted while this node was away): until witnesses settle
-   * it, or runtime.lookupTimeoutMs (rejoin-reads.ts). Undefined: read at once.
+   * it, or runtime.lookupTimeoutMs (rejoin-reads.ts), with whether it is still
+   * held back. Undefined: read at once.
    */
-  settleRejoin(key: string): Promise<void> | undefined {
+  settleRejoin(key: string): Promise<boolean> | undefined {
     return this.rejoinReads.settle(key);
   }
 
