@@ -42,6 +42,7 @@ export const ERROR_CODES = {
   GOSSIP_ERR_BAD_SIGNATURE: { status: 401, description: 'The signature does not verify against the sender\'s public key.' },
   GOSSIP_ERR_STALE: { status: 401, description: 'The signed timestamp is outside the accepted window.' },
   GOSSIP_ERR_REPLAY: { status: 401, description: 'This signed request was seen before.' },
+  GOSSIP_ERR_BUSY: { status: 503, description: 'The receiver holds as many live nonces as it may; the request was not read. Try again later.' },
   GOSSIP_ERR_UNKNOWN_PEER: { status: 401, description: 'The sender is not registered with the Point.' },
   GOSSIP_ERR_BANNED_PEER: { status: 403, description: 'The sender\'s address is banned.' },
 

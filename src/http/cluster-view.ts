@@ -11,6 +11,22 @@ export interface PeerView {
   state: 'alive' | 'suspect' | 'dead' | 'left';
   incarnation: number;
   lastContact: string | null;
+  /** median offset of the peer's wall clock from this node's, seconds (positive: ahead); null before its first answer */
+  clockOffsetSeconds: number | null;
+}
+
+/** This node's clock against its peers' (proposals/0011-clocks.md). */
+export interface ClockView {
+  /** --max-clock-skew, seconds */
+  limitSeconds: number;
+  /** peers heard from in the last two minutes */
+  peers: number;
+  /** of them, those further off than the limit */
+  peersBeyond: number;
+  /** median of their offsets from this node, seconds */
+  medianOffsetSeconds: number;
+  /** most peers are past the limit: this node's clock is the one off, and /readyz says 503 */
+  disagrees: boolean;
 }
 
 export interface ClusterView {
@@ -19,6 +35,7 @@ export interface ClusterView {
   address: string;
   startedAt: string;
   peers: PeerView[];
+  clock: ClockView;
   blobs: { live: number; keys: number; bodies: number; bytes: number; quotaBytes: number };
   point: { url: string; state: string; lastError: string | null };
   /** versions adopted from peers lately: how long after their creation, and conflicts seen */

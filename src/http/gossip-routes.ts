@@ -16,6 +16,7 @@ import { normaliseIp } from '../bootstrap/caller.js';
 import type { GossipRuntime } from '../gossip/shell/runtime.js';
 import { LIMITS } from '../gossip/core/messages.js';
 import { STAGE_VERSION_HEADER, stageSignedMaterial } from '../gossip/shell/http-transport.js';
+import { TIME_HEADER } from '../gossip/shell/signing.js';
 import { versionSchema } from '../consensus/schema.js';
 import type { Version } from '../consensus/types.js';
 import type { BlobStore } from '../storage/blob-store.js';
@@ -34,6 +35,11 @@ function peerIp(req: Request): string {
 
 export function gossipRoutes(gossip: GossipRuntime, store: BlobStore, logger: Logger): Router {
   const router = Router();
+  // Every answer, refusals too, carries this node's wall clock: a peer whose clock is off learns by how much.
+  router.use('/gossip', (_req: Request, res: Response, next: NextFunction) => {
+    res.setHeader(TIME_HEADER, String(gossip.wall.now()));
+    next();
+  });
 
   router.post('/gossip/message', express.raw({ type: () => true, limit: LIMITS.maxMessageBytes }), async (req: Request, res: Response) => {
     const ip = peerIp(req);

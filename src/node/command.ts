@@ -27,6 +27,7 @@ interface NodeFlags {
   replicas?: string;
   tombstoneGrace?: string;
   tombstoneSweep?: string;
+  maxClockSkew?: string;
   zone?: string;
   cacheSize?: string;
   writeCopies?: string;
@@ -41,6 +42,7 @@ const FLAG_OF: Record<string, string> = {
   'placement.replicas': '--replicas (REPLICAS)', 'placement.zone': '--zone (ZONE)', 'placement.cacheBytes': '--cache-size (CACHE_SIZE)',
   'placement.writeCopies': '--write-copies (WRITE_COPIES)',
   tombstoneGraceMs: '--tombstone-grace (TOMBSTONE_GRACE_MS)', tombstoneSweepMs: '--tombstone-sweep (TOMBSTONE_SWEEP_MS)',
+  maxClockSkewMs: '--max-clock-skew (MAX_CLOCK_SKEW_MS)',
   'server.maxConnections': '--max-connections (MAX_CONNECTIONS)', 'server.headersTimeoutMs': '--headers-timeout (HEADERS_TIMEOUT_MS)',
 };
 
@@ -71,6 +73,7 @@ export function registerNodeCommand(program: Command): void {
     .addOption(new Option('--write-copies <n>', `a write is acknowledged once this many nodes hold it durably (default ${NODE_DEFAULTS.placement.writeCopies})`).env('WRITE_COPIES'))
     .addOption(new Option('--tombstone-grace <ms>', `deleted keys' tombstones are kept at least this long; a node away longer rejoins pull-only (default ${NODE_DEFAULTS.tombstoneGraceMs})`).env('TOMBSTONE_GRACE_MS'))
     .addOption(new Option('--tombstone-sweep <ms>', `how often tombstones past the grace are collected (default ${NODE_DEFAULTS.tombstoneSweepMs})`).env('TOMBSTONE_SWEEP_MS'))
+    .addOption(new Option('--max-clock-skew <ms>', `how far peers' wall clocks may be from this node's; further off they are refused and flagged (default ${NODE_DEFAULTS.maxClockSkewMs})`).env('MAX_CLOCK_SKEW_MS'))
     .addOption(new Option('--gossip-profile <name>', 'gossip timings: production or local-test (default production)').env('GOSSIP_PROFILE'))
     .addOption(new Option('--alone', 'run without the Point and peers, on purpose').env('ALONE'))
     .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent').env('LOG_LEVEL'))
@@ -90,6 +93,7 @@ export function registerNodeCommand(program: Command): void {
       input.server = { maxConnections: flags.maxConnections, headersTimeoutMs: flags.headersTimeout };
       if (flags.tombstoneGrace !== undefined) input.tombstoneGraceMs = wholeNumber(flags.tombstoneGrace);
       if (flags.tombstoneSweep !== undefined) input.tombstoneSweepMs = wholeNumber(flags.tombstoneSweep);
+      if (flags.maxClockSkew !== undefined) input.maxClockSkewMs = wholeNumber(flags.maxClockSkew);
       input.placement = {
         replicas: flags.replicas === undefined ? undefined : flags.replicas.trim() === 'all' ? 'all' : wholeNumber(flags.replicas),
         zone: flags.zone,

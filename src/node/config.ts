@@ -82,6 +82,7 @@ const nodeSchema = z.strictObject({
   quotaBytes: sizeOption,
   tombstoneGraceMs: integerIn(1, Number.MAX_SAFE_INTEGER),
   tombstoneSweepMs: integerIn(1, 86_400_000),
+  maxClockSkewMs: integerIn(1_000, 86_400_000),
   minUploadBytesPerSecond: z.coerce.number({ error: 'must be a whole number of bytes/s' }).int('must be a whole number of bytes/s').min(0, 'must not be negative'),
   stallWindowMs: z.coerce.number({ error: 'must be whole milliseconds' }).int('must be whole milliseconds').min(100, 'must be at least 100 ms'),
   bodyCacheBytes: integerIn(0, Number.MAX_SAFE_INTEGER),
@@ -119,6 +120,15 @@ const production = {
   tombstoneGraceMs: 24 * 60 * 60 * 1000,
   /** How often tombstone collection runs. Cheap: one pass over the in-memory index. */
   tombstoneSweepMs: 10 * 60 * 1000,
+  /**
+   * How far two nodes' wall clocks may disagree (proposal 0011). Signed
+   * requests within it are accepted (nonces are kept for twice it), versions
+   * stamped up to it ahead are adopted; a peer further off is refused, logged
+   * and flagged. 5 minutes, Kerberos's default. Wider tolerates worse clocks
+   * but lets a node that runs ahead win ties between concurrent writes for
+   * longer and holds more nonces.
+   */
+  maxClockSkewMs: 300_000,
   /**
    * Uploads slower than minUploadBytesPerSecond over the last stallWindowMs
    * are cut off with 408 (slow-client bound), never a fixed deadline: a

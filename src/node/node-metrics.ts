@@ -21,7 +21,7 @@ export function exportConnectionMetrics(metrics: NodeMetrics, server: Server): v
   metrics.mirrorCounter('cdn_http_connections_dropped_total', 'Connections closed at once because --max-connections were open', () => ({ cap: conns.dropped }), 'reason');
 }
 
-export function exportGossipMetrics(m: NodeMetrics, gossip: Pick<GossipRuntime, 'metrics'>): void {
+export function exportGossipMetrics(m: NodeMetrics, gossip: Pick<GossipRuntime, 'metrics' | 'peerClocks'>): void {
   m.mirrorCounter('cdn_gossip_messages_sent_total', 'Gossip messages delivered to peers, by type', () => gossip.metrics().messagesSent);
   m.mirrorCounter('cdn_gossip_bytes_sent_total', 'Gossip message bytes delivered to peers, by type', () => gossip.metrics().bytesSent);
   m.mirrorCounter('cdn_gossip_transport_problems_total', 'Gossip messages that failed or were dropped (backlog full), by kind', () => gossip.metrics().transport, 'kind');
@@ -39,5 +39,10 @@ export function exportGossipMetrics(m: NodeMetrics, gossip: Pick<GossipRuntime, 
     () => heaps((c) => [c.ownedBytes, c.cachedBytes, c.handoffBytes, c.missingBytes]), 'custody');
   m.mirrorCounter('cdn_placement_events_total', 'Custody events: hand-off copies dropped once the owners confirmed, cache entries evicted, bodies asked of owners, sweeps run and skipped (nothing changed)',
     () => { const c = gossip.metrics().custody; return { dropped: c.dropped, evicted: c.evicted, queried: c.queried, sweeps: c.sweeps, sweepsSkipped: c.skipped }; }, 'event');
+  // reset at each scrape (labelledGauge), so a forgotten peer's series goes away
+  m.labelledGauge('cdn_clock_offset_seconds', 'Median offset of each peer\'s wall clock from this node\'s, seconds (positive: the peer is ahead)',
+    () => Object.fromEntries(gossip.peerClocks.all().map((o) => [o.peer, o.offsetMs / 1000])), 'peer');
+  m.labelledGauge('cdn_clock_peers', 'Peers heard from lately (total) and those further off than --max-clock-skew (beyond)',
+    () => { const v = gossip.peerClocks.verdict(); return { total: v.peers, beyond: v.beyond }; }, 'view');
   m.labelledGauge('cdn_placement_members', 'Members bodies are placed on, this node included', () => ({ members: gossip.metrics().custody.placementMembers }), 'view');
 }

@@ -9,6 +9,8 @@ import type { StoreStats } from '../storage/types.js';
 import type { LagSummary } from './replication-lags.js';
 import type { CustodyStats } from '../gossip/core/custody.js';
 import type { Replicas } from '../gossip/core/placement.js';
+import type { ClockVerdict } from '../gossip/core/clock-offsets.js';
+import { clockReason, type Acceptance } from '../gossip/shell/peer-clocks.js';
 
 /** What readiness is judged on: cheap to gather, as probes ask often. */
 export interface ReadinessState {
@@ -18,6 +20,10 @@ export interface ReadinessState {
   readonly alone: boolean;
   readonly members: readonly MemberRecord[];
   readonly point: { readonly url: string; readonly state: string | undefined; readonly lastError: string | null };
+  /** this node's clock against its peers'; absent when running alone */
+  readonly clock?: ClockVerdict | undefined;
+  /** peers that lately accepted, or refused, this node's messages; absent when running alone */
+  readonly acceptance?: Acceptance | undefined;
 }
 
 /** The parts' state the cluster view is made of (the store's counts walk its index). */
@@ -31,16 +37,26 @@ export interface NodeState extends ReadinessState {
   readonly placement: { readonly replicas: Replicas; readonly zone: string | null; readonly cacheBytes: number; readonly writeCopies: number };
   /** absent when running alone: every body held is owned */
   readonly custody: CustodyStats | undefined;
+  /** each peer's clock offset, ms */
+  readonly offsets: ReadonlyMap<string, number>;
 }
 
 export function readiness(s: ReadinessState): { ready: boolean; reason: string } {
   if (s.stopping) return { ready: false, reason: 'stopping' };
   if (!s.storageOpen) return { ready: false, reason: 'storage is not open' };
   if (s.alone) return { ready: true, reason: 'storage open; alone on purpose (--alone)' };
+  if (s.clock?.disagrees === true) return { ready: false, reason: clockReason(s.clock) };
+  if (s.acceptance !== undefined && s.acceptance.refusing > 0 && s.acceptance.accepting === 0) {
+    return { ready: false, reason: `storage open; not joined: every peer that answered lately (${s.acceptance.refusing}) refused this node's messages` };
+  }
   const live = s.members.filter((m) => m.state === 'alive').length;
   const point = s.point.state ?? 'unknown';
   if (s.point.state === 'registered' || live > 0) return { ready: true, reason: `storage open; joined (${live} live peers, Point ${point})` };
   return { ready: false, reason: `storage open; not joined yet (Point ${point}${s.point.lastError ? `: ${s.point.lastError}` : ''}, no live peers)` };
+}
+
+function seconds(ms: number | undefined): number | null {
+  return ms === undefined ? null : Math.round(ms) / 1000;
 }
 
 function placementView(s: NodeState): ClusterView['placement'] {
@@ -66,7 +82,15 @@ export function clusterView(s: NodeState): ClusterView {
     peers: s.members.map((m) => ({
       id: m.id, address: m.address, state: m.state, incarnation: m.incarnation,
       lastContact: m.lastContact === null ? null : new Date(m.lastContact).toISOString(),
+      clockOffsetSeconds: seconds(s.offsets.get(m.id)),
     })),
+    clock: {
+      limitSeconds: (s.clock?.limitMs ?? 0) / 1000,
+      peers: s.clock?.peers ?? 0,
+      peersBeyond: s.clock?.beyond ?? 0,
+      medianOffsetSeconds: seconds(s.clock?.medianMs) ?? 0,
+      disagrees: s.clock?.disagrees ?? false,
+    },
     blobs: { live: s.store.liveKeys, keys: s.store.keys, bodies: s.store.bodies, bytes: s.store.bodyBytes, quotaBytes: s.store.quotaBytes },
     replication: { ...s.lags, conflictsDetected: s.store.conflictsDetected, conflictsResolved: s.store.conflictsResolved },
     placement: placementView(s),

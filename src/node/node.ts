@@ -12,6 +12,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Logger } from '../log.js';
 import { loadOrCreateIdentity, type NodeIdentity } from '../identity/keystore.js';
 import { HybridLogicalClock } from '../consensus/hlc.js';
+import { monotonicClock, wallClock, type Clock } from '../wall-clock.js';
 import { BlobStore } from '../storage/blob-store.js';
 import { BodyCache } from '../http/body-cache.js';
 import { NodeMetrics } from '../http/metrics.js';
@@ -44,6 +45,8 @@ export class CdnNode {
     readonly identity: NodeIdentity,
     readonly store: BlobStore,
     private readonly logger: Logger,
+    /** the wall clock (the test file's skew in fault tests); timers run on the monotonic clock */
+    private readonly wall: Clock & { stop?: () => void },
   ) {
     this.lags = new ReplicationLags(config.replicationLagSamples);
   }
@@ -52,12 +55,20 @@ export class CdnNode {
     await mkdir(config.dataDir, { recursive: true });
     const identity = await loadOrCreateIdentity(config.dataDir);
     const log = logger.child({ node: identity.id });
-    const clock = new HybridLogicalClock(() => Date.now());
-    const store = await BlobStore.open(
-      { dataDir: config.dataDir, maxBlobBytes: config.maxBlobBytes, quotaBytes: config.quotaBytes, tombstoneGraceMs: config.tombstoneGraceMs },
-      { nodeId: identity.id, clock, logger: log.child({ component: 'storage' }) },
-    );
-    const node = new CdnNode(config, identity, store, log);
+    const wall = wallClock(config.profile, log.child({ component: 'clock' }));
+    // a version stamped further ahead than the skew limit is refused, so one wild clock cannot drag ours forward
+    const clock = new HybridLogicalClock(() => wall.now(), { maxForwardDriftMs: config.maxClockSkewMs });
+    let store: BlobStore;
+    try {
+      store = await BlobStore.open(
+        { dataDir: config.dataDir, maxBlobBytes: config.maxBlobBytes, quotaBytes: config.quotaBytes, tombstoneGraceMs: config.tombstoneGraceMs },
+        { nodeId: identity.id, clock, logger: log.child({ component: 'storage' }) },
+      );
+    } catch (err) {
+      wall.stop?.();
+      throw err;
+    }
+    const node = new CdnNode(config, identity, store, log, wall);
     try {
       await node.listen();
     } catch (err) {
@@ -105,7 +116,7 @@ export class CdnNode {
     }
 
     this.sweepTimer = setInterval(() => {
-      (this.gossip === undefined ? this.store.collectTombstones(Date.now()) : this.gossip.collectTombstones(Date.now(), this.store))
+      (this.gossip === undefined ? this.store.collectTombstones(this.wall.now()) : this.gossip.collectTombstones(this.wall.now(), this.store))
         .then((n) => { if (n > 0) this.logger.info({ collected: n }, 'tombstones collected'); })
         .catch((err: unknown) => this.logger.warn({ err }, 'tombstone collection failed'));
     }, config.tombstoneSweepMs);
@@ -121,7 +132,8 @@ export class CdnNode {
       config.pointLink, this.logger.child({ component: 'point' }), (peers) => this.gossip?.addPeersFromPoint(peers));
     const { runtime, membership, dataPlane, placement, transport, bodyFetcher } = config;
     const gossip = new GossipRuntime(this.identity, self, this.store, point, config.dataDir, this.logger.child({ component: 'gossip' }),
-      { runtime, membership, dataPlane: { ...dataPlane, tombstoneGraceMs: config.tombstoneGraceMs }, placement, transport, bodyFetcher }, localAddress);
+      { runtime, membership, dataPlane: { ...dataPlane, tombstoneGraceMs: config.tombstoneGraceMs, maxClockSkewMs: config.maxClockSkewMs }, placement, transport, bodyFetcher },
+      localAddress, { wall: this.wall, monotonic: monotonicClock });
     this.store.onBodyLost((sha, size) => gossip.bodyLost(sha, size));
     ctx.cluster = {
       published: (v) => gossip.published(v),
@@ -135,7 +147,7 @@ export class CdnNode {
     };
     exportGossipMetrics(ctx.metrics, gossip);
     this.store.onAdopted((versions) => {
-      const now = Date.now();
+      const now = this.wall.now();
       for (const v of versions) {
         const lag = now - v.timestamp.wall;
         ctx.metrics.replicated(Math.max(0, lag) / 1000);
@@ -156,6 +168,8 @@ export class CdnNode {
       alone: this.config.alone,
       members: this.gossip?.members() ?? [],
       point: { url: this.config.bootstrapUrl, state: this.point?.state, lastError: this.point?.lastError ?? null },
+      clock: this.gossip?.peerClocks.verdict(),
+      acceptance: this.gossip?.peerClocks.acceptance(),
     };
   }
 
@@ -170,6 +184,7 @@ export class CdnNode {
       lags: this.lags.summary(),
       placement: { replicas: this.config.placement.replicas, zone: this.config.placement.zone ?? null, cacheBytes: this.config.placement.cacheBytes, writeCopies: this.config.placement.writeCopies },
       custody: this.gossip?.metrics().custody,
+      offsets: new Map((this.gossip?.peerClocks.all() ?? []).map((o) => [o.peer, o.offsetMs])),
     };
   }
 
@@ -185,6 +200,7 @@ export class CdnNode {
     if (this.server !== undefined) await closeGracefully(this.server, this.config.shutdownGraceMs);
     await this.point?.stop().catch(() => undefined);
     await this.store.close();
+    this.wall.stop?.();
     this.logger.info('node stopped');
   }
 }

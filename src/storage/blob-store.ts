@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../log.js';
 import { CdnError } from '../errors.js';
-import type { HybridLogicalClock } from '../consensus/hlc.js';
+import { HlcDriftError, type HybridLogicalClock } from '../consensus/hlc.js';
 import type { SiblingSet, VectorClock, Version } from '../consensus/types.js';
 import { normalizeClock } from '../consensus/vector-clock.js';
 import { liveWinner, mergeVersion, nextClock, pickWinner } from '../consensus/versions.js';
@@ -363,6 +363,8 @@ export class BlobStore {
     this.assertOpen();
     const byKey = new Map<string, Version[]>();
     for (const v of versions) {
+      // A receive event for the hybrid clock; one stamped past its drift limit is refused.
+      if (!this.observed(v)) continue;
       const list = byKey.get(v.key);
       if (list === undefined) byKey.set(v.key, [v]);
       else list.push(v);
@@ -443,6 +445,10 @@ export class BlobStore {
       return;
     }
     if (!version.tombstone && source === undefined) throw new CdnError('GOSSIP_ERR_BAD_MESSAGE', 'a staged version needs its body');
+    if (!this.observed(version)) {
+      source?.destroy();
+      throw new CdnError('GOSSIP_ERR_BAD_MESSAGE', 'the staged version is stamped further ahead of this node\'s clock than the skew limit');
+    }
     const reservation = this.quota.reservation();
     let tmpPath: string | undefined;
     try {
@@ -480,6 +486,17 @@ export class BlobStore {
     } finally {
       reservation.release();
       if (tmpPath !== undefined) await unlink(tmpPath).catch(() => undefined);
+    }
+  }
+
+  /** Moves the hybrid clock past a remote version's timestamp; false when it is further ahead than the clock accepts. */
+  private observed(v: Version): boolean {
+    try {
+      this.deps.clock.observe(v.timestamp);
+      return true;
+    } catch (err) {
+      if (err instanceof HlcDriftError) return false;
+      throw err;
     }
   }
 

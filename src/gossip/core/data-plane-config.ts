@@ -85,6 +85,13 @@ export interface DataPlaneConfig {
    */
   readonly tombstoneGraceMs: number;
   /**
+   * Versions stamped further ahead of this node's wall clock than this are
+   * refused (the node sets it from --max-clock-skew): a node whose clock runs
+   * years ahead cannot win every tie for years, nor drag others' hybrid
+   * clocks forward.
+   */
+  readonly maxClockSkewMs: number;
+  /**
    * A node answers as a witness for a rejoining peer only after it has been
    * up this long (and is not rejoining itself): long enough for anti-entropy
    * to have brought it every key, so "I do not know this key" means deleted.
@@ -110,6 +117,7 @@ const production: DataPlaneConfig = {
   holdersPerBody: 8,
   staleAdmissionMs: 0,
   tombstoneGraceMs: 24 * 3_600_000,
+  maxClockSkewMs: 300_000,
   witnessUptimeMs: 3_600_000,
 };
 
@@ -138,6 +146,7 @@ const schema = z.strictObject({
   holdersPerBody: integerIn(1, 256),
   staleAdmissionMs: integerIn(0, Number.MAX_SAFE_INTEGER),
   tombstoneGraceMs: integerIn(1, Number.MAX_SAFE_INTEGER),
+  maxClockSkewMs: integerIn(1_000, 86_400_000),
   witnessUptimeMs: integerIn(0, 30 * 24 * 3_600_000),
 });
 

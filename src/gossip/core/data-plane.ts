@@ -58,6 +58,8 @@ export interface DataPlaneStats {
   versionsAdopted: number;
   /** versions refused by the stale-admission rule */
   staleRefused: number;
+  /** versions stamped further ahead of this node's wall clock than the skew limit */
+  aheadRefused: number;
   /** anti-entropy sessions this node opened */
   aeSessions: number;
   /** anti-entropy messages sent: ae-* and repair `versions` */
@@ -90,6 +92,7 @@ export class DataPlane {
     versionsReceived: 0,
     versionsAdopted: 0,
     staleRefused: 0,
+    aheadRefused: 0,
     aeSessions: 0,
     aeMessagesOut: 0,
     aeBytesOut: 0,
@@ -222,8 +225,9 @@ export class DataPlane {
       if (held.has(v.sha256)) this.bodyHolders.add(v.sha256, from);
     }
 
+    const aheadBefore = this.counters.aheadRefused;
     const admitted = versions.filter((v) => this.admissible(v));
-    this.counters.staleRefused += versions.length - admitted.length;
+    this.counters.staleRefused += versions.length - admitted.length - (this.counters.aheadRefused - aheadBefore);
     const adopted = dedupe(admitted.length === 0 ? [] : await this.deps.store.applyRemote(admitted));
     this.counters.versionsAdopted += adopted.length;
 
@@ -262,9 +266,14 @@ export class DataPlane {
    * key would otherwise take it back from a peer that has not yet).
    */
   private admissible(v: Version): boolean {
-    if (v.tombstone && this.env.clock.now() - v.timestamp.wall > this.options.tombstoneGraceMs) return this.deps.store.siblings(v.key).length > 0;
+    const now = (this.env.wall ?? this.env.clock).now();
+    if (v.timestamp.wall - now > this.options.maxClockSkewMs) {
+      this.counters.aheadRefused++;
+      return false;
+    }
+    if (v.tombstone && now - v.timestamp.wall > this.options.tombstoneGraceMs) return this.deps.store.siblings(v.key).length > 0;
     const limit = this.options.staleAdmissionMs;
-    if (limit === 0 || this.env.clock.now() - v.timestamp.wall <= limit) return true;
+    if (limit === 0 || now - v.timestamp.wall <= limit) return true;
     return this.deps.store.siblings(v.key).length > 0;
   }
 

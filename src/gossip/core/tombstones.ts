@@ -98,7 +98,7 @@ export class Tombstones {
    * every key whose versions are all older than it until witnesses answer.
    */
   enterPullOnly(): void {
-    const horizon = this.env.clock.now() - this.options.graceMs;
+    const horizon = (this.env.wall ?? this.env.clock).now() - this.options.graceMs;
     for (const key of this.deps.store.keys()) {
       const set = this.deps.store.siblings(key);
       if (set.length > 0 && set.every((v) => v.timestamp.wall < horizon)) this.pending.set(key, new Set());

@@ -61,7 +61,14 @@ export interface ProtocolEnv {
   /** this node's zone (--zone), announced with its membership claims; undefined: none */
   readonly zone?: string | undefined;
   readonly transport: Transport;
+  /** for timers and intervals: monotonic in the shell, so a wall-clock step moves no deadline */
   readonly clock: Clock;
+  /**
+   * the wall clock, for comparisons with version timestamps (ages, grace
+   * periods, how far ahead a version is); absent: `clock` (the simulator and
+   * unit tests, where the two are one)
+   */
+  readonly wall?: Clock;
   readonly random: Random;
   readonly logger: Logger;
 }

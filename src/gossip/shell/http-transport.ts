@@ -15,7 +15,7 @@ import type { NodeIdentity } from '../../identity/keystore.js';
 import { CdnError } from '../../errors.js';
 import type { GossipMessage } from '../core/messages.js';
 import type { Version } from '../../consensus/types.js';
-import { signRequest } from './signing.js';
+import { TIME_HEADER, signRequest } from './signing.js';
 import type { HttpTransportOptions } from './runtime-config.js';
 import type { Clock, NodeId, PeerInfo, Transport } from '../core/types.js';
 
@@ -40,12 +40,23 @@ export interface TransportStats {
   byType: Record<string, { messages: number; bytes: number }>;
 }
 
+/** One answer to a signed message, for the clock and acceptance of that peer (peer-clocks.ts). */
+export interface PeerAnswer {
+  readonly status: number;
+  /** the peer's wall clock as it answered (x-gossip-time), when it said */
+  readonly peerTime: number | undefined;
+  readonly sentAt: number;
+  readonly answeredAt: number;
+}
+
 export class HttpTransport implements Transport {
   private readonly agent: Agent;
   private readonly queues = new Map<NodeId, PQueue>();
   readonly stats: TransportStats = { sent: 0, failed: 0, dropped: 0, bytesOut: 0, byType: {} };
   /** called when a peer could not be reached or refused a message */
   onFailure: ((peer: PeerInfo, err: unknown) => void) | undefined;
+  /** called on every answer to a message: its status, and the peer's clock from x-gossip-time with the wall-clock times it was sent and answered */
+  onAnswer: ((peer: PeerInfo, answer: PeerAnswer) => void) | undefined;
 
   constructor(
     private readonly identity: NodeIdentity,
@@ -84,8 +95,12 @@ export class HttpTransport implements Transport {
     const body = JSON.stringify(message);
     void queue.add(async () => {
       try {
+        const sentAt = this.clock.now();
         const headers = { 'content-type': 'application/json', ...this.sign('POST', MESSAGE_PATH, body) };
         const res = await request(`http://${to.address}${MESSAGE_PATH}`, { method: 'POST', body, headers, dispatcher: this.agent });
+        const time = res.headers[TIME_HEADER];
+        const peerTime = typeof time === 'string' && /^\d{1,16}$/.test(time) ? Number(time) : undefined;
+        this.onAnswer?.(to, { status: res.statusCode, peerTime, sentAt, answeredAt: this.clock.now() });
         if (res.statusCode >= 300) {
           const why = (await res.body.text()).slice(0, 300);
           throw new CdnError('GOSSIP_ERR_BAD_MESSAGE', `peer answered ${res.statusCode}: ${why}`);

@@ -30,6 +30,8 @@ import { ReplayGuard, verifyRequest, type VerifiedSender } from './signing.js';
 import { LIMITS, PROTOCOL_VERSION, parseGossipMessage, peerInfoSchema } from '../core/messages.js';
 import { sameVersion } from '../../consensus/versions.js';
 import type { Clock, MemberRecord, NodeId, PeerInfo, VersionStore } from '../core/types.js';
+import { monotonicClock, systemWallClock } from '../../wall-clock.js';
+import { PeerClocks } from './peer-clocks.js';
 
 /** What the runtime needs of the Point beyond vouching. */
 export interface Bootstrap extends PeerRegistry {
@@ -91,7 +93,12 @@ export class GossipRuntime {
   private readonly rejoinReads: RejoinReads;
   private readonly auth: PeerAuth;
   private readonly replay: ReplayGuard;
-  private readonly clock: Clock = { now: () => Date.now() };
+  /** for timers (the core's clock, the Point's vouches): never follows a wall-clock step */
+  private readonly monotonic: Clock;
+  /** for what crosses the wire or the disk: signatures, last contact, version ages */
+  readonly wall: Clock;
+  /** peers' clock offsets and whether they accept our messages */
+  readonly peerClocks: PeerClocks;
   private readonly badMessages = new Map<string, number>();
   private tickTimer: NodeJS.Timeout | undefined;
   private persistTimer: NodeJS.Timeout | undefined;
@@ -108,10 +115,15 @@ export class GossipRuntime {
     private readonly options: GossipRuntimeOptions,
     /** source address for connections to peers, so they see the address this node serves on */
     localAddress?: string,
+    clocks: { readonly wall: Clock; readonly monotonic: Clock } = { wall: systemWallClock, monotonic: monotonicClock },
   ) {
-    this.transport = new HttpTransport(identity, this.clock, logger.child({ part: 'transport' }), options.transport, localAddress);
+    this.wall = clocks.wall;
+    this.monotonic = clocks.monotonic;
+    this.transport = new HttpTransport(identity, this.wall, logger.child({ part: 'transport' }), options.transport, localAddress);
+    this.peerClocks = new PeerClocks(this.monotonic, options.dataPlane.maxClockSkewMs, logger.child({ part: 'clocks' }));
+    this.transport.onAnswer = (peer, answer) => this.peerClocks.answered(peer, answer);
     this.core = new GossipCore(
-      { self, zone: options.placement.zone, transport: this.transport, clock: this.clock, random: { next: Math.random }, logger },
+      { self, zone: options.placement.zone, transport: this.transport, clock: this.monotonic, wall: this.wall, random: { next: Math.random }, logger },
       store,
       { membership: options.membership, data: options.dataPlane, placement: options.placement },
       (version) => {
@@ -138,8 +150,8 @@ export class GossipRuntime {
       },
       logger: logger.child({ part: 'body-fetcher' }),
     }, options.bodyFetcher);
-    this.auth = new PeerAuth(bootstrap, this.clock);
-    this.replay = new ReplayGuard(this.clock);
+    this.auth = new PeerAuth(bootstrap, this.monotonic);
+    this.replay = new ReplayGuard(this.wall, { windowMs: options.dataPlane.maxClockSkewMs });
     this.rejoinReads = new RejoinReads(this.core.tombstones, options.runtime.lookupTimeoutMs);
   }
 
@@ -153,7 +165,7 @@ export class GossipRuntime {
     }
     this.core.start(seeds);
     // away longer than the tombstone grace (or no record of contact, with keys older than it): rejoin pull-only
-    if (this.lastContact === undefined || this.clock.now() - this.lastContact > this.options.dataPlane.tombstoneGraceMs) this.core.tombstones.enterPullOnly();
+    if (this.lastContact === undefined || this.wall.now() - this.lastContact > this.options.dataPlane.tombstoneGraceMs) this.core.tombstones.enterPullOnly();
     this.rejoinReads.started();
     this.started = true;
     this.tickTimer = setInterval(() => this.core.tick(), this.options.membership.tickMs);
@@ -177,7 +189,7 @@ export class GossipRuntime {
    * the sender is registered, not banned, and speaking from its address.
    */
   async authenticate(headers: Record<string, string | string[] | undefined>, method: string, path: string, body: Buffer, ip: string): Promise<AdmittedSender> {
-    const sender = verifyRequest(headers, method, path, body, this.clock, this.replay);
+    const sender = verifyRequest(headers, method, path, body, this.wall, this.replay);
     const vouch = await this.auth.admit(sender.id, sender.publicKey, ip);
     const peer: PeerInfo = { id: sender.id, address: formatHostPort(ip, vouch.port), publicKey: sender.publicKey };
     // A registered peer we had not met yet (the Point vouched for it): it is a member now.
@@ -413,7 +425,7 @@ export class GossipRuntime {
       transport: { failed: t.failed, dropped: t.dropped },
       peers: byState,
       events: {
-        rounds: d.rounds, versionsAdopted: d.versionsAdopted, rumorsForwarded: d.rumorsForwarded, staleRefused: d.staleRefused,
+        rounds: d.rounds, versionsAdopted: d.versionsAdopted, rumorsForwarded: d.rumorsForwarded, staleRefused: d.staleRefused, aheadRefused: d.aheadRefused,
         antiEntropySessions: d.aeSessions, suspicionsRaised: m.suspicionsRaised, refutations: m.refutations, declaredDead: m.declaredDead,
         bodiesFetched: f.fetched, bodyFetchFailures: f.failures, badBodies: f.badBodies,
         rejoinKeysForgotten: this.core.tombstones.stats().rejoinForgotten, rejoinKeysReleased: this.core.tombstones.stats().rejoinReleased,
@@ -450,7 +462,7 @@ export class GossipRuntime {
    * (down, or cut off), rejoin pull-only before anything of ours goes out.
    */
   private contact(): void {
-    const now = this.clock.now();
+    const now = this.wall.now();
     if (this.lastContact !== undefined && now - this.lastContact > this.options.dataPlane.tombstoneGraceMs && !this.core.tombstones.pullOnly) {
       this.core.tombstones.enterPullOnly();
     }

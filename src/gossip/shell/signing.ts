@@ -21,8 +21,15 @@ export const SIGNATURE_HEADERS = {
   signature: 'x-gossip-signature',
 } as const;
 
-/** How far a signed timestamp may be from the receiver's clock. */
-export const SIGNATURE_WINDOW_MS = 30_000;
+/** How far a signed timestamp may be from the receiver's clock, unless the node says otherwise (--max-clock-skew). */
+export const SIGNATURE_WINDOW_MS = 300_000;
+
+/**
+ * Every answer to a signed request carries the receiver's wall clock, so the
+ * sender learns its offset from the peer even when the peer refused it as
+ * stale (proposal 0011).
+ */
+export const TIME_HEADER = 'x-gossip-time';
 
 function signedText(method: string, path: string, timestamp: string, nonce: string, bodyDigest: string): Buffer {
   return Buffer.from(`gossip-cdn-v1\n${method.toUpperCase()}\n${path}\n${timestamp}\n${nonce}\n${bodyDigest}`, 'utf8');
@@ -44,27 +51,58 @@ export function signRequest(identity: NodeIdentity, method: string, path: string
   };
 }
 
+export interface ReplayGuardOptions {
+  /** how far a signed timestamp may be from this node's clock */
+  readonly windowMs: number;
+  /**
+   * nonces held at most. A nonce is held for twice the window from its
+   * arrival (a timestamp accepted at arrival stays acceptable at most that
+   * long), so this bounds the signed requests accepted per 2 x window: 500k
+   * over 10 minutes is ~830 a second, several times a busy node's inbound
+   * gossip. Past it new requests are refused (GOSSIP_ERR_BUSY), never let in
+   * by forgetting a nonce that could still be replayed.
+   */
+  readonly capacity: number;
+}
+
+export const REPLAY_GUARD_DEFAULTS: ReplayGuardOptions = { windowMs: SIGNATURE_WINDOW_MS, capacity: 500_000 };
+
 /**
  * Remembers nonces for the signature window so a captured request cannot be
- * replayed. Bounded: past `capacity` entries the oldest are dropped first, and
- * anything older than the window is refused on its timestamp anyway.
+ * replayed: each for twice the window from its arrival, in arrival order, so
+ * the expired ones are always at the front.
  */
 export class ReplayGuard {
   private readonly seen = new Map<string, number>();
+  readonly windowMs: number;
+  private readonly capacity: number;
 
-  constructor(private readonly clock: Clock, private readonly capacity = 200_000) {}
+  constructor(private readonly clock: Clock, options: Partial<ReplayGuardOptions> = {}) {
+    this.windowMs = options.windowMs ?? REPLAY_GUARD_DEFAULTS.windowMs;
+    this.capacity = options.capacity ?? REPLAY_GUARD_DEFAULTS.capacity;
+  }
 
-  /** true the first time a (node, nonce) is seen inside the window */
-  firstSighting(node: string, nonce: string, timestamp: number): boolean {
+  /**
+   * true the first time a (node, nonce) is seen inside the window, false for a replay.
+   * @throws GOSSIP_ERR_BUSY when the guard is full of nonces that are all still live
+   */
+  firstSighting(node: string, nonce: string): boolean {
     const id = `${node}:${nonce}`;
     if (this.seen.has(id)) return false;
-    this.seen.set(id, timestamp);
-    const horizon = this.clock.now() - 2 * SIGNATURE_WINDOW_MS;
-    for (const [k, t] of this.seen) {
-      if (this.seen.size <= this.capacity && t >= horizon) break;
+    const now = this.clock.now();
+    const horizon = now - 2 * this.windowMs;
+    for (const [k, arrived] of this.seen) {
+      // a clock stepped back leaves later arrivals with smaller times: they wait, which only keeps more
+      if (arrived >= horizon) break;
       this.seen.delete(k);
     }
+    if (this.seen.size >= this.capacity) throw new CdnError('GOSSIP_ERR_BUSY', 'too many signed requests inside the replay window; try again later');
+    this.seen.set(id, now);
     return true;
+  }
+
+  get size(): number {
+    return this.seen.size;
   }
 }
 
@@ -98,12 +136,13 @@ export function verifyRequest(headers: HeaderBag, method: string, path: string, 
     throw new CdnError('GOSSIP_ERR_BAD_SIGNATURE', 'malformed signature headers');
   }
   const timestamp = Number(ts);
-  if (Math.abs(clock.now() - timestamp) > SIGNATURE_WINDOW_MS) {
-    throw new CdnError('GOSSIP_ERR_STALE', `signed timestamp is more than ${SIGNATURE_WINDOW_MS / 1000} s from this node's clock`);
+  const offset = timestamp - clock.now();
+  if (Math.abs(offset) > replay.windowMs) {
+    throw new CdnError('GOSSIP_ERR_STALE', `signed timestamp is ${Math.round(offset / 1000)} s from this node's clock (limit ${replay.windowMs / 1000} s)`);
   }
   if (!verifySignature(key, signedText(method, path, ts, nonce, bodyDigest(body)), signature)) {
     throw new CdnError('GOSSIP_ERR_BAD_SIGNATURE', 'the signature does not verify');
   }
-  if (!replay.firstSighting(id, nonce, timestamp)) throw new CdnError('GOSSIP_ERR_REPLAY', 'this signed request was seen before');
+  if (!replay.firstSighting(id, nonce)) throw new CdnError('GOSSIP_ERR_REPLAY', 'this signed request was seen before');
   return { id, publicKey: key };
 }

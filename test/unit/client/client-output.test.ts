@@ -14,9 +14,10 @@ const view: ClusterView = {
   address: '10.0.0.2:7000',
   startedAt: '2026-01-01T00:00:00.000Z',
   peers: [
-    { id: 'nfedcba9876543210', address: '10.0.0.4:7000', state: 'suspect', incarnation: 1, lastContact: '2026-01-01T00:00:50.000Z' },
-    { id: 'n1111111111111111', address: '10.0.0.3:7000', state: 'alive', incarnation: 0, lastContact: '2026-01-01T00:00:59.600Z' },
+    { id: 'nfedcba9876543210', address: '10.0.0.4:7000', state: 'suspect', incarnation: 1, lastContact: '2026-01-01T00:00:50.000Z', clockOffsetSeconds: 0.012 },
+    { id: 'n1111111111111111', address: '10.0.0.3:7000', state: 'alive', incarnation: 0, lastContact: '2026-01-01T00:00:59.600Z', clockOffsetSeconds: null },
   ],
+  clock: { limitSeconds: 300, peers: 1, peersBeyond: 0, medianOffsetSeconds: 0.012, disagrees: false },
   blobs: { live: 3, keys: 4, bodies: 3, bytes: 3 * 1024 * 1024, quotaBytes: 1024 ** 3 },
   point: { url: 'http://point:8080', state: 'registered', lastError: null },
   replication: { samples: 0, lagMedianMs: null, lagMaxMs: null, conflictsDetected: 0, conflictsResolved: 0 },

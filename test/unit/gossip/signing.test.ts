@@ -48,11 +48,28 @@ describe('signed requests', () => {
     expect(() => verifyRequest(once, 'POST', '/p', body, clock, replay)).toThrow(expect.objectContaining({ code: 'GOSSIP_ERR_REPLAY' }));
   });
 
-  it('the replay guard stays bounded', () => {
+  it('the replay guard holds each nonce for twice the window, and refuses rather than forgets when full', () => {
     const clock = new VirtualClock();
-    const guard = new ReplayGuard(clock, 100);
-    for (let i = 0; i < 1000; i++) guard.firstSighting('n', String(i), clock.now());
-    expect(guard.firstSighting('n', '999', clock.now())).toBe(false);
-    expect((guard as unknown as { seen: Map<string, number> }).seen.size).toBeLessThanOrEqual(101);
+    const guard = new ReplayGuard(clock, { windowMs: 1_000, capacity: 100 });
+    for (let i = 0; i < 100; i++) expect(guard.firstSighting('n', String(i))).toBe(true);
+    expect(guard.firstSighting('n', '99')).toBe(false);
+    expect(() => guard.firstSighting('n', 'one more')).toThrow(expect.objectContaining({ code: 'GOSSIP_ERR_BUSY' }));
+    clock.advanceTo(clock.now() + 2_000);
+    // still held at exactly twice the window: a replay is still refused
+    expect(guard.firstSighting('n', '0')).toBe(false);
+    clock.advanceTo(clock.now() + 1);
+    expect(guard.firstSighting('n', 'one more')).toBe(true);
+    expect(guard.size).toBe(1);
+  });
+
+  it('accepts timestamps up to the window from its clock either way, and names the offset beyond', () => {
+    const clock = new VirtualClock();
+    const replay = new ReplayGuard(clock, { windowMs: 300_000 });
+    for (const skew of [-300_000, -60_000, 60_000, 300_000]) {
+      const h = signRequest(alice, 'POST', '/p', body, clock.now() + skew, nonce());
+      expect(verifyRequest(h, 'POST', '/p', body, clock, replay).id).toBe(alice.id);
+    }
+    const ahead = signRequest(alice, 'POST', '/p', body, clock.now() + 300_001, nonce());
+    expect(() => verifyRequest(ahead, 'POST', '/p', body, clock, replay)).toThrow(expect.objectContaining({ code: 'GOSSIP_ERR_STALE', message: expect.stringContaining('300 s from this node') }));
   });
 });

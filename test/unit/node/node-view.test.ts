@@ -18,6 +18,7 @@ const base: NodeState = {
   point: { url: 'http://127.0.0.1:8080', state: 'unreachable', lastError: 'connect ECONNREFUSED' },
   placement: { replicas: 2, zone: null, cacheBytes: 1000, writeCopies: 1 },
   custody: undefined,
+  offsets: new Map(),
 };
 
 describe('readiness', () => {
@@ -34,15 +35,31 @@ describe('readiness', () => {
       ready: false, reason: 'storage open; not joined yet (Point unreachable: connect ECONNREFUSED, no live peers)',
     });
   });
+
+  it('is not ready when its clock disagrees with most peers, or when every peer that answers refuses it, even registered', () => {
+    const registered = { ...base, point: { ...base.point, state: 'registered', lastError: null }, members: [member('a', 'alive'), member('b', 'alive')] };
+    const off = readiness({ ...registered, clock: { peers: 3, beyond: 2, medianMs: -301_000, disagrees: true, limitMs: 300_000 } });
+    expect(off).toEqual({ ready: false, reason: expect.stringContaining("this node's wall clock is 301 s ahead of 2 of its 3 peers, past the limit of 300 s") });
+    expect(readiness({ ...registered, clock: { peers: 3, beyond: 1, medianMs: 0, disagrees: false, limitMs: 300_000 } }).ready).toBe(true);
+    expect(readiness({ ...registered, acceptance: { accepting: 0, refusing: 2 } })).toEqual({
+      ready: false, reason: "storage open; not joined: every peer that answered lately (2) refused this node's messages",
+    });
+    expect(readiness({ ...registered, acceptance: { accepting: 1, refusing: 2 } }).ready).toBe(true);
+  });
 });
 
 describe('clusterView', () => {
   it('shows peers with ISO contact times, counts, lags and the Point', () => {
-    const view = clusterView({ ...base, members: [member('a', 'alive', Date.UTC(2026, 0, 1, 0, 0, 5)), member('b', 'left')], lags: { samples: 2, lagMedianMs: 40, lagMaxMs: 90 } });
+    const view = clusterView({
+      ...base, members: [member('a', 'alive', Date.UTC(2026, 0, 1, 0, 0, 5)), member('b', 'left')], lags: { samples: 2, lagMedianMs: 40, lagMaxMs: 90 },
+      offsets: new Map([['a', -1234.4]]),
+      clock: { peers: 1, beyond: 0, medianMs: -1234.4, disagrees: false, limitMs: 300_000 },
+    });
     expect(view.peers).toEqual([
-      { id: 'a', address: '127.0.0.9:1', state: 'alive', incarnation: 2, lastContact: '2026-01-01T00:00:05.000Z' },
-      { id: 'b', address: '127.0.0.9:1', state: 'left', incarnation: 2, lastContact: null },
+      { id: 'a', address: '127.0.0.9:1', state: 'alive', incarnation: 2, lastContact: '2026-01-01T00:00:05.000Z', clockOffsetSeconds: -1.234 },
+      { id: 'b', address: '127.0.0.9:1', state: 'left', incarnation: 2, lastContact: null, clockOffsetSeconds: null },
     ]);
+    expect(view.clock).toEqual({ limitSeconds: 300, peers: 1, peersBeyond: 0, medianOffsetSeconds: -1.234, disagrees: false });
     expect(view.blobs).toEqual({ live: 3, keys: 4, bodies: 3, bytes: 30, quotaBytes: 100 });
     expect(view.replication).toEqual({ samples: 2, lagMedianMs: 40, lagMaxMs: 90, conflictsDetected: 1, conflictsResolved: 1 });
     expect(view.startedAt).toBe('2026-01-01T00:00:00.000Z');
