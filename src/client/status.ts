@@ -3,7 +3,7 @@
  * readable table or, with --json, the raw document.
  */
 import bytes from 'bytes';
-import type { ClusterView } from '../http/cluster-view.js';
+import { offsetText, type ClusterView } from '../http/cluster-view.js';
 import { call, nodeUrl } from './http.js';
 import type { ClientTimeouts } from './defaults.js';
 
@@ -51,9 +51,13 @@ export function renderCluster(view: ClusterView, now = Date.now()): string {
     placementLine(view.placement),
     `peers    ${summary}`,
   ];
+  const c = view.clock;
+  if (c?.disagrees === true) {
+    lines.push(`clock    ${Math.abs(Math.round(c.medianOffsetSeconds))} s ${c.medianOffsetSeconds < 0 ? 'ahead of' : 'behind'} ${c.peersBeyond} of ${c.peers} peers, past the limit of ${c.limitSeconds} s: check NTP`);
+  }
   if (view.peers.length > 0) {
-    const rows = [['ID', 'ADDRESS', 'STATE', 'LAST CONTACT']];
-    for (const p of [...view.peers].sort((a, b) => a.address.localeCompare(b.address))) rows.push([p.id, p.address, p.state, ago(p.lastContact, now)]);
+    const rows = [['ID', 'ADDRESS', 'STATE', 'LAST CONTACT', 'CLOCK']];
+    for (const p of [...view.peers].sort((a, b) => a.address.localeCompare(b.address))) rows.push([p.id, p.address, p.state, ago(p.lastContact, now), offsetText(p.clockOffsetSeconds ?? null)]);
     lines.push('', table(rows));
   }
   return `${lines.join('\n')}\n`;

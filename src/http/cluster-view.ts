@@ -2,7 +2,7 @@
  * What `GET /cluster` answers and the status page draws: one node's view of
  * the cluster. A type module of its own, so the routes, the page, the node
  * that fills it and the client that reads it all depend on it and not on
- * each other.
+ * each other. One pure helper formats a clock offset for both.
  */
 
 export interface PeerView {
@@ -57,4 +57,10 @@ export interface ClusterView {
     handoff: { bodies: number; bytes: number };
     missing: { bodies: number; bytes: number };
   };
+}
+
+/** A peer's clock offset from this node, as the page and the CLI print it. */
+export function offsetText(seconds: number | null): string {
+  if (seconds === null) return '—';
+  return `${seconds > 0 ? '+' : ''}${Math.abs(seconds) < 10 ? seconds.toFixed(2) : Math.round(seconds)} s`;
 }

@@ -103,11 +103,11 @@ export const NODE_OPENAPI = {
       get: {
         summary: "This node's view of the cluster",
         parameters: [{ name: 'nodes', in: 'query', required: false, schema: { type: 'string', enum: ['1'] }, description: 'also ask every live peer (up to 32, 800 ms each) for its own blob and byte counts' }],
-        responses: { 200: { description: 'id, peers with state and last contact, blob counts, and placement: replicas, zone, write copies, members, owned and cached bodies and bytes, hand-off backlog' } },
+        responses: { 200: { description: 'id, peers with state, last contact and clock offset (seconds), the clock verdict (limit, peers beyond it, median offset, whether this node disagrees with most peers), blob counts, and placement: replicas, zone, write copies, members, owned and cached bodies and bytes, hand-off backlog' } },
       },
     },
     '/healthz': { get: { summary: 'Liveness', responses: { 200: { description: 'alive' } } } },
-    '/readyz': { get: { summary: 'Readiness: storage open, joined or deliberately alone', responses: { 200: { description: 'ready' }, 503: error('not ready') } } },
+    '/readyz': { get: { summary: 'Readiness: storage open, joined or deliberately alone, accepted by its peers, its clock within --max-clock-skew of most of theirs', responses: { 200: { description: 'ready' }, 503: error('not ready, with the reason (e.g. this node\'s clock is 301 s ahead of 4 of its 4 peers)') } } },
     '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format' } } } },
     '/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
     '/': { get: { summary: 'Status page (HTML)', responses: { 200: { description: 'HTML' } } } },

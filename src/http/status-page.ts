@@ -5,7 +5,7 @@
  * `/cluster?nodes=1` and keeps the members table, the SVG picture of the
  * cluster and the activity feed live. No external resource: works offline.
  */
-import type { ClusterView } from './cluster-view.js';
+import { offsetText, type ClusterView } from './cluster-view.js';
 import { STATUS_SCRIPT, STATUS_SCRIPT_CSP } from './status-script.js';
 
 /** Only this origin, inline styles, and exactly the page's own script. */
@@ -22,8 +22,8 @@ function mib(bytes: number): string {
 }
 
 function rows(view: ClusterView): string {
-  const self = `<tr data-node-id="${esc(view.id)}" class="alive"><td><code>${esc(view.id)}</code> (this node)</td><td>${esc(view.address)}</td><td class="state">alive</td><td>self</td><td class="num">${esc(view.blobs.live)}</td><td class="num">${esc(mib(view.blobs.bytes))}</td></tr>`;
-  const peers = view.peers.map((p) => `<tr data-node-id="${esc(p.id)}" class="${esc(p.state)}"><td><code>${esc(p.id)}</code></td><td>${esc(p.address)}</td><td class="state">${esc(p.state)}</td><td>${esc(p.lastContact ?? '—')}</td><td class="num">—</td><td class="num">—</td></tr>`);
+  const self = `<tr data-node-id="${esc(view.id)}" class="alive"><td><code>${esc(view.id)}</code> (this node)</td><td>${esc(view.address)}</td><td class="state">alive</td><td>self</td><td class="num">0 s</td><td class="num">${esc(view.blobs.live)}</td><td class="num">${esc(mib(view.blobs.bytes))}</td></tr>`;
+  const peers = view.peers.map((p) => `<tr data-node-id="${esc(p.id)}" class="${esc(p.state)}"><td><code>${esc(p.id)}</code></td><td>${esc(p.address)}</td><td class="state">${esc(p.state)}</td><td>${esc(p.lastContact ?? '—')}</td><td class="num">${esc(offsetText(p.clockOffsetSeconds))}</td><td class="num">—</td><td class="num">—</td></tr>`);
   return [self, ...peers].join('');
 }
 
@@ -50,7 +50,7 @@ code{background:#f1f1f1;padding:0 .3rem;border-radius:3px}
 <p id="summary">${esc(view.peers.length + 1)} members · this node: ${esc(view.blobs.live)} live keys, ${esc(view.blobs.bodies)} bodies, ${esc(mib(view.blobs.bytes))} of ${esc(mib(view.blobs.quotaBytes))} · replication lag (median of the last ${esc(view.replication.samples)}): ${esc(view.replication.lagMedianMs ?? '—')} ms · conflicts: ${esc(view.replication.conflictsDetected)} kept as siblings, ${esc(view.replication.conflictsResolved)} resolved</p>
 <div class="grid">
 <div class="card"><h2>Members</h2>
-<table><thead><tr><th>id</th><th>address</th><th>state</th><th>last contact</th><th>live blobs</th><th>bytes</th></tr></thead><tbody id="nodes">${rows(view)}</tbody></table></div>
+<table><thead><tr><th>id</th><th>address</th><th>state</th><th>last contact</th><th>clock offset</th><th>live blobs</th><th>bytes</th></tr></thead><tbody id="nodes">${rows(view)}</tbody></table></div>
 <div class="card"><h2>Cluster</h2><div id="picture"></div></div>
 <div class="card"><h2>Recent activity</h2><ul id="activity"><li>watching…</li></ul></div>
 </div>

@@ -31,7 +31,7 @@ export const STATUS_SCRIPT = `
     var counts = {};
     (view.nodes || []).forEach(function (n) { counts[n.id] = n; });
     var list = [{ id: view.id, address: view.address, state: 'alive', lastContact: null, self: true }];
-    view.peers.forEach(function (p) { list.push({ id: p.id, address: p.address, state: p.state, lastContact: p.lastContact, self: false }); });
+    view.peers.forEach(function (p) { list.push({ id: p.id, address: p.address, state: p.state, lastContact: p.lastContact, offset: p.clockOffsetSeconds, self: false }); });
     list.forEach(function (m) { var c = counts[m.id]; m.blobs = c && c.blobs ? c.blobs : null; if (m.self) m.blobs = view.blobs; });
     return list;
   }
@@ -48,12 +48,16 @@ export const STATUS_SCRIPT = `
     }
     last = now;
   }
+  function offset(s) {
+    if (s === null || s === undefined) return '\u2014';
+    return (s > 0 ? '+' : '') + (Math.abs(s) < 10 ? s.toFixed(2) : Math.round(s)) + ' s';
+  }
   function table(list) {
     return list.map(function (m) {
       var b = m.blobs;
       return '<tr data-node-id="' + esc(m.id) + '" class="' + esc(m.state) + '"><td><code>' + esc(m.id) + '</code>' + (m.self ? ' (this node)' : '') +
         '</td><td>' + esc(m.address) + '</td><td class="state">' + esc(m.state) + '</td><td>' + esc(m.self ? 'self' : ago(m.lastContact)) +
-        '</td><td class="num">' + (b ? esc(b.live) : '\\u2014') + '</td><td class="num">' + (b ? esc(mib(b.bytes)) : '\\u2014') + '</td></tr>';
+        '</td><td class="num">' + esc(m.self ? '0 s' : offset(m.offset)) + '</td><td class="num">' + (b ? esc(b.live) : '\\u2014') + '</td><td class="num">' + (b ? esc(mib(b.bytes)) : '\\u2014') + '</td></tr>';
     }).join('');
   }
   function picture(list) {
@@ -82,6 +86,7 @@ export const STATUS_SCRIPT = `
     list.forEach(function (m) { states[m.state] = (states[m.state] || 0) + 1; });
     $('summary').textContent = list.length + ' members: ' + Object.keys(states).map(function (s) { return states[s] + ' ' + s; }).join(', ') +
       ' \\u00b7 this node: ' + view.blobs.live + ' live keys, ' + view.blobs.bodies + ' bodies, ' + mib(view.blobs.bytes) + ' of ' + mib(view.blobs.quotaBytes) +
+      (view.clock && view.clock.disagrees ? ' \u00b7 CLOCK: this node is ' + Math.abs(Math.round(view.clock.medianOffsetSeconds)) + ' s ' + (view.clock.medianOffsetSeconds < 0 ? 'ahead of' : 'behind') + ' ' + view.clock.peersBeyond + ' of ' + view.clock.peers + ' peers (limit ' + view.clock.limitSeconds + ' s)' : '') +
       (view.replication ? ' \\u00b7 replication lag (median of the last ' + view.replication.samples + '): ' + view.replication.lagMedianMs + ' ms \\u00b7 conflicts: ' + view.replication.conflictsDetected + ' kept as siblings, ' + view.replication.conflictsResolved + ' resolved' : '');
     $('nodes').innerHTML = table(list);
     $('picture').innerHTML = picture(list);

@@ -68,6 +68,14 @@ export class SimNode {
   status: NodeStatus = 'down';
   /** ticks only every `tickEvery`-th simulation tick (1 = every tick) */
   tickEvery = 1;
+  /**
+   * How far this node's wall clock is from virtual time, ms (a clock fault:
+   * set it to bump, change it step by step to drift). Its timers run on the
+   * virtual (monotonic) clock and do not move.
+   */
+  wallSkewMs = 0;
+  /** this node's wall clock: virtual time plus its skew */
+  readonly wall = { now: (): number => this.deps.clock.now() + this.wallSkewMs };
   /** the message being handled, so store changes can be attributed to it (hops) */
   private handling: GossipMessage | undefined;
   private epoch = 0;
@@ -83,7 +91,7 @@ export class SimNode {
   ) {
     this.store = this.newStore();
     this.core = this.newCore();
-    this.hlc = new HybridLogicalClock(() => deps.clock.now());
+    this.hlc = new HybridLogicalClock(() => this.wall.now());
   }
 
   get id(): NodeId {
@@ -188,7 +196,7 @@ export class SimNode {
       this.persisted = [];
     }
     this.core = this.newCore();
-    this.hlc = new HybridLogicalClock(() => this.deps.clock.now());
+    this.hlc = new HybridLogicalClock(() => this.wall.now());
   }
 
   /** Starts a crashed node again from its persisted peer list plus `seeds` (the Point). */
@@ -220,7 +228,7 @@ export class SimNode {
         if (epoch === this.epoch && this.status === 'up') net.send(from, to.id, message);
       },
     };
-    const env = { self: this.info, transport, clock: this.deps.clock, random: this.deps.random.fork(), logger: this.deps.logger };
+    const env = { self: this.info, transport, clock: this.deps.clock, wall: this.wall, random: this.deps.random.fork(), logger: this.deps.logger };
     const core = new GossipCore(env, this.store, this.deps.options, (version, holders) => {
       if (epoch === this.epoch) this.deps.hooks.bodyNeeded(this, version, holders);
     });

@@ -37,8 +37,14 @@ describe('renderCluster', () => {
     expect(text).toContain('placement replicas 3, zone eu-1: owns 2 bodies (2MB), caches 1 (1MB of 1GB), hand-off 0, to fetch 1');
     const rows = text.split('\n').filter((l) => /^n[0-9a-f]{16} /.test(l));
     expect(rows).toHaveLength(2);
-    expect(rows[0]).toMatch(/^n1111111111111111 {2}10\.0\.0\.3:7000 {2}alive {4}just now$/);
-    expect(rows[1]).toMatch(/^nfedcba9876543210 {2}10\.0\.0\.4:7000 {2}suspect {2}10 s ago$/);
+    expect(rows[0]).toMatch(/^n1111111111111111 {2}10\.0\.0\.3:7000 {2}alive {4}just now {6}—$/);
+    expect(rows[1]).toMatch(/^nfedcba9876543210 {2}10\.0\.0\.4:7000 {2}suspect {2}10 s ago {6}\+0\.01 s$/);
+    expect(text).not.toContain('clock    ');
+  });
+
+  it('says when this node\'s clock disagrees with most of its peers', () => {
+    const text = renderCluster({ ...view, clock: { limitSeconds: 300, peers: 2, peersBeyond: 2, medianOffsetSeconds: -3600.2, disagrees: true } }, now);
+    expect(text).toContain('clock    3600 s ahead of 2 of 2 peers, past the limit of 300 s: check NTP');
   });
 
   it('says so when no peer is known', () => {

@@ -168,3 +168,31 @@ describe('HybridLogicalClock', () => {
     );
   });
 });
+
+describe('HybridLogicalClock under clock faults', () => {
+  it('bumped back 262 s it keeps its lead and never issues a smaller timestamp; bumped forward it follows at once', () => {
+    let physical = 10_000_000;
+    const hlc = new HybridLogicalClock(() => physical, { maxForwardDriftMs: 300_000 });
+    const before = hlc.now();
+    physical -= 262_000;
+    const after = hlc.now();
+    expect(compareHlc(after, before)).toBe(1);
+    expect(after.wall).toBe(before.wall);
+    physical += 262_000 + 262_000;
+    expect(hlc.now().wall).toBe(physical);
+  });
+
+  it('a peer running fast is followed up to the skew limit and refused past it, leaving the clock where it was', () => {
+    const physical = 10_000_000;
+    const hlc = new HybridLogicalClock(() => physical, { maxForwardDriftMs: 300_000 });
+    // a drifting peer: 1.5x, 10 minutes after a common start
+    const drifting = (elapsedMs: number) => ({ wall: physical + Math.floor(elapsedMs * 0.5), logical: 0 });
+    expect(hlc.observe(drifting(600_000)).wall).toBe(physical + 300_000);
+    const held = hlc.peek();
+    expect(() => hlc.observe(drifting(600_002))).toThrow(HlcDriftError);
+    expect(hlc.peek()).toEqual(held);
+    // an hour ahead: refused, and our clock does not move
+    expect(() => hlc.observe({ wall: physical + 3_600_000, logical: 0 })).toThrow(/3600000 ms ahead of the local clock \(limit 300000 ms\)/);
+    expect(hlc.peek()).toEqual(held);
+  });
+});
