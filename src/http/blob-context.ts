@@ -30,6 +30,12 @@ export interface ClusterHooks {
    * nothing is held back
    */
   settleRejoin(key: string): Promise<boolean> | undefined;
+  /**
+   * why writes are refused here right now (this node's wall clock disagrees
+   * with most of its peers: its versions would be stamped wrong, and refused
+   * by them), or undefined when they are welcome
+   */
+  writeRefused(): string | undefined;
 }
 
 export interface BlobApiContext {

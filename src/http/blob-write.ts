@@ -58,7 +58,14 @@ function writeHeaders(result: WriteResult): Record<string, string> {
   };
 }
 
+/** Writes wait while this node's clock disagrees with most of its peers (proposal 0011). */
+function refuseWhileOff(ctx: BlobApiContext): void {
+  const why = ctx.cluster?.writeRefused();
+  if (why !== undefined) throw new CdnError('CDN_ERR_NOT_READY', `writes are refused here: ${why}`);
+}
+
 async function storeBody(ctx: BlobApiContext, req: IncomingMessage, key: string): Promise<WriteResult> {
+  refuseWhileOff(ctx);
   const length = declaredLength(req);
   if (length !== undefined && length > ctx.maxBlobBytes) {
     throw new CdnError('CDN_ERR_TOO_LARGE', `Content-Length ${length} exceeds the maximum blob size of ${ctx.maxBlobBytes} bytes`);
@@ -112,6 +119,7 @@ export async function handleDelete(ctx: BlobApiContext, req: IncomingMessage, re
   const key = parseGuid(rawGuid);
   const context = parseVectorClock(req);
   const check = writePreconditions(req);
+  refuseWhileOff(ctx);
   let current = ctx.store.siblings(key);
   // A key never heard of here may live elsewhere: learn it before deciding.
   if (current.length === 0 && ctx.cluster !== undefined && await ctx.cluster.lookup(key)) current = ctx.store.siblings(key);

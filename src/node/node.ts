@@ -28,6 +28,7 @@ import { advertisedAddress, advertisedPort, dialFrom } from './address.js';
 import { ReplicationLags } from './replication-lags.js';
 import { clusterView, readiness, type NodeState, type ReadinessState } from './node-view.js';
 import { exportConnectionMetrics, exportGossipMetrics } from './node-metrics.js';
+import { clockReason } from '../gossip/shell/peer-clocks.js';
 
 export class CdnNode {
   private server: Server | undefined;
@@ -144,6 +145,10 @@ export class CdnNode {
       lookup: (k) => gossip.lookup(k),
       touched: (sha) => gossip.core.custody.touched(sha),
       settleRejoin: (k) => gossip.settleRejoin(k),
+      writeRefused: () => {
+        const clock = gossip.peerClocks.verdict();
+        return clock.disagrees ? clockReason(clock) : undefined;
+      },
     };
     exportGossipMetrics(ctx.metrics, gossip);
     this.store.onAdopted((versions) => {

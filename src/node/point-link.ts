@@ -79,9 +79,9 @@ export class PointLink implements PeerRegistry {
           this.state = 'registered';
           failures = 0;
         }
-        if (Date.now() >= nextLook) {
+        if (performance.now() >= nextLook) {
           await this.lookOnce();
-          nextLook = Date.now() + this.options.lookIntervalMs;
+          nextLook = performance.now() + this.options.lookIntervalMs;
         }
         await this.sleep(Math.max(200, (this.ttlSec * 1000) / 3));
       } catch (err) {

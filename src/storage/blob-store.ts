@@ -363,8 +363,7 @@ export class BlobStore {
     this.assertOpen();
     const byKey = new Map<string, Version[]>();
     for (const v of versions) {
-      // A receive event for the hybrid clock; one stamped past its drift limit is refused.
-      if (!this.observed(v)) continue;
+      this.observe(v);
       const list = byKey.get(v.key);
       if (list === undefined) byKey.set(v.key, [v]);
       else list.push(v);
@@ -445,10 +444,7 @@ export class BlobStore {
       return;
     }
     if (!version.tombstone && source === undefined) throw new CdnError('GOSSIP_ERR_BAD_MESSAGE', 'a staged version needs its body');
-    if (!this.observed(version)) {
-      source?.destroy();
-      throw new CdnError('GOSSIP_ERR_BAD_MESSAGE', 'the staged version is stamped further ahead of this node\'s clock than the skew limit');
-    }
+    this.observe(version);
     const reservation = this.quota.reservation();
     let tmpPath: string | undefined;
     try {
@@ -489,14 +485,17 @@ export class BlobStore {
     }
   }
 
-  /** Moves the hybrid clock past a remote version's timestamp; false when it is further ahead than the clock accepts. */
-  private observed(v: Version): boolean {
+  /**
+   * A receive event for the hybrid clock: it moves past a remote version's
+   * timestamp, unless that is further ahead than its drift limit (the skew
+   * limit). Then the version is still stored (vector clocks decide, and the
+   * data plane refuses the wildly ahead), but our clock is not dragged.
+   */
+  private observe(v: Version): void {
     try {
       this.deps.clock.observe(v.timestamp);
-      return true;
     } catch (err) {
-      if (err instanceof HlcDriftError) return false;
-      throw err;
+      if (!(err instanceof HlcDriftError)) throw err;
     }
   }
 

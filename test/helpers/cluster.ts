@@ -28,6 +28,8 @@ export interface ClusterNode {
   proc: CliProcess;
   id: string;
   args: string[];
+  /** extra environment the process started with (kept across restarts) */
+  env: NodeJS.ProcessEnv;
 }
 
 export interface PeerView {
@@ -42,7 +44,7 @@ export interface Cluster {
   postgres: Service;
   point: ClusterPoint;
   nodes: ClusterNode[];
-  addNode(index: number, extra?: string[]): Promise<ClusterNode>;
+  addNode(index: number, extra?: string[], env?: NodeJS.ProcessEnv): Promise<ClusterNode>;
   restartNode(node: ClusterNode): Promise<ClusterNode>;
   restartPoint(): Promise<void>;
   close(): Promise<void>;
@@ -68,10 +70,10 @@ export async function startCluster(size: number, options: { nodeArgs?: string[];
   const point: ClusterPoint = { url: `http://127.0.0.1:${pointPort}`, port: pointPort, args: pointArgs, env: {}, proc: startCli(pointArgs) };
   const dirs: string[] = [];
 
-  const launch = async (index: number, host: string, port: number, dataDir: string, extra: string[]): Promise<ClusterNode> => {
+  const launch = async (index: number, host: string, port: number, dataDir: string, extra: string[], env: NodeJS.ProcessEnv): Promise<ClusterNode> => {
     const args = ['node', '--host', host, '--port', String(port), '--data-dir', dataDir, '--bootstrap', point.url,
       '--gossip-profile', 'local-test', ...(options.nodeArgs ?? []), ...extra];
-    const proc = startCli(args);
+    const proc = startCli(args, { env });
     const url = `http://${host}:${port}`;
     // generous: the machine is shared, and a node's start-up includes replaying its log
     await waitHealthy(proc, `${url}/healthz`, 60_000).catch(async (err: unknown) => {
@@ -79,22 +81,22 @@ export async function startCluster(size: number, options: { nodeArgs?: string[];
       throw err;
     });
     const view = (await (await request(`${url}/cluster`)).body.json()) as { id: string };
-    return { index, host, port, url, dataDir, proc, id: view.id, args: extra };
+    return { index, host, port, url, dataDir, proc, id: view.id, args: extra, env };
   };
 
   const cluster: Cluster = {
     redis, postgres, point, nodes: [],
-    async addNode(index, extra = []) {
+    async addNode(index, extra = [], env = {}) {
       const host = nextHost();
       const port = await freePort(host);
       const dataDir = await tempDir('gcdn-cluster-');
       dirs.push(dataDir);
-      const node = await launch(index, host, port, dataDir, extra);
+      const node = await launch(index, host, port, dataDir, extra, env);
       cluster.nodes[index] = node;
       return node;
     },
     async restartNode(node) {
-      const again = await launch(node.index, node.host, node.port, node.dataDir, node.args);
+      const again = await launch(node.index, node.host, node.port, node.dataDir, node.args, node.env);
       cluster.nodes[node.index] = again;
       return again;
     },

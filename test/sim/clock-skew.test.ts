@@ -42,6 +42,16 @@ describe('wall-clock skew in the simulator', () => {
     const later = [sim.write(1).key, sim.write(5).key, sim.write(6).key];
     await untilAgreement(sim, 60, later);
     for (const k of [...keys, ...later]) expect(winners(sim, k)).toHaveLength(1);
+    // stepped from +290 s to -290 s: its hybrid clock keeps the lead, so its stamps run 580 s ahead of
+    // its own wall clock, and still within twice the limit of every clock here
+    for (const n of sim.upNodes()) n.wallSkewMs = 0;
+    sim.node(7).wallSkewMs = 290_000;
+    const high = sim.write(7).key;
+    await untilAgreement(sim, 60, [high]);
+    sim.node(7).wallSkewMs = -290_000;
+    const low = [sim.write(7).key, sim.write(0).key];
+    await untilAgreement(sim, 60, low);
+    expect(sim.upNodes().reduce((n, x) => n + x.core.data.stats().aheadRefused, 0)).toBe(0);
     expectCleanWire(sim);
   });
 

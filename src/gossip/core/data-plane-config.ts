@@ -85,10 +85,12 @@ export interface DataPlaneConfig {
    */
   readonly tombstoneGraceMs: number;
   /**
-   * Versions stamped further ahead of this node's wall clock than this are
-   * refused (the node sets it from --max-clock-skew): a node whose clock runs
-   * years ahead cannot win every tie for years, nor drag others' hybrid
-   * clocks forward.
+   * The skew limit (the node sets it from --max-clock-skew). Versions stamped
+   * more than twice it ahead of this node's wall clock are refused, so a node
+   * whose clock ran years ahead cannot win every tie for years. Twice, because
+   * an honest stamp can be that far ahead of a slow clock: nodes' clocks may
+   * be the limit apart, and a hybrid clock keeps its lead when the fastest
+   * clock is stepped back (proposal 0011).
    */
   readonly maxClockSkewMs: number;
   /**

@@ -267,7 +267,7 @@ export class DataPlane {
    */
   private admissible(v: Version): boolean {
     const now = (this.env.wall ?? this.env.clock).now();
-    if (v.timestamp.wall - now > this.options.maxClockSkewMs) {
+    if (v.timestamp.wall - now > 2 * this.options.maxClockSkewMs) {
       this.counters.aheadRefused++;
       return false;
     }
