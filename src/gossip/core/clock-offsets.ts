@@ -103,8 +103,13 @@ export class ClockOffsets {
     return [...this.tracks.keys()].map((p) => this.offset(p) as PeerOffset);
   }
 
+  /** The peers sampled within freshMs of `now`: those the verdict counts. */
+  fresh(now: number): PeerOffset[] {
+    return this.all().filter((o) => now - o.at <= this.options.freshMs);
+  }
+
   verdict(now: number): ClockVerdict {
-    const fresh = this.all().filter((o) => now - o.at <= this.options.freshMs);
+    const fresh = this.fresh(now);
     const beyond = fresh.filter((o) => o.beyond).length;
     return {
       peers: fresh.length,

@@ -73,8 +73,9 @@ export class PeerClocks {
     return { accepting, refusing };
   }
 
+  /** The offsets of peers heard from lately (a dead or departed peer's drops out after two minutes). */
   all(): PeerOffset[] {
-    return this.offsets.all();
+    return this.offsets.fresh(this.monotonic.now());
   }
 }
 

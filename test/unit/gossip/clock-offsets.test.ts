@@ -61,6 +61,7 @@ describe('ClockOffsets', () => {
     // c and a go quiet (dead, gone): only b is fresh, and it is beyond
     o.sample('b', 305_000, 2_000);
     expect(o.verdict(2_000)).toMatchObject({ peers: 1, beyond: 1, disagrees: true });
+    expect(o.fresh(2_000).map((x) => x.peer)).toEqual(['b']);
     expect(o.verdict(10_000)).toMatchObject({ peers: 0, beyond: 0, disagrees: false, medianMs: 0 });
   });
 
