@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { lossRule } from '../../../tools/chaos/faults.js';
 import { FaultProxy, PROXY_DEFAULTS, RETRANSMISSION } from '../../../tools/chaos/proxy.js';
 import { nextHost } from '../../helpers/cluster.js';
 import { freePort } from '../../helpers/net.js';
@@ -134,7 +135,7 @@ describe('the fault proxy', () => {
   it('loses chunks on the chosen links only: a lost chunk stalls for its retransmission, the stream stays whole and the connection lives', async () => {
     const { proxy, ips, proxyPort } = await setupThree();
     // a loss episode on the link 0–1 only (of the three: 0–1, 0–2, 1–2)
-    proxy.setRules((from, to) => (Math.min(from, to) === 0 && Math.max(from, to) === 1 ? { lossRate: 0.2 } : {}));
+    proxy.setRules(lossRule({ atMs: 0, kind: 'loss', durationMs: 10_000, nodes: [0, 1], others: [], links: [[0, 1]], lossRate: 0.2 }));
 
     const lossy = dial(ips[0] as string, ips[1] as string, proxyPort);
     const started = Date.now();
