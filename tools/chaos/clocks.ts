@@ -8,7 +8,9 @@
  * The skew belongs to the node's machine, not its process: a node killed
  * and restarted while skewed comes back with the skew still in effect. For a
  * drift that means the time gained so far, so before a (re)start the file is
- * rewritten with the gain folded into its offset (`beforeStart`).
+ * rewritten with the gain folded into its offset (`beforeStart`), and again
+ * once the node is up (`afterStart`: it read the file as it started, and its
+ * start-up took a while).
  *
  * What a node's clock reads is checked, not assumed: every answer under
  * /gossip carries the node's wall clock (`x-gossip-time`), even the refusal
@@ -68,14 +70,26 @@ export class ClockFiles {
 
   /** Before node `index` (re)starts: its file holds the skew in effect now, a drift's gain included. */
   async beforeStart(index: number): Promise<void> {
+    await this.fold(index);
+  }
+
+  /**
+   * Once node `index` is up again: a drifting node read its file when it
+   * started, seconds after `beforeStart`, and missed what its drift gained
+   * meanwhile; the file rewritten with the gain so far puts it right (it
+   * re-reads within 200 ms). Nothing to do on real time or a plain offset.
+   */
+  async afterStart(index: number): Promise<void> {
+    if (this.at(index).rate !== 1) await this.fold(index);
+  }
+
+  private async fold(index: number): Promise<void> {
     const c = this.at(index);
-    if (c.rate === 1) {
-      await this.write(c);
-      return;
+    if (c.rate !== 1) {
+      const now = Date.now();
+      c.offsetMs = Math.round(this.expectedSkewMs(index, now));
+      c.sinceMs = now;
     }
-    const now = Date.now();
-    c.offsetMs = Math.round(this.expectedSkewMs(index, now));
-    c.sinceMs = now;
     await this.write(c);
   }
 

@@ -99,6 +99,7 @@ export class ChaosCluster {
     await this.clocks.beforeStart(node.index);
     node.proc.start();
     await waitHealthy(node.proc, `${node.url}/healthz`, this.options.startTimeoutMs);
+    await this.clocks.afterStart(node.index);
     node.down = false;
   }
 
