@@ -46,7 +46,11 @@ export function layered(network: Rule | undefined, loss: Rule | undefined): Rule
   return (from, to) => ({ ...network(from, to), ...loss(from, to) });
 }
 
-const signed = (ms: number): string => `${ms >= 0 ? '+' : '−'}${Math.abs(Math.round(ms / 100) / 10)} s`;
+/** ms as signed seconds to 0.1 s: +117.6 s, −3.2 s, 0 s */
+function signed(ms: number): string {
+  const tenths = Math.round(ms / 100);
+  return tenths === 0 ? '0 s' : `${tenths > 0 ? '+' : '−'}${Math.abs(tenths) / 10} s`;
+}
 
 export function partitionRule(event: FaultEvent): Rule {
   const a = new Set(event.nodes);
