@@ -36,6 +36,7 @@ describe('chaos', () => {
     const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
     clearTimeout(timer);
     const lines = stdout.trim().split('\n');
+    process.stderr.write(`chaos test: seed ${seed} summary: ${lines[lines.length - 1] ?? '(none)'}\n`);
     const summary = JSON.parse(lines[lines.length - 1] ?? '{}') as Record<string, unknown> & { faults: Record<string, number> };
     const context = `seed ${seed}\n${stdout.slice(-6000)}\n--- progress ---\n${stderr.slice(-4000)}`;
     expect(summary.seed, context).toBe(seed);

@@ -36,6 +36,8 @@ export class ManagedProcess {
     private readonly logFile: string,
     private readonly onCrash: (crash: Crash) => void,
     private readonly clock: () => number,
+    /** added to the runner's environment */
+    private readonly env: Readonly<Record<string, string>> = {},
   ) {}
 
   get running(): boolean {
@@ -51,7 +53,7 @@ export class ManagedProcess {
     const fd = openSync(this.logFile, 'a');
     const child = spawn(process.execPath, [CLI_PATH, ...this.args], {
       stdio: ['ignore', fd, fd],
-      env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', [PARENT_PID_ENV]: String(process.pid) },
+      env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...this.env, [PARENT_PID_ENV]: String(process.pid) },
     });
     closeSync(fd);
     this.child = child;

@@ -12,7 +12,13 @@
  *
  * A rule is a cut (`reset`: refused at once, `blackhole`: accepted and held
  * silently until the rule changes) or a pass with optional added latency per
- * forwarded chunk and a chance per chunk that the connection dies. Changing
+ * forwarded chunk, a chance per chunk that the connection dies, and a chance
+ * per chunk that it is lost. Loss is what TCP shows an application of lost
+ * packets: not a hole in the stream (TCP never delivers one; dropping bytes
+ * here would be corruption, which the nodes rightly treat as a lying peer)
+ * but a stall, the lost chunk and everything behind it waiting for the
+ * retransmission: TCP's minimum retransmission timeout (200 ms, Linux's
+ * TCP_RTO_MIN), doubled each time the retransmission is lost too. Changing
  * the rules also applies them to connections already open: a newly cut link
  * loses (reset) or freezes (blackhole) its open connections.
  *
@@ -30,7 +36,17 @@ export interface LinkRule {
   latencyMs?: readonly [number, number];
   /** chance that a forwarded chunk kills its connection instead */
   dropRate?: number;
+  /** chance that a forwarded chunk (and each of its retransmissions) is lost: it and those behind it wait a retransmission timeout */
+  lossRate?: number;
 }
+
+/**
+ * The stall of a lost chunk: TCP's minimum retransmission timeout, doubled
+ * per retransmission lost in turn; after this many the chunk goes through
+ * (a real connection would keep trying for minutes, and the nodes' own
+ * timeouts end it first).
+ */
+export const RETRANSMISSION = { minTimeoutMs: 200, maxTries: 5 } as const;
 
 export interface ProxyEndpoint {
   /** the node's own loopback address (it listens and dials from here) */
@@ -57,6 +73,8 @@ export interface ProxyStats {
   refused: number;
   blackholed: number;
   dropped: number;
+  /** chunks lost and retransmitted (one per chunk, however many tries it took) */
+  lost: number;
   overLimit: number;
 }
 
@@ -75,7 +93,7 @@ export class FaultProxy {
   private readonly links = new Set<Link>();
   private rule: (from: number, to: number) => LinkRule = () => PASS;
   private readonly random: SeededRandom;
-  readonly stats: ProxyStats = { accepted: 0, forwarded: 0, refused: 0, blackholed: 0, dropped: 0, overLimit: 0 };
+  readonly stats: ProxyStats = { accepted: 0, forwarded: 0, refused: 0, blackholed: 0, dropped: 0, lost: 0, overLimit: 0 };
 
   constructor(private readonly endpoints: readonly ProxyEndpoint[], private readonly options: ProxyOptions) {
     this.random = new SeededRandom(options.seed);
@@ -162,7 +180,8 @@ export class FaultProxy {
 
   /**
    * Forwards `src` to `dst` under the link's current rule: drops kill the
-   * link, latency delays each chunk. Delayed chunks wait in one FIFO queue
+   * link, latency delays each chunk, a lost chunk waits for its
+   * retransmission (holding those behind it, as TCP does). Delayed chunks wait in one FIFO queue
    * per direction, released by one timer at a time, so they leave in the
    * order they came whatever the timers do (one timer per chunk could fire
    * out of order: each was computed from Date.now(), armed against the event
@@ -211,13 +230,14 @@ export class FaultProxy {
         this.close(link, true);
         return;
       }
-      if (rule.latencyMs === undefined && delayed.length === 0) {
+      const stallMs = rule.lossRate === undefined ? 0 : this.retransmissionStall(rule.lossRate);
+      if (rule.latencyMs === undefined && stallMs === 0 && delayed.length === 0) {
         write(chunk);
         return;
       }
       const [lo, hi] = rule.latencyMs ?? [0, 0];
       // never before the chunk ahead of it
-      lastAt = Math.max(lastAt, Date.now() + lo + this.random.next() * (hi - lo));
+      lastAt = Math.max(lastAt, Date.now() + lo + this.random.next() * (hi - lo) + stallMs);
       delayed.push({ chunk, at: lastAt });
       buffered += chunk.length;
       timer ??= setTimeout(release, Math.max(1, (delayed[0] as { at: number }).at - Date.now()));
@@ -231,6 +251,14 @@ export class FaultProxy {
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
     });
+  }
+
+  /** How long a chunk waits for its retransmissions: 0 when it is not lost, else 200 ms, + 400 ms if that is lost too, ... */
+  private retransmissionStall(lossRate: number): number {
+    let stall = 0;
+    for (let tries = 0; tries < RETRANSMISSION.maxTries && this.random.next() < lossRate; tries++) stall += RETRANSMISSION.minTimeoutMs * 2 ** tries;
+    if (stall > 0) this.stats.lost++;
+    return stall;
   }
 
   private hold(link: Link): void {

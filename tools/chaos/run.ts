@@ -1,6 +1,7 @@
 /**
  * One chaos run: start the cluster, run the workload under the seeded fault
- * schedule for the duration, undo every fault, wait (bounded) for the nodes
+ * schedule for the duration, undo every fault (every clock back on real
+ * time, seen on the nodes, before the convergence check), wait (bounded) for the nodes
  * to converge, read every key's final state from every node, and check the
  * history (checker.ts). Returns the summary whose JSON is the CLI's last line.
  */
@@ -212,7 +213,8 @@ export async function runChaos(o: ChaosOptions): Promise<{ summary: ChaosSummary
     say('faults over: undoing every fault still in force');
     await faults.stop();
     await workload.stop();
-    await c.healAll();
+    const clocksOff = await c.healAll();
+    for (const o of clocksOff) say(`node ${o.node}'s clock does not read real time after the heal: ${o.skewMs === null ? 'it did not answer' : `${Math.round(o.skewMs)} ms off`}`);
     const healedMs = clock();
     say(`healed; waiting up to ${o.convergenceBoundSeconds} s for convergence`);
 

@@ -15,7 +15,17 @@
  *   own data dir), so the faults alone cannot destroy an acknowledged write:
  *   a loss is the product's.
  * - one network lane (partitions, latency, drops): one rule set at a time.
+ * - one loss lane (loss episodes: a 20 % chance per forwarded chunk of a
+ *   retransmission stall, on a seeded proper subset of the node pairs,
+ *   10–30 s, shorter in short runs), layered over the network lane's rule.
  * - one service lane (restart of Redis, restart of PostgreSQL).
+ * - one clock lane (a node's wall clock bumped by up to ±262 s, or running
+ *   fast): one node skewed at a time, so every pair of nodes stays within
+ *   CLOCK_LIMITS.maxSkewMs of each other, under the nodes' --max-clock-skew
+ *   (300 s). A node whose clock ran ahead leaves versions stamped ahead (its
+ *   hybrid clock never steps back), so a backward bump is made smaller while
+ *   that residue lasts (clockResidueMs): a version's stamp is never further
+ *   ahead of any node's clock than the bound either.
  *
  * Each lane is cut into equal slots with one fault per slot. The first slots
  * of each lane take that lane's kinds in a seeded order, so even a short run
@@ -26,13 +36,28 @@ import { SeededRandom } from '../sim/seeded-random.js';
 export const FAULT_KINDS = [
   'kill', 'pause',
   'partition-halves', 'partition-bridge', 'partition-oneway', 'latency', 'drops',
-  'redis-restart', 'postgres-restart',
+  'loss', 'redis-restart', 'postgres-restart', 'clock-bump', 'clock-drift',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 const PROCESS_KINDS: readonly FaultKind[] = ['kill', 'pause'];
 const NETWORK_KINDS: readonly FaultKind[] = ['partition-halves', 'partition-bridge', 'partition-oneway', 'latency', 'drops'];
 const SERVICE_KINDS: readonly FaultKind[] = ['redis-restart', 'postgres-restart'];
+const CLOCK_KINDS: readonly FaultKind[] = ['clock-bump', 'clock-drift'];
+const LOSS_KINDS: readonly FaultKind[] = ['loss'];
+
+/**
+ * Bounds of the clock faults. A bump is Jepsen's figure at most (±262 s), a
+ * drift runs 1.5–3 times as fast as real time and never gains more than
+ * 200 s: one node off by at most 262 s keeps every pair of nodes under the
+ * nodes' --max-clock-skew (300 s), past which they refuse each other.
+ */
+export const CLOCK_LIMITS = {
+  minBumpMs: 30_000, maxSkewMs: 262_000, minDriftRate: 1.5, maxDriftRate: 3, maxDriftMs: 200_000,
+} as const;
+
+/** A loss episode: this chance per forwarded chunk, 10–30 s (shortened to fit a short run). */
+export const LOSS_LIMITS = { rate: 0.2, minMs: 10_000, maxMs: 30_000 } as const;
 
 /** How a cut link behaves: connections refused at once, or accepted and left hanging. */
 export type CutMode = 'reset' | 'blackhole';
@@ -54,6 +79,14 @@ export interface FaultEvent {
   latencyMs?: [number, number];
   /** drops: chance that a forwarded chunk kills its connection */
   dropRate?: number;
+  /** loss: the node pairs it applies to (both directions), each [lower, higher] */
+  links?: [number, number][];
+  /** loss: chance that a forwarded chunk is lost and waits for its retransmission */
+  lossRate?: number;
+  /** clock-bump: the target's wall-clock offset while it lasts, ms (either sign) */
+  clockOffsetMs?: number;
+  /** clock-drift: how fast the target's wall clock runs while it lasts (1 is real time) */
+  clockRate?: number;
 }
 
 export interface ScheduleOptions {
@@ -68,11 +101,15 @@ export interface ScheduleOptions {
   processSlotMs?: number;
   networkSlotMs?: number;
   serviceSlotMs?: number;
+  clockSlotMs?: number;
+  lossSlotMs?: number;
   /** time a killed node takes to come back, counted as "down" when choosing targets */
   restartAllowanceMs?: number;
 }
 
-export const SCHEDULE_DEFAULTS = { processSlotMs: 5_000, networkSlotMs: 8_000, serviceSlotMs: 12_000, restartAllowanceMs: 12_000 } as const;
+export const SCHEDULE_DEFAULTS = {
+  processSlotMs: 5_000, networkSlotMs: 8_000, serviceSlotMs: 12_000, clockSlotMs: 20_000, lossSlotMs: 40_000, restartAllowanceMs: 12_000,
+} as const;
 
 /** The shortest run that fits every kind (the network lane needs a slot per kind, ≥ 2 s each). */
 export const MIN_DURATION_MS = 10_000;
@@ -140,6 +177,62 @@ function networkEvent(slot: Slot, nodes: number, random: SeededRandom): FaultEve
   }
 }
 
+/** What a clock-drift gains over its duration, ms. */
+export function driftGainMs(event: FaultEvent): number {
+  return Math.round(((event.clockRate ?? 1) - 1) * event.durationMs);
+}
+
+/**
+ * How far ahead of real time a version stamped during one of `events`'
+ * forward skews (a bump ahead, a drift) can still be at `atMs`. The skewed
+ * node's hybrid clock never steps back, so after the skew ends its versions
+ * stay stamped ahead until real time catches up: the residue shrinks by 1 ms
+ * per ms from the skew's end.
+ */
+export function clockResidueMs(events: readonly FaultEvent[], atMs: number): number {
+  let residue = 0;
+  for (const e of events) {
+    if (e.atMs >= atMs) continue;
+    const ahead = e.kind === 'clock-bump' ? Math.max(0, e.clockOffsetMs ?? 0) : e.kind === 'clock-drift' ? driftGainMs(e) : 0;
+    residue = Math.max(residue, ahead - Math.max(0, atMs - (e.atMs + e.durationMs)));
+  }
+  return residue;
+}
+
+/**
+ * One clock fault in its slot, on one node. A bump goes back only while the
+ * residue of earlier forward skews leaves room for at least the smallest
+ * bump, and never further than that room: a version is then never more than
+ * CLOCK_LIMITS.maxSkewMs ahead of a node's clock.
+ */
+function clockEvent(slot: Slot, nodes: number, random: SeededRandom, earlier: readonly FaultEvent[]): FaultEvent {
+  const atMs = Math.round(slot.start + random.next() * slot.length * 0.15);
+  let durationMs = Math.round(slot.length * (0.5 + random.next() * 0.2));
+  const target = random.int(nodes);
+  const L = CLOCK_LIMITS;
+  if (slot.kind === 'clock-bump') {
+    const magnitude = between(random, L.minBumpMs, L.maxSkewMs);
+    const room = L.maxSkewMs - clockResidueMs(earlier, atMs);
+    const back = random.next() < 0.5 && room >= L.minBumpMs;
+    return { atMs, kind: slot.kind, durationMs, nodes: [target], others: [], clockOffsetMs: back ? -Math.min(magnitude, room) : magnitude };
+  }
+  const rate = Math.round((L.minDriftRate + random.next() * (L.maxDriftRate - L.minDriftRate)) * 100) / 100;
+  durationMs = Math.min(durationMs, Math.floor(L.maxDriftMs / (rate - 1)));
+  return { atMs, kind: slot.kind, durationMs, nodes: [target], others: [], clockRate: rate };
+}
+
+/** One loss episode in its slot: 10–30 s (at most 3/4 of the slot), on 1..⌈pairs/2⌉ of the node pairs. */
+function lossEvent(slot: Slot, nodes: number, random: SeededRandom): FaultEvent {
+  const durationMs = Math.min(between(random, LOSS_LIMITS.minMs, LOSS_LIMITS.maxMs), Math.round(slot.length * 0.75));
+  const atMs = Math.round(slot.start + random.next() * (slot.length - durationMs) * 0.5);
+  const pairs: [number, number][] = [];
+  for (let a = 0; a < nodes; a++) for (let b = a + 1; b < nodes; b++) pairs.push([a, b]);
+  const links = shuffled(pairs, random).slice(0, 1 + random.int(Math.ceil(pairs.length / 2)))
+    .sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  const touched = [...new Set(links.flat())].sort((a, b) => a - b);
+  return { atMs, kind: 'loss', durationMs, nodes: touched, others: [], links, lossRate: LOSS_LIMITS.rate };
+}
+
 /** The fault schedule for `options`, sorted by start time. Same options, same schedule. */
 export function buildSchedule(options: ScheduleOptions): FaultEvent[] {
   const { seed, durationMs, nodes, maxDown } = options;
@@ -150,7 +243,8 @@ export function buildSchedule(options: ScheduleOptions): FaultEvent[] {
   if (maxDown < 1 || maxDown > bound) throw new RangeError(`maxDown must be 1..${bound} (R − 1 with ${options.replicas} replicas on ${nodes} nodes)`);
   const d = { ...SCHEDULE_DEFAULTS, ...options };
   const random = new SeededRandom(seed);
-  const laneRandom = { process: random.fork(), network: random.fork(), service: random.fork() };
+  // Lanes added later fork after the others, so adding one leaves the others' draws as they were.
+  const laneRandom = { process: random.fork(), network: random.fork(), service: random.fork(), clock: random.fork(), loss: random.fork() };
   const events: FaultEvent[] = [];
 
   // Process lanes: the first lane starts with one kind, the second with the other.
@@ -188,6 +282,12 @@ export function buildSchedule(options: ScheduleOptions): FaultEvent[] {
     const atMs = Math.round(slot.start + laneRandom.service.next() * slot.length * 0.3);
     events.push({ atMs, kind: slot.kind, durationMs: between(laneRandom.service, 500, Math.min(3_000, slot.length * 0.4)), nodes: [], others: [] });
   }
+
+  const clockEvents: FaultEvent[] = [];
+  for (const slot of slots(durationMs, d.clockSlotMs, CLOCK_KINDS, laneRandom.clock)) clockEvents.push(clockEvent(slot, nodes, laneRandom.clock, clockEvents));
+  events.push(...clockEvents);
+
+  for (const slot of slots(durationMs, d.lossSlotMs, LOSS_KINDS, laneRandom.loss)) events.push(lossEvent(slot, nodes, laneRandom.loss));
   return events.sort((a, b) => a.atMs - b.atMs || FAULT_KINDS.indexOf(a.kind) - FAULT_KINDS.indexOf(b.kind));
 }
 

@@ -1,11 +1,12 @@
 /**
  * The chaos fault proxy on real sockets: it forwards from the source's own
- * address, and cuts (reset, blackhole), delays and drops as told.
+ * address, and cuts (reset, blackhole), delays, drops and loses as told.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { FaultProxy, PROXY_DEFAULTS } from '../../../tools/chaos/proxy.js';
+import { lossRule } from '../../../tools/chaos/faults.js';
+import { FaultProxy, PROXY_DEFAULTS, RETRANSMISSION } from '../../../tools/chaos/proxy.js';
 import { nextHost } from '../../helpers/cluster.js';
 import { freePort } from '../../helpers/net.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -40,6 +41,33 @@ async function setup(): Promise<{ proxy: FaultProxy; ips: string[]; target: Awai
   await proxy.start();
   cleanups.push(() => proxy.stop());
   return { proxy, ips, target, proxyPort };
+}
+
+/** Three nodes' addresses; node 1 runs the echo server, 0 and 2 dial it through the proxy. */
+async function setupThree(): Promise<{ proxy: FaultProxy; ips: string[]; proxyPort: number }> {
+  const ips = [nextHost(), nextHost(), nextHost()];
+  const target = await echo(ips[1] as string);
+  const proxyPort = await freePort(ips[1]);
+  const proxy = new FaultProxy([
+    { ip: ips[0] as string, proxyPort: await freePort(ips[0]), internalPort: 9 },
+    { ip: ips[1] as string, proxyPort, internalPort: target.port },
+    { ip: ips[2] as string, proxyPort: await freePort(ips[2]), internalPort: 9 },
+  ], { ...PROXY_DEFAULTS, seed: 3 });
+  await proxy.start();
+  cleanups.push(() => proxy.stop());
+  return { proxy, ips, proxyPort };
+}
+
+/** `rounds` one-message round trips, each waiting (bounded) for its echo before the next: every message is a chunk of its own. */
+async function pingPong(c: ReturnType<typeof dial>, rounds: number): Promise<void> {
+  let expected = '';
+  for (let i = 0; i < rounds; i++) {
+    const message = `<${i}>`;
+    expected += message;
+    c.socket.write(message);
+    await waitFor(() => c.received().length >= expected.length, { what: `echo ${i}`, timeoutMs: 20_000, intervalMs: 5 });
+  }
+  expect(c.received()).toBe(expected);
 }
 
 function dial(from: string, to: string, port: number): { socket: Socket; received: () => string; closed: Promise<string> } {
@@ -103,6 +131,51 @@ describe('the fault proxy', () => {
     expect(await c.closed).toMatch(/ECONNRESET|close/);
     expect(proxy.stats.dropped).toBe(1);
   });
+
+  it('loses chunks on the chosen links only: a lost chunk stalls for its retransmission, the stream stays whole and the connection lives', async () => {
+    const { proxy, ips, proxyPort } = await setupThree();
+    // a loss episode on the link 0–1 only (of the three: 0–1, 0–2, 1–2)
+    proxy.setRules(lossRule({ atMs: 0, kind: 'loss', durationMs: 10_000, nodes: [0, 1], others: [], links: [[0, 1]], lossRate: 0.2 }));
+
+    const lossy = dial(ips[0] as string, ips[1] as string, proxyPort);
+    const started = Date.now();
+    await pingPong(lossy, 40);
+    const elapsed = Date.now() - started;
+    const lost = proxy.stats.lost;
+    // 80 chunks (40 each way) at 20 %: some lost, not most
+    expect(lost).toBeGreaterThan(0);
+    expect(lost).toBeLessThan(40);
+    // round trips are one after another, so each lost chunk's stall adds up
+    expect(elapsed).toBeGreaterThanOrEqual(lost * RETRANSMISSION.minTimeoutMs);
+    expect(proxy.stats.dropped).toBe(0);
+
+    // the link 2–1 is not in the episode: nothing lost on it
+    const clean = dial(ips[2] as string, ips[1] as string, proxyPort);
+    await pingPong(clean, 40);
+    expect(proxy.stats.lost).toBe(lost);
+
+    // a larger stream on the lossy link arrives byte-exact (a stall, never a hole), on the same connection
+    const chunks: Buffer[] = [];
+    let receivedBytes = 0;
+    lossy.socket.removeAllListeners('data');
+    lossy.socket.on('data', (chunk: Buffer) => { chunks.push(chunk); receivedBytes += chunk.length; });
+    const sent = randomBytes(1024 * 1024);
+    for (let i = 0; i < sent.length; i += 16 * 1024) {
+      lossy.socket.write(sent.subarray(i, i + 16 * 1024));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await waitFor(() => receivedBytes >= sent.length, { what: 'the whole echo', timeoutMs: 60_000, intervalMs: 20 });
+    expect(Buffer.concat(chunks).equals(sent)).toBe(true);
+    expect(proxy.stats.lost).toBeGreaterThan(lost);
+    expect(proxy.stats.dropped).toBe(0);
+    expect(lossy.socket.destroyed).toBe(false);
+
+    // healed: no more loss on the link
+    proxy.heal();
+    const after = proxy.stats.lost;
+    await pingPong(dial(ips[0] as string, ips[1] as string, proxyPort), 20);
+    expect(proxy.stats.lost).toBe(after);
+  }, 90_000);
 
   // Regression: chunks were each delayed by their own timer, computed from Date.now(); a timer
   // armed while the event loop's cached time lagged could fire before an earlier chunk's, and a
