@@ -110,13 +110,19 @@ async function readBlob(ctx: BlobApiContext, req: IncomingMessage, res: ServerRe
   const decision = decideRanges(rangeHeader, winner.size);
   // Known here but the body is not: fetch it from a holder (when this node owns
   // it or may cache it), else stream it from an owner. HEAD needs no body.
-  let source: BodyOpener = (start, end) => ctx.store.openBody(winner.sha256, start, end);
+  const cluster = ctx.cluster;
+  const remote: BodyOpener | undefined = cluster === undefined ? undefined : (start, end) => cluster.openRemoteBody(winner, start, end);
+  // The local copy, unless it went since it was looked for: a copy this node does not own is
+  // dropped once its owners confirm, and a cached one can be evicted, at any await below. Then an
+  // owner streams it (a chaos run found a final read answered 503 on a node whose hand-off copy
+  // went between the check and the open). hasBody and the open's own check run in one tick.
+  let source: BodyOpener = (start, end) =>
+    remote !== undefined && !ctx.store.hasBody(winner.sha256) ? remote(start, end) : ctx.store.openBody(winner.sha256, start, end);
   const heldHere = ctx.cache.has(winner.sha256) || ctx.store.hasBody(winner.sha256);
-  if (req.method !== 'HEAD' && heldHere) ctx.cluster?.touched(winner.sha256);
-  if (req.method !== 'HEAD' && !heldHere && !(await ctx.cluster?.obtainBody(winner) ?? false)) {
-    const cluster = ctx.cluster;
-    if (cluster === undefined) throw new CdnError('CDN_ERR_BODY_UNAVAILABLE', `the body of ${key} is not held here`);
-    source = (start, end) => cluster.openRemoteBody(winner, start, end);
+  if (req.method !== 'HEAD' && heldHere) cluster?.touched(winner.sha256);
+  if (req.method !== 'HEAD' && !heldHere && !(await cluster?.obtainBody(winner) ?? false)) {
+    if (remote === undefined) throw new CdnError('CDN_ERR_BODY_UNAVAILABLE', `the body of ${key} is not held here`);
+    source = remote;
   }
 
   if (decision.kind === 'full') {
