@@ -64,7 +64,9 @@ it('shows every node of a running demo, live, with no CSP violation', { timeout:
   // A write on node 3 shows up as node 3's count on node 1's page, and in the activity feed.
   const key = randomUUID();
   expect((await fetch(`${urls[2]}/blobs/${key}`, { method: 'PUT', body: 'watch this' })).status).toBe(201);
-  await page.locator(`#nodes tr[data-node-id="${ids[2]}"] td:nth-child(5)`, { hasText: /^1$/ }).waitFor({ timeout: 30_000 });
+  await page.locator(`#nodes tr[data-node-id="${ids[2]}"] td:nth-child(6)`, { hasText: /^1$/ }).waitFor({ timeout: 30_000 });
+  // each peer's clock offset, measured from its answers (the demo's clocks agree: well under a second)
+  await page.locator(`#nodes tr[data-node-id="${ids[2]}"] td:nth-child(5)`, { hasText: /^[+-]?0\.\d\d s$/ }).waitFor({ timeout: 30_000 });
   await page.locator('#activity', { hasText: 'live blobs' }).waitFor({ timeout: 30_000 });
 
   mkdirSync(outDir, { recursive: true });
