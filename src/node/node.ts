@@ -57,7 +57,7 @@ export class CdnNode {
     const identity = await loadOrCreateIdentity(config.dataDir);
     const log = logger.child({ node: identity.id });
     const wall = wallClock(config.profile, log.child({ component: 'clock' }));
-    // a version stamped further ahead than the skew limit is refused, so one wild clock cannot drag ours forward
+    // a stamp further ahead than the skew limit does not move it: one wild clock cannot drag ours forward
     const clock = new HybridLogicalClock(() => wall.now(), { maxForwardDriftMs: config.maxClockSkewMs });
     let store: BlobStore;
     try {
