@@ -70,6 +70,15 @@ async function get(url: string): Promise<string> {
   return res.text();
 }
 
+/**
+ * A base port for the demo's fixed range, below Linux's ephemeral range (32768 and up): every other
+ * test takes its ports from the OS (port 0), and outgoing connections take theirs from that range
+ * too, so nothing else can be holding one of these (a CI run once drew 35558 while it was in use).
+ */
+function demoBasePort(): number {
+  return 20_000 + Math.floor(Math.random() * 12_000);
+}
+
 async function listsKey(nodeUrl: string, key: string): Promise<boolean> {
   const res = await fetch(`${nodeUrl}/blobs?limit=1000`, { signal: AbortSignal.timeout(2000) });
   if (!res.ok) return false;
@@ -86,7 +95,7 @@ describe('a demo of a Point and three nodes', { timeout: 120_000 }, () => {
   beforeAll(async () => {
     dir = await tempDir('gcdn-demo-');
     dirs.push(dir);
-    const base = 20_000 + Math.floor(Math.random() * 20_000);
+    const base = demoBasePort();
     demo = startCli(['demo', '--nodes', '3', '--base-port', String(base), '--data-dir', dir], { cwd: REPO });
     await waitFor(() => {
       if (demo.hasExited()) throw new Error(`the demo exited:\n${demo.output()}`);
@@ -201,7 +210,7 @@ it('refuses bad flags with one line', async () => {
 it('stops cleanly on SIGTERM during start-up, leaving no process behind', { timeout: 60_000 }, async () => {
   const dir = await tempDir('gcdn-demo-');
   dirs.push(dir);
-  const base = 20_000 + Math.floor(Math.random() * 20_000);
+  const base = demoBasePort();
   const demo = startCli(['demo', '--nodes', '1', '--base-port', String(base), '--data-dir', dir], { cwd: REPO });
   await waitFor(() => processesWith(join(dir, 'point')).length === 1 && demo.output().includes('starting the Point'), { what: 'the demo to start the Point', timeoutMs: 30_000 });
   demo.child.kill('SIGTERM');
