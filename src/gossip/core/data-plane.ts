@@ -58,7 +58,7 @@ export interface DataPlaneStats {
   versionsAdopted: number;
   /** versions refused by the stale-admission rule */
   staleRefused: number;
-  /** versions stamped further ahead of this node's wall clock than the skew limit */
+  /** versions stamped more than twice the skew limit ahead of this node's wall clock */
   aheadRefused: number;
   /** anti-entropy sessions this node opened */
   aeSessions: number;
@@ -225,9 +225,7 @@ export class DataPlane {
       if (held.has(v.sha256)) this.bodyHolders.add(v.sha256, from);
     }
 
-    const aheadBefore = this.counters.aheadRefused;
     const admitted = versions.filter((v) => this.admissible(v));
-    this.counters.staleRefused += versions.length - admitted.length - (this.counters.aheadRefused - aheadBefore);
     const adopted = dedupe(admitted.length === 0 ? [] : await this.deps.store.applyRemote(admitted));
     this.counters.versionsAdopted += adopted.length;
 
@@ -271,10 +269,12 @@ export class DataPlane {
       this.counters.aheadRefused++;
       return false;
     }
-    if (v.tombstone && now - v.timestamp.wall > this.options.tombstoneGraceMs) return this.deps.store.siblings(v.key).length > 0;
     const limit = this.options.staleAdmissionMs;
-    if (limit === 0 || now - v.timestamp.wall <= limit) return true;
-    return this.deps.store.siblings(v.key).length > 0;
+    const age = now - v.timestamp.wall;
+    const old = (v.tombstone && age > this.options.tombstoneGraceMs) || (limit !== 0 && age > limit);
+    if (!old || this.deps.store.siblings(v.key).length > 0) return true;
+    this.counters.staleRefused++;
+    return false;
   }
 
   /**
