@@ -16,6 +16,10 @@ import type { PeerRegistry, Vouch } from '../gossip/shell/peer-auth.js';
 import type { NodeId, PeerInfo } from '../gossip/core/types.js';
 import type { PointLinkOptions } from './point-link-config.js';
 
+/** Bounds on reports that wait for the Point (one per address). */
+const MAX_UNSENT_REPORTS = 64;
+const MAX_REPORT_ATTEMPTS = 5;
+
 export type PointState = 'not contacted' | 'registering' | 'registered' | 'unreachable' | 'refused';
 
 /** Which Point, and what we register with it: facts of this node, not knobs (those are PointLinkOptions). */
@@ -35,6 +39,8 @@ export class PointLink implements PeerRegistry {
   private stopped = false;
   private loop: Promise<void> | undefined;
   private readonly abort = new AbortController();
+  /** reports the Point has not taken yet (it was unreachable, or we were not registered): address → reason */
+  private readonly unsentReports = new Map<string, { reason: string; attempts: number }>();
   state: PointState = 'not contacted';
   lastError: string | null = null;
 
@@ -79,6 +85,7 @@ export class PointLink implements PeerRegistry {
           this.state = 'registered';
           failures = 0;
         }
+        this.resendReports();
         if (performance.now() >= nextLook) {
           await this.lookOnce();
           nextLook = performance.now() + this.options.lookIntervalMs;
@@ -128,11 +135,35 @@ export class PointLink implements PeerRegistry {
 
   /** Reports an address that sent bad data; the Point bans it once a quorum of nodes agree. */
   reportBadPeer(ip: string, reason: string): void {
+    const pending = this.unsentReports.get(ip);
+    if (pending !== undefined) pending.reason = reason.slice(0, 200);
+    else if (this.unsentReports.size < MAX_UNSENT_REPORTS) this.unsentReports.set(ip, { reason: reason.slice(0, 200), attempts: 0 });
+    else this.logger.warn({ ip }, 'too many reports waiting for the Point: this one is dropped');
+    this.sendReport(ip);
+  }
+
+  /** Sends the reports that have not reached the Point yet, each at most MAX_REPORT_ATTEMPTS times. */
+  private resendReports(): void {
+    for (const ip of this.unsentReports.keys()) this.sendReport(ip);
+  }
+
+  private sendReport(ip: string): void {
     const key = this.sessionKey;
-    if (key === undefined) return;
-    this.client.ban(key, ip, reason.slice(0, 200)).then(
-      (r) => this.logger.warn({ ip, reason, reports: r.reports, banned: r.banned }, 'reported a bad peer to the Point'),
-      (err: unknown) => this.logger.debug({ err }, 'could not report a bad peer'),
+    const pending = this.unsentReports.get(ip);
+    if (key === undefined || pending === undefined || pending.attempts < 0) return;
+    const attempt = ++pending.attempts;
+    pending.attempts = -attempt; // in flight: not sent again until it settles
+    this.client.ban(key, ip, pending.reason).then(
+      (r) => {
+        this.unsentReports.delete(ip);
+        this.logger.warn({ ip, reason: pending.reason, reports: r.reports, banned: r.banned }, 'reported a bad peer to the Point');
+      },
+      (err: unknown) => {
+        const gaveUp = attempt >= MAX_REPORT_ATTEMPTS || (isCdnError(err) && err.status < 500 && err.code !== 'POINT_ERR_UNAUTHORIZED');
+        if (gaveUp) this.unsentReports.delete(ip);
+        else pending.attempts = attempt;
+        this.logger.warn({ ip, err: err instanceof Error ? err.message : String(err), attempt, gaveUp }, 'could not report a bad peer to the Point');
+      },
     );
   }
 
