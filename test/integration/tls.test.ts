@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID, X509Certificate } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
@@ -22,6 +22,7 @@ import { waitFor } from '../helpers/wait.js';
 import { requireTools } from '../helpers/prereqs.js';
 import { dropCa, makeCa, startTlsCluster, tlsArgs, tlsClusterView, waitHealthyTls, type CertPaths, type TestCa, type TlsCluster } from '../helpers/tls.js';
 import { joinTokenFor } from '../../src/bootstrap/caller.js';
+import { loadTls } from '../../src/tls.js';
 
 requireTools(['curl', 'openssl']);
 const exec = promisify(execFile);
@@ -192,6 +193,26 @@ describe('a TLS node, and clients that do or do not trust it', () => {
     for (const url of fetches) expect(url).toMatch(/^\//);
     expect(html).not.toMatch(/(?:src|href|action)\s*=\s*["']?https?:/i);
   });
+});
+
+describe('README: the openssl recipe', () => {
+  it('runs as written and makes a CA and a node certificate that the node accepts and that names IP 10.0.0.11', async () => {
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const at = readme.indexOf('<!-- readme-test:tls-openssl -->');
+    expect(at, 'README has no readme-test:tls-openssl block').toBeGreaterThan(-1);
+    const script = /```sh\n([\s\S]*?)```/.exec(readme.slice(at))?.[1] ?? '';
+    const dir = await tempDir('gcdn-tls-readme-');
+    try {
+      await exec('bash', ['-euo', 'pipefail', '-c', script], { cwd: dir, timeout: 60_000 });
+      const caCert = new X509Certificate(await readFile(join(dir, 'ca.pem')));
+      const leaf = new X509Certificate(await readFile(join(dir, 'node1.pem')));
+      expect(leaf.verify(caCert.publicKey)).toBe(true);
+      expect(leaf.checkIP('10.0.0.11')).toBe('10.0.0.11');
+      expect(loadTls({ cert: join(dir, 'node1.pem'), key: join(dir, 'node1.key'), ca: join(dir, 'ca.pem') }).server?.certificate.fingerprint256).toBe(leaf.fingerprint256);
+    } finally {
+      await removeDir(dir);
+    }
+  }, 60_000);
 });
 
 describe('TLS configuration errors: one line, non-zero exit', () => {
