@@ -89,17 +89,26 @@ export interface TlsCluster {
   close(): Promise<void>;
 }
 
-/** The Point (TLS, on 127.0.0.1, Redis and PostgreSQL) and `size` TLS nodes, all verifying against `ca`. */
-export async function startTlsCluster(size: number, ca: TestCa, options: { pointArgs?: string[]; nodeArgs?: string[]; nodeEnv?: NodeJS.ProcessEnv } = {}): Promise<TlsCluster> {
+/**
+ * The Point (TLS, on 127.0.0.1, Redis and PostgreSQL) and `size` TLS nodes
+ * with certificates from `ca`. The Point's certificate is from `pointIssuer`
+ * (default `ca`); nodes verify with the CA file `trust` (default `ca`'s; a
+ * bundle when the Point's issuer differs).
+ */
+export async function startTlsCluster(size: number, ca: TestCa, options: {
+  pointArgs?: string[]; nodeArgs?: string[]; nodeEnv?: NodeJS.ProcessEnv; pointIssuer?: TestCa; trust?: string;
+} = {}): Promise<TlsCluster> {
+  const pointIssuer = options.pointIssuer ?? ca;
+  const trust = options.trust ?? ca.ca;
   const redis = await redisForTests();
   const postgres = await postgresForTests();
   const db = await freshDatabase(postgres.url);
   const prefix = uniquePrefix();
   const dirs: string[] = [];
   const pointPort = await freePort();
-  const pointCert = await ca.issue(`point-${pointPort}`, 'IP:127.0.0.1');
+  const pointCert = await pointIssuer.issue(`point-${pointPort}`, 'IP:127.0.0.1');
   const pointArgs = ['bootstrap', '--host', '127.0.0.1', '--port', String(pointPort), '--redis-url', redis.url, '--database-url', db.url,
-    '--redis-prefix', prefix, '--heartbeat-ttl', '3', ...tlsArgs(pointCert, ca.ca), ...(options.pointArgs ?? [])];
+    '--redis-prefix', prefix, '--heartbeat-ttl', '3', ...tlsArgs(pointCert, pointIssuer.ca), ...(options.pointArgs ?? [])];
   const point = { url: `https://127.0.0.1:${pointPort}`, port: pointPort, proc: startCli(pointArgs) };
   const started: CliProcess[] = [point.proc];
 
@@ -113,7 +122,7 @@ export async function startTlsCluster(size: number, ca: TestCa, options: { point
       dirs.push(dataDir);
       const cert = await (o.issuer ?? ca).issue(`node-${host}-${port}`, `IP:${host}`);
       const args = ['node', '--host', host, '--port', String(port), '--data-dir', dataDir, '--bootstrap', point.url, '--gossip-profile', 'local-test',
-        ...tlsArgs(cert, o.trust ?? ca.ca), ...(options.nodeArgs ?? []), ...(o.extra ?? [])];
+        ...tlsArgs(cert, o.trust ?? trust), ...(options.nodeArgs ?? []), ...(o.extra ?? [])];
       const proc = startCli(args, { env: { ...options.nodeEnv, ...o.env } });
       started.push(proc);
       const url = `https://${host}:${port}`;
@@ -134,7 +143,7 @@ export async function startTlsCluster(size: number, ca: TestCa, options: { point
     },
   };
   try {
-    await waitHealthyTls(point.proc, `${point.url}/healthz`, ca.agent);
+    await waitHealthyTls(point.proc, `${point.url}/healthz`, pointIssuer.agent);
     for (let i = 0; i < size; i++) await cluster.addNode();
   } catch (err) {
     await cluster.close().catch(() => undefined);

@@ -261,7 +261,11 @@ describe('a 3-node cluster and its Point, all over TLS', () => {
   let cluster: TlsCluster;
 
   beforeAll(async () => {
-    cluster = await startTlsCluster(3, ca, { pointArgs: ['--cluster-secret', SECRET], nodeEnv: { CLUSTER_SECRET: SECRET } });
+    // The Point's certificate is from the other CA, the nodes' from the first: members verify with a
+    // bundle of both, so a node that trusts only one of them fails either at the Point or at its peers.
+    const bundle = join(work, 'bundle.pem');
+    await writeFile(bundle, Buffer.concat([ca.pem, otherCa.pem]));
+    cluster = await startTlsCluster(3, ca, { pointIssuer: otherCa, trust: bundle, pointArgs: ['--cluster-secret', SECRET], nodeEnv: { CLUSTER_SECRET: SECRET } });
   }, 240_000);
 
   afterAll(async () => {
@@ -308,9 +312,9 @@ describe('a 3-node cluster and its Point, all over TLS', () => {
     }
   }, 120_000);
 
-  it('a node given a CA that does not match does not join, says why at warn, and leaks no secret', async () => {
-    // its own certificate is from the cluster's CA (others could verify it); it verifies with the other CA
-    const stranger = await cluster.addNode({ trust: otherCa.ca, env: { CLUSTER_SECRET: SECRET } });
+  it('a node whose CA does not match the Point\'s certificate does not join, is not ready, says why at warn, and leaks no secret', async () => {
+    // trusts only the nodes' CA: the Point (other CA) fails verification
+    const stranger = await cluster.addNode({ trust: ca.ca, env: { CLUSTER_SECRET: SECRET } });
     await waitFor(() => /the Point is not answering as it should/.test(stranger.proc.output()), { what: 'the stranger to log the Point failure', timeoutMs: 30_000 });
     const log = stranger.proc.output();
     const warn = log.split('\n').find((l) => l.includes('the Point is not answering as it should')) ?? '';
@@ -328,5 +332,32 @@ describe('a 3-node cluster and its Point, all over TLS', () => {
     for (const n of cluster.nodes.slice(0, 3)) {
       expect((await tlsClusterView(n, ca.agent)).peers.map((p) => p.id)).not.toContain(stranger.id);
     }
+    await stranger.proc.stop(5000);
   }, 90_000);
+
+  it('a node whose CA does not match its peers\' certificates warns once per peer, and its peers see it suspect or dead', async () => {
+    // trusts only the Point's CA: the Point verifies, the peers (first CA) do not
+    const stranger = await cluster.addNode({ trust: otherCa.ca, env: { CLUSTER_SECRET: SECRET } });
+    const members = cluster.nodes.slice(0, 3);
+    await waitFor(() => members.every((m) => stranger.proc.output().includes(`"peer":"${m.id}"`)),
+      { what: 'the stranger to warn about each of its peers', timeoutMs: 60_000, intervalMs: 200 });
+    const warnings = stranger.proc.output().split('\n').filter((l) => l.includes('TLS certificate did not verify'));
+    for (const m of members) {
+      const about = warnings.filter((l) => l.includes(`"peer":"${m.id}"`));
+      expect(about, `one warning about ${m.id}`).toHaveLength(1);
+      expect(about[0]).toMatch(/"level":40/);
+      expect(about[0]).toMatch(/"reason":"(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)"/);
+    }
+    // It hears the members (they can reach it) but cannot answer them: its acks never arrive, so
+    // every member sees it not alive. (Its own view may list them alive: it receives their gossip.)
+    await waitFor(async () => {
+      for (const m of members) {
+        const state = (await tlsClusterView(m, ca.agent)).peers.find((p) => p.id === stranger.id)?.state;
+        if (state === undefined || state === 'alive') return false;
+      }
+      return true;
+    }, { what: 'every member to know the stranger and see it not alive (suspect or dead)', timeoutMs: 60_000, intervalMs: 250 });
+    expect(stranger.proc.output()).not.toContain(SECRET);
+    await stranger.proc.stop(5000);
+  }, 120_000);
 });
