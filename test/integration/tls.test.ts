@@ -10,6 +10,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID, X509Certificate } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { promisify } from 'node:util';
 import { Agent, request } from 'undici';
@@ -182,6 +183,30 @@ describe('a TLS node, and clients that do or do not trust it', () => {
     expect(res.statusCode).toBe(200);
     await res.body.dump();
   }, 40_000);
+
+  it('--max-connections counts raw TCP connections on a TLS listener: the excess is closed at once, and the node recovers', async () => {
+    const CAP = 5;
+    // a minute of headers (and handshake) timeout: whatever closes now was refused at the cap
+    const capped = await startAloneTls((host) => ca.issue(`capped-${host}`, `IP:${host}`), ['--max-connections', String(CAP), '--headers-timeout', '60000']);
+    const closed = new Set<number>();
+    const sockets: Socket[] = [];
+    try {
+      // the health check's keep-alive connection may still hold a slot: open well past the cap
+      for (let i = 0; i < 3 * CAP; i++) sockets.push(await openSocket(capped.host, capped.port, () => closed.add(i)));
+      await waitFor(() => closed.size >= 2 * CAP, { what: 'the connections over the cap to be closed', timeoutMs: 30_000, intervalMs: 100 });
+      expect(sockets.length - closed.size).toBeLessThanOrEqual(CAP);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+    }
+    const metrics = await waitFor(async () => {
+      const res = await request(`${capped.url}/metrics`, { dispatcher: ca.agent, headersTimeout: 2000, bodyTimeout: 2000 }).catch(() => undefined);
+      return res?.statusCode === 200 ? res.body.text() : undefined;
+    }, { what: 'the capped node to serve again', timeoutMs: 30_000, intervalMs: 200 });
+    const dropped = Number(metrics.split('\n').find((l) => l.startsWith('cdn_http_connections_dropped_total'))?.split(' ')[1] ?? 0);
+    expect(dropped).toBeGreaterThanOrEqual(2 * CAP);
+    await capped.proc.stop(5000);
+    await removeDir(capped.dataDir);
+  }, 60_000);
 
   it('serves the status page over HTTPS with relative URLs only', async () => {
     const res = await request(`${node.url}/`, { dispatcher: ca.agent });
