@@ -33,6 +33,8 @@ export interface PointClientOptions {
   localAddress?: string;
   /** keep-alive connections to the Point */
   connections?: number;
+  /** PEM CA that verifies an https:// Point (the system CAs otherwise); hostname checks stay on */
+  ca?: Buffer | undefined;
   /** when the Point has one: the client derives the join token from it, the secret itself never travels */
   clusterSecret?: string;
 }
@@ -67,7 +69,7 @@ export class PointClient {
       keepAliveTimeout: 4000, // below the Point's 5 s, so the client never reuses a socket the server is closing
       headersTimeout: this.timeoutMs,
       bodyTimeout: this.timeoutMs,
-      connect: { timeout: this.timeoutMs },
+      connect: { timeout: this.timeoutMs, ...(options.ca === undefined ? {} : { ca: options.ca }) },
       ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
     });
   }

@@ -9,6 +9,7 @@ import { createLogger, LOG_LEVELS } from '../log.js';
 import { buildPointConfig, POINT_DEFAULTS } from './config.js';
 import { startPoint, type RunningPoint } from './server.js';
 import { flagError } from '../cli-support.js';
+import { TLS_FLAGS } from '../tls.js';
 
 /** The flag (and environment twin) behind each option, to name what the user typed. */
 const FLAG_OF: Record<string, string> = {
@@ -17,6 +18,7 @@ const FLAG_OF: Record<string, string> = {
   heartbeatTtlSec: '--heartbeat-ttl (POINT_HEARTBEAT_TTL)', banQuorum: '--ban-quorum (POINT_BAN_QUORUM)',
   banDurationSec: '--ban-duration (POINT_BAN_DURATION)', removeQuorum: '--remove-quorum (POINT_REMOVE_QUORUM)',
   peerPoints: '--peer-points (POINT_PEERS)', redisPrefix: '--redis-prefix (POINT_REDIS_PREFIX)',
+  ...TLS_FLAGS,
 };
 
 /** An empty value (e.g. `PORT=` in the environment) means "not set": the default stays. */
@@ -53,6 +55,9 @@ interface BootstrapFlags {
   removeQuorum: number;
   peerPoints: string[];
   redisPrefix: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
 }
 
 function fail(message: string): never {
@@ -93,6 +98,9 @@ export function registerBootstrapCommand(program: Command): void {
     .addOption(new Option('--remove-quorum <n>', 'distinct reporter addresses needed to drop an unreachable node').env('POINT_REMOVE_QUORUM').default(d.removeQuorum).argParser(integer(1, 100)))
     .addOption(new Option('--peer-points <urls>', 'comma-separated URLs of other Points of this cluster, answered by /points').env('POINT_PEERS').default([], 'none').argParser(urlList))
     .addOption(new Option('--redis-prefix <prefix>', 'prefix of every Redis key').env('POINT_REDIS_PREFIX').default(d.redisPrefix))
+    .addOption(new Option('--tls-cert <file>', 'PEM certificate: the Point speaks HTTPS only (needs --tls-key)').env('TLS_CERT'))
+    .addOption(new Option('--tls-key <file>', 'PEM private key of --tls-cert').env('TLS_KEY'))
+    .addOption(new Option('--tls-ca <file>', 'PEM CA certificate(s); checked, for the same flags as the node (the Point dials nobody)').env('TLS_CA'))
     .action(async (flags: BootstrapFlags) => {
       let config;
       try {
@@ -102,6 +110,7 @@ export function registerBootstrapCommand(program: Command): void {
           dataDir: flags.dataDir || d.dataDir, clusterSecret: flags.clusterSecret || undefined, logLevel: flags.logLevel,
           heartbeatTtlSec: flags.heartbeatTtl, banQuorum: flags.banQuorum, banDurationSec: flags.banDuration,
           removeQuorum: flags.removeQuorum, peerPoints: flags.peerPoints, redisPrefix: flags.redisPrefix || d.redisPrefix,
+          tls: { cert: flags.tlsCert || undefined, key: flags.tlsKey || undefined, ca: flags.tlsCa || undefined },
         });
       } catch (err) {
         fail(`error: ${(flagError(err, FLAG_OF) as Error).message}`);
@@ -112,7 +121,8 @@ export function registerBootstrapCommand(program: Command): void {
       try {
         point = await startPoint(config, { logger });
       } catch (err) {
-        fail(`cannot start: ${(err as Error).message}`);
+        const named = flagError(err, FLAG_OF);
+        fail(named === err ? `cannot start: ${(err as Error).message}` : `error: ${(named as Error).message}`);
       }
       const registry = point.registryKind === 'redis' ? 'Redis' : 'in-process (embedded)';
       const banlist = point.banlistKind === 'postgres' ? 'PostgreSQL' : `PGlite in ${config.dataDir} (embedded)`;

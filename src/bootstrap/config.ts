@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { LOG_LEVELS } from '../log.js';
+import { TLS_FILES_SCHEMA } from '../tls.js';
 import { buildOptions, defineOptions, integerIn, type Frozen, type Overrides, type ProfileKey } from '../options.js';
 
 const DAY_SEC = 24 * 60 * 60;
@@ -61,6 +62,8 @@ export const PointConfigSchema = z.strictObject({
   requestTimeoutMs: integerIn(100, 600_000),
   /** Bound on waiting for in-flight requests at shutdown. */
   shutdownGraceMs: integerIn(0, 600_000),
+  /** TLS files (src/tls.ts): with `cert` and `key` the Point speaks HTTPS only. `ca` is accepted for symmetry with the node (the Point dials nobody). */
+  tls: TLS_FILES_SCHEMA,
 });
 
 export type PointConfig = Frozen<z.infer<typeof PointConfigSchema>>;
@@ -88,6 +91,7 @@ const production: PointConfig = {
   pgPoolSize: 10,
   requestTimeoutMs: 10_000,
   shutdownGraceMs: 5000,
+  tls: {},
 };
 
 /**

@@ -6,7 +6,6 @@
  * every connection.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
 import { handleLookFast } from './look-fast-path.js';
 import { dropSilentConnections } from '../connection-guard.js';
 import type { AddressInfo } from 'node:net';
@@ -24,6 +23,7 @@ import { PostgresBanlist } from './postgres-banlist.js';
 import { RedisRegistry } from './redis-registry.js';
 import type { Clock, Registry } from './registry.js';
 import { pgExecutor, pgliteExecutor } from './sql-executor.js';
+import { createListener, loadTls, schemeOf, type HttpServer } from '../tls.js';
 
 /** Lapsed bans and old reports are deleted this often. */
 const PURGE_INTERVAL_MS = 60_000;
@@ -41,7 +41,7 @@ export interface PointOptions {
 }
 
 export interface RunningPoint {
-  /** e.g. http://127.0.0.1:8080 (a wildcard host is shown as loopback) */
+  /** e.g. http://127.0.0.1:8080, https:// with TLS (a wildcard host is shown as loopback) */
   readonly url: string;
   readonly port: number;
   readonly registryKind: 'redis' | 'memory';
@@ -70,6 +70,8 @@ export async function createBanlist(config: PointConfig, logger: Logger): Promis
 }
 
 export async function startPoint(config: PointConfig, options: PointOptions = {}): Promise<RunningPoint> {
+  // TLS files first: a bad one is a config error before any backend is touched
+  const tls = loadTls(config.tls);
   const base = options.logger ?? silentLogger();
   const logger = base.child({ component: 'point' });
   const registry = options.registry ?? createRegistry(config, base, options.clock);
@@ -86,13 +88,14 @@ export async function startPoint(config: PointConfig, options: PointOptions = {}
   };
   const app = createPointApp(ctx);
   const headersTimeout = Math.min(config.requestTimeoutMs, 10_000);
-  const server = createServer({
+  // with TLS, HTTPS only: a handshake must finish within the headers timeout too
+  const server = createListener({
     requestTimeout: config.requestTimeoutMs,
     headersTimeout,
     keepAliveTimeout: 5000,
     // node:http checks the timeouts this often (30 s by default)
     connectionsCheckingInterval: Math.max(100, Math.floor(headersTimeout / 4)),
-  }, (req, res) => {
+  }, tls, headersTimeout, (req, res) => {
     if (!handleLookFast(ctx, req, res)) app(req, res);
   });
   // malformed requests get node:http's own 400 / 431 and a closed connection
@@ -103,8 +106,8 @@ export async function startPoint(config: PointConfig, options: PointOptions = {}
   const sweeper = startSweeper(ctx);
 
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-  const url = `http://${formatHostPort(shownHost, port)}`;
-  logger.info({ url, registry: registry.kind, banlist: banlist.kind }, 'point listening');
+  const url = `${schemeOf(tls)}://${formatHostPort(shownHost, port)}`;
+  logger.info({ url, registry: registry.kind, banlist: banlist.kind, tls: tls.server !== undefined }, 'point listening');
   let stopping: Promise<void> | undefined;
   return {
     url, port, registryKind: registry.kind, banlistKind: banlist.kind,
@@ -121,7 +124,7 @@ export async function startPoint(config: PointConfig, options: PointOptions = {}
   };
 }
 
-async function listen(server: Server, port: number, host: string): Promise<number> {
+async function listen(server: HttpServer, port: number, host: string): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -133,7 +136,7 @@ async function listen(server: Server, port: number, host: string): Promise<numbe
 }
 
 /** Stops accepting, lets in-flight requests finish within `graceMs`, then cuts what is left. */
-async function close(server: Server, graceMs: number): Promise<void> {
+async function close(server: HttpServer, graceMs: number): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   const timer = setTimeout(() => server.closeAllConnections(), graceMs);

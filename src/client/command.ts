@@ -8,7 +8,7 @@ import { Option, type Command } from 'commander';
 import { DEFAULT_NODE_URL, DEFAULT_TIMEOUTS, type ClientTimeouts } from './defaults.js';
 import { ClientError, exitWithError } from './errors.js';
 
-interface NodeFlag { node: string; timeout?: string }
+interface NodeFlag { node: string; timeout?: string; tlsCa?: string }
 
 function nodeOption(): Option {
   return new Option('--node <url>', 'the node to talk to').env('NODE_URL').default(DEFAULT_NODE_URL);
@@ -16,6 +16,17 @@ function nodeOption(): Option {
 
 function timeoutOption(): Option {
   return new Option('--timeout <seconds>', `wait at most this long for response headers and between body bytes (default ${DEFAULT_TIMEOUTS.stallMs / 1000})`).env('CLIENT_TIMEOUT');
+}
+
+function tlsCaOption(): Option {
+  return new Option('--tls-ca <file>', 'PEM CA certificate(s) that verify an https:// node (default: the system CAs and NODE_EXTRA_CA_CERTS)').env('TLS_CA');
+}
+
+/** With --tls-ca, later calls trust that CA; the HTTP client that can (npm undici) loads only then. */
+async function trustFrom(flags: NodeFlag): Promise<void> {
+  if (flags.tlsCa === undefined || flags.tlsCa === '') return;
+  const { trustCa } = await import('./http.js');
+  await trustCa(flags.tlsCa);
 }
 
 function timeoutsOf(flags: NodeFlag): ClientTimeouts {
@@ -42,8 +53,10 @@ export function registerClientCommands(program: Command): void {
     .argument('<file>', 'the file to upload, or - for stdin')
     .addOption(nodeOption())
     .addOption(timeoutOption())
+    .addOption(tlsCaOption())
     .addOption(new Option('--id <guid>', 'the GUID to store it under (default: a new random UUID)'))
     .action(async (file: string, flags: NodeFlag & { id?: string }) => run(async () => {
+      await trustFrom(flags);
       const { putBlob } = await import('./transfer.js');
       const stored = await putBlob(file, flags.id, { node: flags.node, timeouts: timeoutsOf(flags) });
       process.stdout.write(`${stored.id}\n`);
@@ -56,7 +69,9 @@ export function registerClientCommands(program: Command): void {
     .addOption(new Option('-o, --output <file>', 'write to this file (atomically) instead of stdout'))
     .addOption(nodeOption())
     .addOption(timeoutOption())
+    .addOption(tlsCaOption())
     .action(async (guid: string, flags: NodeFlag & { output?: string }) => run(async () => {
+      await trustFrom(flags);
       const { getBlob } = await import('./transfer.js');
       await getBlob(guid, flags.output, { node: flags.node, timeouts: timeoutsOf(flags) });
     }));
@@ -67,7 +82,9 @@ export function registerClientCommands(program: Command): void {
     .argument('<guid>', 'the blob to delete')
     .addOption(nodeOption())
     .addOption(timeoutOption())
+    .addOption(tlsCaOption())
     .action(async (guid: string, flags: NodeFlag) => run(async () => {
+      await trustFrom(flags);
       const { removeBlob } = await import('./transfer.js');
       await removeBlob(guid, { node: flags.node, timeouts: timeoutsOf(flags) });
     }));
@@ -77,8 +94,10 @@ export function registerClientCommands(program: Command): void {
     .description('the cluster as a node sees it: its id, peers and their states, blob and byte counts')
     .addOption(nodeOption())
     .addOption(timeoutOption())
+    .addOption(tlsCaOption())
     .addOption(new Option('--json', 'print the raw GET /cluster document'))
     .action(async (flags: NodeFlag & { json?: boolean }) => run(async () => {
+      await trustFrom(flags);
       const { fetchCluster, renderCluster } = await import('./status.js');
       const view = await fetchCluster(flags.node, timeoutsOf(flags));
       process.stdout.write(flags.json === true ? `${JSON.stringify(view, null, 2)}\n` : renderCluster(view));

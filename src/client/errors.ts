@@ -3,6 +3,8 @@
  * can branch on. 1: usage or anything else; 2: the blob (or route) does not
  * exist; 3: the node could not be reached or stopped answering.
  */
+import { certificateFailure } from '../tls-codes.js';
+
 export const EXIT = { other: 1, notFound: 2, unreachable: 3 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
@@ -50,6 +52,10 @@ export function requestFailure(what: string, err: unknown): ClientError {
   const code = codeOf(err);
   const shown = meaningful(err);
   const message = shown instanceof Error ? shown.message : String(shown);
+  const certificate = certificateFailure(err);
+  if (certificate !== undefined) {
+    return new ClientError(`${what}: the node's TLS certificate did not verify (${certificate}: ${firstLine(message)}); trust its CA with --tls-ca FILE (TLS_CA) or NODE_EXTRA_CA_CERTS`);
+  }
   if (message === 'bad port') return new ClientError(`${what}: the port is one that fetch clients refuse (the Fetch standard's "bad ports"); run the node on another port`);
   if (code !== undefined && UNREACHABLE_CODES.has(code)) {
     const why = code.startsWith('UND_ERR_') ? `${message} (${code})` : message;

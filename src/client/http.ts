@@ -8,11 +8,45 @@
  * `gossip-cdn get` start-up together, while the built-in one is part of the
  * runtime (proposals/0009, "Start-up"). The nodes and the Point client, which
  * keep pools open for hours, use the npm undici with its keep-alive agents.
+ *
+ * `https://` nodes are verified against the system CAs (and
+ * NODE_EXTRA_CA_CERTS, which the built-in fetch honours). `--tls-ca FILE`
+ * trusts a private CA: only then is the npm undici loaded, for its fetch with
+ * an Agent holding that CA (the built-in fetch takes no CA of its own).
  */
 import { Readable } from 'node:stream';
+import { readFile, stat } from 'node:fs/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ClientError, EXIT, requestFailure } from './errors.js';
 import { DEFAULT_TIMEOUTS, type ClientTimeouts } from './defaults.js';
+
+/** A CA file larger than this is refused unread (a bundle of a few hundred certificates fits). */
+const MAX_CA_BYTES = 1024 * 1024;
+
+type Fetch = (url: string, init: RequestInit) => Promise<Response>;
+
+/** The built-in fetch, until trustCa() swaps in one that trusts a private CA. */
+let fetchWith: Fetch = (url, init) => fetch(url, init);
+
+/**
+ * `--tls-ca FILE` (TLS_CA): every later call verifies the node's certificate
+ * against the CA certificate(s) in FILE (the system CAs are then not used).
+ * Hostname verification stays on.
+ */
+export async function trustCa(file: string): Promise<void> {
+  let pem: Buffer;
+  try {
+    if ((await stat(file)).size > MAX_CA_BYTES) throw new ClientError(`--tls-ca (TLS_CA): ${file} is larger than ${MAX_CA_BYTES} bytes; not a PEM file`);
+    pem = await readFile(file);
+  } catch (err) {
+    if (err instanceof ClientError) throw err;
+    throw new ClientError(`--tls-ca (TLS_CA): cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ClientError(`--tls-ca (TLS_CA): ${file} holds no PEM certificate`);
+  const undici = await import('undici');
+  const dispatcher = new undici.Agent({ connect: { ca: pem } });
+  fetchWith = async (url, init) => await undici.fetch(url, { ...(init as Parameters<typeof undici.fetch>[1]), dispatcher }) as unknown as Response;
+}
 
 /** `http://host:port` + path; refuses anything that is not an http(s) URL, in one line. */
 export function nodeUrl(base: string, path: string): string {
@@ -99,7 +133,7 @@ export async function call(method: HttpMethod, url: string, ok: number[], option
       init.body = options.body as unknown as RequestInit['body'];
       init.duplex = 'half';
     }
-    res = wrap(await fetch(url, init));
+    res = wrap(await fetchWith(url, init));
   } catch (err) {
     throw requestFailure(what, controller.signal.aborted ? controller.signal.reason : err);
   } finally {

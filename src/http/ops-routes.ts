@@ -9,11 +9,14 @@ import { NODE_OPENAPI } from './openapi.js';
 import { renderStatusPage, STATUS_PAGE_CSP } from './status-page.js';
 import { countsPerNode } from './cluster-fanout.js';
 import type { ClusterView } from './cluster-view.js';
+import type { Dialing } from '../tls.js';
 
 export interface OpsContext {
   metrics: NodeMetrics;
   cluster: () => ClusterView;
   readiness: () => { ready: boolean; reason: string };
+  /** how `/cluster?nodes=1` dials peers (https with the node's CA when it has TLS); plain http when unset */
+  dialing?: Dialing;
 }
 
 export function handleHealthz(_ctx: OpsContext, _req: IncomingMessage, res: ServerResponse): void {
@@ -41,7 +44,7 @@ export function handleOpenApi(_ctx: OpsContext, _req: IncomingMessage, res: Serv
 export async function handleCluster(ctx: OpsContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const view = ctx.cluster();
   const wantNodes = new URL(req.url ?? '/', 'http://node').searchParams.get('nodes') === '1';
-  sendJson(res, 200, wantNodes ? { ...view, nodes: await countsPerNode(view) } : view);
+  sendJson(res, 200, wantNodes ? { ...view, nodes: await countsPerNode(view, Date.now(), ctx.dialing) } : view);
 }
 
 export function handleStatusPage(ctx: OpsContext, _req: IncomingMessage, res: ServerResponse): void {

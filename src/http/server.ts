@@ -1,10 +1,11 @@
 /**
- * The node's HTTP server: node:http with timeouts set for blob traffic, a
+ * The node's HTTP server: node:http (node:https with --tls-cert) with
+ * timeouts set for blob traffic, a
  * fast path that sends GET/HEAD /blobs/{guid} straight to its handler, and
  * the express app for everything else. Graceful close finishes in-flight
  * requests before it cuts what is left.
  */
-import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import type { BlobApiContext } from './blob-context.js';
@@ -12,13 +13,15 @@ import { handleBlobRead } from './blob-read.js';
 import { instrument } from './instrument.js';
 import { dropSilentConnections } from '../connection-guard.js';
 import type { ServerLimits } from './server-config.js';
+import { createListener, PLAIN, type HttpServer, type TlsSetup } from '../tls.js';
 
 /** `/blobs/` followed by exactly a 36-character GUID, no query. */
 const FAST_PATH_LENGTH = '/blobs/'.length + 36;
 const BLOB_ROUTE = '/blobs/:guid';
 
-export function createNodeServer(ctx: BlobApiContext, app: Express, limits: ServerLimits): Server {
-  const server = createServer({
+/** With `tls.server`, HTTPS only: a TLS handshake must finish within the headers timeout too. */
+export function createNodeServer(ctx: BlobApiContext, app: Express, limits: ServerLimits, tls: TlsSetup = PLAIN): HttpServer {
+  const server = createListener({
     // Uploads are paced by UploadGuard (minimum rate), never by a fixed deadline.
     requestTimeout: 0,
     headersTimeout: limits.headersTimeoutMs,
@@ -27,7 +30,7 @@ export function createNodeServer(ctx: BlobApiContext, app: Express, limits: Serv
     // node:http checks the headers timeout only this often (30 s by default, which
     // would let a slowloris hold a socket for headersTimeout + 30 s).
     connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(limits.headersTimeoutMs / 4))),
-  }, (req: IncomingMessage, res: ServerResponse) => {
+  }, tls, limits.headersTimeoutMs, (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/';
     if ((req.method === 'GET' || req.method === 'HEAD') && url.length === FAST_PATH_LENGTH && url.startsWith('/blobs/')) {
       instrument(ctx.metrics, req, res, () => BLOB_ROUTE);
@@ -41,7 +44,7 @@ export function createNodeServer(ctx: BlobApiContext, app: Express, limits: Serv
   return server;
 }
 
-export async function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
+export async function listen(server: HttpServer, port: number, host: string): Promise<AddressInfo> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -53,7 +56,7 @@ export async function listen(server: Server, port: number, host: string): Promis
 }
 
 /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then cuts the rest. */
-export async function closeGracefully(server: Server, graceMs: number): Promise<void> {
+export async function closeGracefully(server: HttpServer, graceMs: number): Promise<void> {
   if (!server.listening) return;
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();

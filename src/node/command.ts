@@ -7,6 +7,7 @@ import { createLogger } from '../log.js';
 import { buildNodeConfig, NODE_DEFAULTS, parseSize, type NodeConfigInput } from './config.js';
 import { CdnNode } from './node.js';
 import { fail, flagError, onShutdownSignal } from '../cli-support.js';
+import { TLS_FLAGS } from '../tls.js';
 
 interface NodeFlags {
   port?: string;
@@ -31,6 +32,9 @@ interface NodeFlags {
   zone?: string;
   cacheSize?: string;
   writeCopies?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
 }
 
 const FLAG_OF: Record<string, string> = {
@@ -44,6 +48,7 @@ const FLAG_OF: Record<string, string> = {
   tombstoneGraceMs: '--tombstone-grace (TOMBSTONE_GRACE_MS)', tombstoneSweepMs: '--tombstone-sweep (TOMBSTONE_SWEEP_MS)',
   maxClockSkewMs: '--max-clock-skew (MAX_CLOCK_SKEW_MS)',
   'server.maxConnections': '--max-connections (MAX_CONNECTIONS)', 'server.headersTimeoutMs': '--headers-timeout (HEADERS_TIMEOUT_MS)',
+  ...TLS_FLAGS,
 };
 
 /** A flag's text as a number for the schema to judge: anything but plain digits fails its integer rule. */
@@ -74,6 +79,9 @@ export function registerNodeCommand(program: Command): void {
     .addOption(new Option('--tombstone-grace <ms>', `deleted keys' tombstones are kept at least this long; a node away longer rejoins pull-only (default ${NODE_DEFAULTS.tombstoneGraceMs})`).env('TOMBSTONE_GRACE_MS'))
     .addOption(new Option('--tombstone-sweep <ms>', `how often tombstones past the grace are collected (default ${NODE_DEFAULTS.tombstoneSweepMs})`).env('TOMBSTONE_SWEEP_MS'))
     .addOption(new Option('--max-clock-skew <ms>', `how far peers' wall clocks may be from this node's; further off they are refused and flagged (default ${NODE_DEFAULTS.maxClockSkewMs})`).env('MAX_CLOCK_SKEW_MS'))
+    .addOption(new Option('--tls-cert <file>', 'PEM certificate: every listener speaks HTTPS only, peers are dialled over HTTPS (needs --tls-key)').env('TLS_CERT'))
+    .addOption(new Option('--tls-key <file>', 'PEM private key of --tls-cert').env('TLS_KEY'))
+    .addOption(new Option('--tls-ca <file>', 'PEM CA certificate(s) that verify peers and an https:// Point (default: the system CAs)').env('TLS_CA'))
     .addOption(new Option('--gossip-profile <name>', 'gossip timings: production or local-test (default production)').env('GOSSIP_PROFILE'))
     .addOption(new Option('--alone', 'run without the Point and peers, on purpose').env('ALONE'))
     .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent').env('LOG_LEVEL'))
@@ -100,6 +108,8 @@ export function registerNodeCommand(program: Command): void {
         cacheBytes: flags.cacheSize === undefined ? undefined : /^\s*0+\s*$/.test(flags.cacheSize) ? 0 : parseSize(flags.cacheSize) ?? Number.NaN,
         writeCopies: flags.writeCopies === undefined ? undefined : wholeNumber(flags.writeCopies),
       };
+      // an empty environment value (TLS_CERT=) means not set
+      input.tls = { cert: flags.tlsCert || undefined, key: flags.tlsKey || undefined, ca: flags.tlsCa || undefined };
       // --gossip-profile names the node's profile, which selects every part's (membership, data plane, runtime...)
       if (flags.gossipProfile !== undefined) input.profile = flags.gossipProfile as NodeConfigInput['profile'];
       if (flags.alone !== undefined) input.alone = Boolean(flags.alone);
@@ -116,7 +126,8 @@ export function registerNodeCommand(program: Command): void {
       try {
         node = await CdnNode.start(config, logger);
       } catch (err) {
-        fail(err);
+        // a TLS file that cannot be used is named by its flag
+        fail(flagError(err, FLAG_OF));
       }
       process.stdout.write(`gossip-cdn node ${node.identity.id} listening on ${node.url} (data in ${config.dataDir})\n`);
       onShutdownSignal(async () => {

@@ -20,6 +20,7 @@ import { PLACEMENT_OPTIONS } from '../gossip/core/placement-config.js';
 import { BODY_FETCHER_OPTIONS, RUNTIME_OPTIONS, TRANSPORT_OPTIONS } from '../gossip/shell/runtime-config.js';
 import { SERVER_OPTIONS } from '../http/server-config.js';
 import { POINT_LINK_OPTIONS } from './point-link-config.js';
+import { TLS_FILES_SCHEMA } from '../tls.js';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -90,6 +91,7 @@ const nodeSchema = z.strictObject({
   defaultCacheControl: z.string({ error: 'must be a Cache-Control value' }),
   shutdownGraceMs: integerIn(0, 600_000),
   replicationLagSamples: integerIn(1, 100_000),
+  tls: TLS_FILES_SCHEMA,
   ...sectionSchemas(SECTIONS),
 }).transform((c) => ({
   ...c,
@@ -157,6 +159,12 @@ const production = {
    * at 8 bytes each and a sort of them per /cluster request.
    */
   replicationLagSamples: 256,
+  /**
+   * TLS files (src/tls.ts): with `cert` and `key` every listener is HTTPS
+   * only and peers are dialled over HTTPS; `ca` verifies peers and an
+   * https:// Point (the system CAs otherwise). None: plain HTTP.
+   */
+  tls: {},
   ...sectionProfiles(SECTIONS, 'production'),
 } as const satisfies Frozen<z.input<typeof nodeSchema>>;
 

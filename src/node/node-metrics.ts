@@ -4,13 +4,13 @@
  * gossip runtime counts (messages, bytes, transport problems, protocol
  * events, body traffic, peers by state, the body queue).
  */
-import type { Server } from 'node:http';
+import type { HttpServer } from '../tls.js';
 import type { Socket } from 'node:net';
 import type { NodeMetrics } from '../http/metrics.js';
 import type { GossipRuntime } from '../gossip/shell/runtime.js';
 import type { CustodyStats } from '../gossip/core/custody.js';
 
-export function exportConnectionMetrics(metrics: NodeMetrics, server: Server): void {
+export function exportConnectionMetrics(metrics: NodeMetrics, server: HttpServer): void {
   const conns = { open: 0, dropped: 0 };
   server.on('connection', (socket: Socket) => {
     conns.open++;

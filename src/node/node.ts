@@ -6,7 +6,6 @@
  * refuse new work, finish in-flight requests, tell peers and the Point,
  * flush the metadata log, clear every timer.
  */
-import type { Server } from 'node:http';
 import { Router } from 'express';
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from '../log.js';
@@ -29,9 +28,10 @@ import { ReplicationLags } from './replication-lags.js';
 import { clusterView, readiness, type NodeState, type ReadinessState } from './node-view.js';
 import { exportConnectionMetrics, exportGossipMetrics } from './node-metrics.js';
 import { clockReason } from '../gossip/shell/peer-clocks.js';
+import { certificateNames, dialingOf, loadTls, schemeOf, type HttpServer, type TlsSetup } from '../tls.js';
 
 export class CdnNode {
-  private server: Server | undefined;
+  private server: HttpServer | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private address = '';
@@ -48,11 +48,15 @@ export class CdnNode {
     private readonly logger: Logger,
     /** the wall clock (the test file's skew in fault tests); timers run on the monotonic clock */
     private readonly wall: Clock & { stop?: () => void },
+    /** the certificate this node serves with and the CA it verifies peers and the Point against */
+    private readonly tls: TlsSetup,
   ) {
     this.lags = new ReplicationLags(config.replicationLagSamples);
   }
 
   static async start(config: NodeConfig, logger: Logger): Promise<CdnNode> {
+    // TLS files first: a bad one is a config error before anything is opened
+    const tls = loadTls(config.tls);
     await mkdir(config.dataDir, { recursive: true });
     const identity = await loadOrCreateIdentity(config.dataDir);
     const log = logger.child({ node: identity.id });
@@ -69,7 +73,7 @@ export class CdnNode {
       wall.stop?.();
       throw err;
     }
-    const node = new CdnNode(config, identity, store, log, wall);
+    const node = new CdnNode(config, identity, store, log, wall, tls);
     try {
       await node.listen();
     } catch (err) {
@@ -80,7 +84,7 @@ export class CdnNode {
   }
 
   get url(): string {
-    return `http://${this.address}`;
+    return `${schemeOf(this.tls)}://${this.address}`;
   }
 
   private async listen(): Promise<void> {
@@ -97,12 +101,12 @@ export class CdnNode {
       stallWindowMs: config.stallWindowMs,
       maxBlobBytes: config.maxBlobBytes,
     };
-    const ops: OpsContext = { metrics, cluster: () => clusterView(this.state()), readiness: () => readiness(this.readinessState()) };
+    const ops: OpsContext = { metrics, cluster: () => clusterView(this.state()), readiness: () => readiness(this.readinessState()), dialing: dialingOf(this.tls) };
 
     // The port must be known before gossip can say where we are: bind first,
     // then mount the gossip endpoints on a router the app already routes to.
     const gossipMount = Router();
-    const server = createNodeServer(ctx, createNodeApp(ctx, ops, gossipMount), config.server);
+    const server = createNodeServer(ctx, createNodeApp(ctx, ops, gossipMount), config.server, this.tls);
     // Connections held open and connections refused at the cap (server.maxConnections): a flood shows here.
     exportConnectionMetrics(metrics, server);
     const bound = await listen(server, config.port, config.host);
@@ -122,19 +126,34 @@ export class CdnNode {
         .catch((err: unknown) => this.logger.warn({ err }, 'tombstone collection failed'));
     }, config.tombstoneSweepMs);
     this.sweepTimer.unref();
-    this.logger.info({ url: this.url, dataDir: config.dataDir, alone: config.alone }, 'node listening');
+    this.warnAboutTls();
+    this.logger.info({ url: this.url, dataDir: config.dataDir, alone: config.alone, tls: this.tls.server !== undefined }, 'node listening');
+  }
+
+  /** What would make peers or the Point refuse us, or expose the Point's session key, said once at start. */
+  private warnAboutTls(): void {
+    const served = this.tls.server;
+    if (served === undefined) return;
+    const host = this.address.slice(0, this.address.lastIndexOf(':'));
+    if (!certificateNames(served.certificate, host)) {
+      this.logger.warn({ address: this.address, subject: served.certificate.subject, subjectAltName: served.certificate.subjectAltName },
+        'the TLS certificate does not name the advertised host; peers verifying it will refuse this node');
+    }
+    if (!this.config.alone && new URL(this.config.bootstrapUrl).protocol === 'http:') {
+      this.logger.warn({ point: this.config.bootstrapUrl }, 'TLS is on but the Point\'s URL is http://: registration and session keys travel in clear');
+    }
   }
 
   private startGossip(ctx: BlobApiContext, port: number): GossipRuntime {
     const { config } = this;
     const localAddress = dialFrom(config.host);
     const self = { id: this.identity.id, address: this.address, publicKey: this.identity.publicKey };
-    const point = new PointLink(this.identity, { url: config.bootstrapUrl, port, localAddress, clusterSecret: config.clusterSecret },
+    const point = new PointLink(this.identity, { url: config.bootstrapUrl, port, localAddress, clusterSecret: config.clusterSecret, ca: this.tls.ca },
       config.pointLink, this.logger.child({ component: 'point' }), (peers) => this.gossip?.addPeersFromPoint(peers));
     const { runtime, membership, dataPlane, placement, transport, bodyFetcher } = config;
     const gossip = new GossipRuntime(this.identity, self, this.store, point, config.dataDir, this.logger.child({ component: 'gossip' }),
       { runtime, membership, dataPlane: { ...dataPlane, tombstoneGraceMs: config.tombstoneGraceMs, maxClockSkewMs: config.maxClockSkewMs }, placement, transport, bodyFetcher },
-      localAddress, { wall: this.wall, monotonic: monotonicClock });
+      localAddress, { wall: this.wall, monotonic: monotonicClock }, dialingOf(this.tls));
     this.store.onBodyLost((sha, size) => gossip.bodyLost(sha, size));
     ctx.cluster = {
       published: (v) => gossip.published(v),

@@ -30,6 +30,8 @@ export interface PointTarget {
   /** source address for connections to the Point, so it sees the address we serve on */
   localAddress?: string | undefined;
   clusterSecret?: string | undefined;
+  /** PEM CA that verifies an https:// Point (--tls-ca) */
+  ca?: Buffer | undefined;
 }
 
 export class PointLink implements PeerRegistry {
@@ -52,7 +54,7 @@ export class PointLink implements PeerRegistry {
     private readonly onPeers: (peers: { info: PeerInfo; vouch: Vouch }[]) => void,
   ) {
     this.client = new PointClient({
-      url: target.url, localAddress: target.localAddress, clusterSecret: target.clusterSecret,
+      url: target.url, localAddress: target.localAddress, clusterSecret: target.clusterSecret, ca: target.ca,
       retries: options.requestRetries, timeoutMs: options.requestTimeoutMs,
     });
   }

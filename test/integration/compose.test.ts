@@ -8,10 +8,14 @@
  * the per-replica volume -> a temp dir), forming a cluster that replicates.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Agent, request } from 'undici';
+import { requireTools } from '../helpers/prereqs.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { randomUUID } from 'node:crypto';
+import { randomUUID, X509Certificate } from 'node:crypto';
 import { parse } from 'yaml';
 import { startCli, stopAll, waitHealthy, type CliProcess } from '../helpers/process.js';
 import { freePort } from '../helpers/net.js';
@@ -185,5 +189,112 @@ describe('the compose services as plain processes', () => {
       return res.status === 200 ? res.text() : undefined;
     }, { what: 'the blob to be readable on node b', timeoutMs: 60_000, intervalMs: 200 });
     expect(body).toBe('hello, compose');
+  });
+});
+
+describe('docker-compose.tls.yml (the TLS variant)', () => {
+  const tls = parse(readFileSync(new URL('docker-compose.tls.yml', root), 'utf8')) as ComposeFile & { networks?: { default?: { ipam?: { config?: { subnet?: string }[] } } } };
+  const tlsText = readFileSync(new URL('docker-compose.tls.yml', root), 'utf8');
+  const tlsSection = readme.slice(readme.indexOf('<!-- tls:start -->'), readme.indexOf('<!-- tls:end -->'));
+  const cleanups: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    await stopAll();
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  });
+
+  function over(name: string): ComposeService {
+    const s = tls.services[name];
+    if (s === undefined) throw new Error(`docker-compose.tls.yml has no service ${name}`);
+    return s;
+  }
+
+  it('overrides only the Point and the nodes: TLS files from ./certs, https to the Point, https health checks, a fixed subnet', () => {
+    expect(Object.keys(tls.services).sort()).toEqual(['node', 'point']);
+    for (const [name, cert] of [['point', 'point'], ['node', 'node']] as const) {
+      const s = over(name);
+      expect(s.environment).toMatchObject({ TLS_CERT: `/certs/${cert}.pem`, TLS_KEY: `/certs/${cert}.key`, TLS_CA: '/certs/ca.pem', NODE_EXTRA_CA_CERTS: '/certs/ca.pem' });
+      expect(s.volumes).toEqual(['./certs:/certs:ro']);
+      expect(s.healthcheck?.test.join(' ')).toContain(`https://127.0.0.1:${name === 'point' ? 8080 : 7000}/healthz`);
+      expect(s.command, 'the base command stays').toBeUndefined();
+    }
+    expect(over('node').environment?.BOOTSTRAP_URL).toBe('https://point:8080');
+    expect(tls.networks?.default?.ipam?.config?.[0]?.subnet).toBe('172.28.0.0/24');
+    for (const name of ['point', 'node']) {
+      for (const key of Object.keys(over(name).environment ?? {})) {
+        expect(tlsSection, `README TLS section names ${key}`).toContain(key);
+        expect(tlsText.split('services:')[0], `TLS override header names ${key}`).toContain(key);
+      }
+    }
+    expect(tlsSection).toContain('docker compose -f docker-compose.yml -f docker-compose.tls.yml');
+    expect(readFileSync(new URL('.dockerignore', root), 'utf8').split('\n')).toContain('certs');
+  });
+
+  it('the certificates scripts/make-certs.sh makes by default name what the override dials, signed by its CA', async () => {
+    requireTools(['openssl']);
+    const dir = await tempDir('gcdn-compose-certs-');
+    cleanups.push(() => removeDir(dir));
+    await run('sh', [fileURLToPath(new URL('scripts/make-certs.sh', root)), dir], { timeout: 60_000 });
+    const ca = new X509Certificate(readFileSync(join(dir, 'ca.pem')));
+    const point = new X509Certificate(readFileSync(join(dir, 'point.pem')));
+    const node = new X509Certificate(readFileSync(join(dir, 'node.pem')));
+    expect(point.verify(ca.publicKey) && node.verify(ca.publicKey)).toBe(true);
+    expect(point.checkHost('point')).toBe('point');
+    expect(point.checkIP('127.0.0.1')).toBe('127.0.0.1');
+    for (let i = 2; i <= 254; i++) expect(node.checkIP(`172.28.0.${i}`), `node.pem names 172.28.0.${i}`).toBe(`172.28.0.${i}`);
+    expect(node.checkIP('172.28.1.2')).toBeUndefined();
+    expect(node.checkIP('127.0.0.1')).toBe('127.0.0.1');
+    expect((statSync(join(dir, 'node.key')).mode & 0o077)).toBe(0);
+  }, 90_000);
+
+  it('the Point and a node started as the TLS variant starts them serve HTTPS and pass their health checks', { timeout: 120_000 }, async () => {
+    requireTools(['openssl']);
+    const certs = await tempDir('gcdn-compose-tls-');
+    cleanups.push(() => removeDir(certs));
+    await run('sh', [fileURLToPath(new URL('scripts/make-certs.sh', root)), certs], { timeout: 60_000 });
+    const files = (env: Record<string, string> | undefined): Record<string, string> =>
+      Object.fromEntries(Object.entries(env ?? {}).map(([k, v]) => [k, v.replace(/^\/certs\//, `${certs}/`)]));
+    const redis = await redisForTests();
+    const postgres = await postgresForTests();
+    const db = await freshDatabase(postgres.url);
+    const prefix = uniquePrefix();
+    cleanups.push(async () => { await redis.close(); await postgres.close(); });
+    cleanups.push(() => db.drop());
+    cleanups.push(() => (redis.private ? Promise.resolve() : dropPrefix(redis.url, prefix)));
+
+    const pointPort = await freePort();
+    const pointEnv = { ...service('point').environment, ...files(over('point').environment), REDIS_URL: redis.url, DATABASE_URL: db.url, POINT_REDIS_PREFIX: prefix };
+    const pointArgs = withFlag(withFlag(service('point').command ?? [], '--host', '127.0.0.1'), '--port', String(pointPort));
+    const point = startCli(pointArgs, { env: pointEnv });
+    const check = async (s: ComposeService, env: Record<string, string>, from: string, to: string): Promise<void> => {
+      const args = (s.healthcheck?.test ?? []).slice(2).map((a) => a.replace(from, to));
+      await run(process.execPath, args, { timeout: 10_000, env: { ...process.env, NODE_EXTRA_CA_CERTS: env.NODE_EXTRA_CA_CERTS } });
+    };
+    await waitFor(async () => {
+      if (point.hasExited()) throw new Error(`the Point exited:\n${point.output()}`);
+      return check(over('point'), pointEnv, '127.0.0.1:8080', `127.0.0.1:${pointPort}`).then(() => true, () => false);
+    }, { what: 'the TLS Point to pass its health check', timeoutMs: 60_000, intervalMs: 250 });
+    expect(point.output()).toContain(`https://127.0.0.1:${pointPort}`);
+
+    // the shared node certificate names 127.0.0.1 (and the compose subnet), so the node runs there
+    const port = await freePort('127.0.0.1');
+    const dataDir = await tempDir('gcdn-compose-tls-node-');
+    cleanups.push(() => removeDir(dataDir));
+    const nodeEnv: Record<string, string> = { ...service('node').environment, ...files(over('node').environment), DATA_DIR: dataDir };
+    nodeEnv.BOOTSTRAP_URL = (nodeEnv.BOOTSTRAP_URL ?? '').replace('point:8080', `127.0.0.1:${pointPort}`);
+    const node = startCli(withFlag(withFlag(service('node').command ?? [], '--host', '127.0.0.1'), '--port', String(port)), { env: nodeEnv });
+    await waitFor(async () => {
+      if (node.hasExited()) throw new Error(`the node exited:\n${node.output()}`);
+      return check(over('node'), nodeEnv, '127.0.0.1:7000', `127.0.0.1:${port}`).then(() => true, () => false);
+    }, { what: 'the TLS node to pass its health check', timeoutMs: 60_000, intervalMs: 250 });
+    const agent = new Agent({ connect: { ca: readFileSync(join(certs, 'ca.pem')) } });
+    cleanups.push(() => agent.close());
+    // registered with the Point over verified HTTPS: ready
+    await waitFor(async () => {
+      const res = await request(`https://127.0.0.1:${port}/readyz`, { dispatcher: agent });
+      const text = await res.body.text();
+      return res.statusCode === 200 && text.includes('Point registered');
+    }, { what: 'the TLS node to register with the TLS Point', timeoutMs: 60_000, intervalMs: 250 });
+    const plain = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 'refused');
+    expect(plain).toBe('refused');
   });
 });

@@ -5,7 +5,12 @@
  * Bounded everywhere: a per-peer queue (p-queue) caps concurrency and
  * backlog; past the backlog, messages are dropped (gossip tolerates loss).
  * Also fetches bodies (GET /gossip/bodies/{sha256}) for the runtime.
+ * Over HTTPS when the node has TLS (peers verified against its CA, their
+ * advertised host checked against their certificate); a peer whose
+ * certificate does not verify is logged at warn, once per peer.
  */
+/** Peers whose certificate failure was logged; past this many, the set starts over (bounded). */
+const MAX_WARNED_PEERS = 1024;
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
@@ -18,6 +23,7 @@ import type { Version } from '../../consensus/types.js';
 import { TIME_HEADER, signRequest } from './signing.js';
 import type { HttpTransportOptions } from './runtime-config.js';
 import type { Clock, NodeId, PeerInfo, Transport } from '../core/types.js';
+import { certificateFailure, PLAIN_DIALING, trustOf, type Dialing } from '../../tls.js';
 
 export const MESSAGE_PATH = '/gossip/message';
 export const BODY_PATH_PREFIX = '/gossip/bodies/';
@@ -52,6 +58,7 @@ export interface PeerAnswer {
 export class HttpTransport implements Transport {
   private readonly agent: Agent;
   private readonly queues = new Map<NodeId, PQueue>();
+  private readonly warnedTls = new Set<NodeId>();
   readonly stats: TransportStats = { sent: 0, failed: 0, dropped: 0, bytesOut: 0, byType: {} };
   /** called when a peer could not be reached or refused a message */
   onFailure: ((peer: PeerInfo, err: unknown) => void) | undefined;
@@ -65,13 +72,15 @@ export class HttpTransport implements Transport {
     private readonly options: HttpTransportOptions,
     /** source address for outgoing connections (a node bound to 127.0.0.5 speaks from it) */
     localAddress?: string,
+    /** http, or https verified against the node's CA */
+    private readonly dialing: Dialing = PLAIN_DIALING,
   ) {
     this.agent = new Agent({
       connections: options.connectionsPerPeer,
       keepAliveTimeout: options.keepAliveTimeoutMs,
       headersTimeout: options.messageTimeoutMs,
       bodyTimeout: options.messageTimeoutMs,
-      connect: { timeout: options.messageTimeoutMs },
+      connect: { timeout: options.messageTimeoutMs, ...trustOf(dialing) },
       // undici takes the source address as a client option (inside `connect` it is ignored).
       ...(localAddress === undefined ? {} : { localAddress }),
     });
@@ -97,7 +106,7 @@ export class HttpTransport implements Transport {
       try {
         const sentAt = this.clock.now();
         const headers = { 'content-type': 'application/json', ...this.sign('POST', MESSAGE_PATH, body) };
-        const res = await request(`http://${to.address}${MESSAGE_PATH}`, { method: 'POST', body, headers, dispatcher: this.agent });
+        const res = await request(this.urlOf(to, MESSAGE_PATH), { method: 'POST', body, headers, dispatcher: this.agent });
         const time = res.headers[TIME_HEADER];
         const peerTime = typeof time === 'string' && /^\d{1,16}$/.test(time) ? Number(time) : undefined;
         this.onAnswer?.(to, { status: res.statusCode, peerTime, sentAt, answeredAt: this.clock.now() });
@@ -110,9 +119,23 @@ export class HttpTransport implements Transport {
       } catch (err) {
         this.stats.failed++;
         this.logger.debug({ err, peer: to.id, type: message.type }, 'gossip message not delivered');
+        this.warnIfCertificate(to, err);
         this.onFailure?.(to, err);
       }
     });
+  }
+
+  private urlOf(peer: PeerInfo, path: string): string {
+    return `${this.dialing.scheme}://${peer.address}${path}`;
+  }
+
+  /** A peer whose certificate does not verify (wrong CA, not naming its address) is worth a warning, once. */
+  private warnIfCertificate(peer: PeerInfo, err: unknown): void {
+    const failure = certificateFailure(err);
+    if (failure === undefined || this.warnedTls.has(peer.id)) return;
+    if (this.warnedTls.size >= MAX_WARNED_PEERS) this.warnedTls.clear();
+    this.warnedTls.add(peer.id);
+    this.logger.warn({ peer: peer.id, address: peer.address, reason: failure }, 'peer\'s TLS certificate did not verify (check --tls-ca and the SANs of its certificate); it is unreachable from here');
   }
 
   private count(type: string, bytes: number): void {
@@ -134,7 +157,7 @@ export class HttpTransport implements Transport {
    */
   async fetchBody(peer: PeerInfo, sha256: string, timeoutMs: number): Promise<{ size: number; body: Readable }> {
     const path = `${BODY_PATH_PREFIX}${sha256}`;
-    const res = await request(`http://${peer.address}${path}`, {
+    const res = await request(this.urlOf(peer, path), {
       method: 'GET', headers: this.sign('GET', path, ''), dispatcher: this.agent, headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
     });
     if (res.statusCode !== 200) {
@@ -163,7 +186,7 @@ export class HttpTransport implements Transport {
       'content-type': 'application/octet-stream',
       'content-length': String(body === undefined ? 0 : version.size),
     };
-    const res = await request(`http://${peer.address}${path}`, {
+    const res = await request(this.urlOf(peer, path), {
       method: 'PUT', headers, body: body ?? '', dispatcher: this.agent, signal: AbortSignal.timeout(timeoutMs),
     });
     const text = (await res.body.text()).slice(0, 300);
@@ -173,7 +196,7 @@ export class HttpTransport implements Transport {
   /** Asks a peer for its versions of one key (read-through of a key this node never heard of). */
   async fetchVersions(peer: PeerInfo, key: string, timeoutMs: number): Promise<unknown> {
     const path = `${KEYS_PATH_PREFIX}${key}`;
-    const res = await request(`http://${peer.address}${path}`, {
+    const res = await request(this.urlOf(peer, path), {
       method: 'GET', headers: this.sign('GET', path, ''), dispatcher: this.agent, headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
     });
     if (res.statusCode !== 200) {

@@ -23,6 +23,7 @@ import { VerifiedSlice } from './remote-body.js';
 import { RejoinReads } from './rejoin-reads.js';
 import type { Readable } from 'node:stream';
 import { HttpTransport } from './http-transport.js';
+import { PLAIN_DIALING, type Dialing } from '../../tls.js';
 import { BodyFetcher, type BodySink } from './body-fetcher.js';
 import type { BodyFetcherOptions, HttpTransportOptions, RuntimeOptions } from './runtime-config.js';
 import { PeerAuth, type PeerRegistry, type Vouch } from './peer-auth.js';
@@ -116,10 +117,12 @@ export class GossipRuntime {
     /** source address for connections to peers, so they see the address this node serves on */
     localAddress?: string,
     clocks: { readonly wall: Clock; readonly monotonic: Clock } = { wall: systemWallClock, monotonic: monotonicClock },
+    /** how peers are dialled: http, or https verified against the node's CA */
+    dialing: Dialing = PLAIN_DIALING,
   ) {
     this.wall = clocks.wall;
     this.monotonic = clocks.monotonic;
-    this.transport = new HttpTransport(identity, this.wall, logger.child({ part: 'transport' }), options.transport, localAddress);
+    this.transport = new HttpTransport(identity, this.wall, logger.child({ part: 'transport' }), options.transport, localAddress, dialing);
     this.peerClocks = new PeerClocks(this.monotonic, options.dataPlane.maxClockSkewMs, logger.child({ part: 'clocks' }));
     this.transport.onAnswer = (peer, answer) => this.peerClocks.answered(peer, answer);
     this.core = new GossipCore(
