@@ -8,7 +8,7 @@ import { Option, type Command } from 'commander';
 import { DEFAULT_NODE_URL, DEFAULT_TIMEOUTS, type ClientTimeouts } from './defaults.js';
 import { ClientError, exitWithError } from './errors.js';
 
-interface NodeFlag { node: string; timeout?: string }
+interface NodeFlag { node: string; timeout?: string; token?: string }
 
 function nodeOption(): Option {
   return new Option('--node <url>', 'the node to talk to').env('NODE_URL').default(DEFAULT_NODE_URL);
@@ -16,6 +16,10 @@ function nodeOption(): Option {
 
 function timeoutOption(): Option {
   return new Option('--timeout <seconds>', `wait at most this long for response headers and between body bytes (default ${DEFAULT_TIMEOUTS.stallMs / 1000})`).env('CLIENT_TIMEOUT');
+}
+
+function tokenOption(): Option {
+  return new Option('--token <token>', 'a client token (gossip-cdn auth token), sent as Authorization: Bearer').env('CDN_TOKEN');
 }
 
 function timeoutsOf(flags: NodeFlag): ClientTimeouts {
@@ -42,10 +46,11 @@ export function registerClientCommands(program: Command): void {
     .argument('<file>', 'the file to upload, or - for stdin')
     .addOption(nodeOption())
     .addOption(timeoutOption())
+    .addOption(tokenOption())
     .addOption(new Option('--id <guid>', 'the GUID to store it under (default: a new random UUID)'))
     .action(async (file: string, flags: NodeFlag & { id?: string }) => run(async () => {
       const { putBlob } = await import('./transfer.js');
-      const stored = await putBlob(file, flags.id, { node: flags.node, timeouts: timeoutsOf(flags) });
+      const stored = await putBlob(file, flags.id, { node: flags.node, timeouts: timeoutsOf(flags), token: flags.token });
       process.stdout.write(`${stored.id}\n`);
     }));
 
@@ -56,9 +61,10 @@ export function registerClientCommands(program: Command): void {
     .addOption(new Option('-o, --output <file>', 'write to this file (atomically) instead of stdout'))
     .addOption(nodeOption())
     .addOption(timeoutOption())
+    .addOption(tokenOption())
     .action(async (guid: string, flags: NodeFlag & { output?: string }) => run(async () => {
       const { getBlob } = await import('./transfer.js');
-      await getBlob(guid, flags.output, { node: flags.node, timeouts: timeoutsOf(flags) });
+      await getBlob(guid, flags.output, { node: flags.node, timeouts: timeoutsOf(flags), token: flags.token });
     }));
 
   program
@@ -67,9 +73,10 @@ export function registerClientCommands(program: Command): void {
     .argument('<guid>', 'the blob to delete')
     .addOption(nodeOption())
     .addOption(timeoutOption())
+    .addOption(tokenOption())
     .action(async (guid: string, flags: NodeFlag) => run(async () => {
       const { removeBlob } = await import('./transfer.js');
-      await removeBlob(guid, { node: flags.node, timeouts: timeoutsOf(flags) });
+      await removeBlob(guid, { node: flags.node, timeouts: timeoutsOf(flags), token: flags.token });
     }));
 
   program

@@ -31,6 +31,9 @@ interface NodeFlags {
   zone?: string;
   cacheSize?: string;
   writeCopies?: string;
+  authPublicKey?: string;
+  privateReads?: boolean | string;
+  anonymousWrites?: boolean | string;
 }
 
 const FLAG_OF: Record<string, string> = {
@@ -43,8 +46,23 @@ const FLAG_OF: Record<string, string> = {
   'placement.writeCopies': '--write-copies (WRITE_COPIES)',
   tombstoneGraceMs: '--tombstone-grace (TOMBSTONE_GRACE_MS)', tombstoneSweepMs: '--tombstone-sweep (TOMBSTONE_SWEEP_MS)',
   maxClockSkewMs: '--max-clock-skew (MAX_CLOCK_SKEW_MS)',
+  authPublicKey: '--auth-public-key (AUTH_PUBLIC_KEY)', privateReads: '--private-reads (PRIVATE_READS)',
+  anonymousWrites: '--anonymous-writes (ANONYMOUS_WRITES)',
   'server.maxConnections': '--max-connections (MAX_CONNECTIONS)', 'server.headersTimeoutMs': '--headers-timeout (HEADERS_TIMEOUT_MS)',
 };
+
+/**
+ * A boolean flag or its environment twin: the flag alone is true; from the
+ * environment 1/true/yes are true, 0/false/no/'' false; anything else is left
+ * for the schema to refuse by name.
+ */
+function switchValue(value: boolean | string): boolean {
+  if (typeof value === 'boolean') return value;
+  const v = value.trim().toLowerCase();
+  if (['1', 'true', 'yes'].includes(v)) return true;
+  if (['0', 'false', 'no', ''].includes(v)) return false;
+  return v as unknown as boolean;
+}
 
 /** A flag's text as a number for the schema to judge: anything but plain digits fails its integer rule. */
 function wholeNumber(text: string): number {
@@ -74,6 +92,9 @@ export function registerNodeCommand(program: Command): void {
     .addOption(new Option('--tombstone-grace <ms>', `deleted keys' tombstones are kept at least this long; a node away longer rejoins pull-only (default ${NODE_DEFAULTS.tombstoneGraceMs})`).env('TOMBSTONE_GRACE_MS'))
     .addOption(new Option('--tombstone-sweep <ms>', `how often tombstones past the grace are collected (default ${NODE_DEFAULTS.tombstoneSweepMs})`).env('TOMBSTONE_SWEEP_MS'))
     .addOption(new Option('--max-clock-skew <ms>', `how far peers' wall clocks may be from this node's; further off they are refused and flagged (default ${NODE_DEFAULTS.maxClockSkewMs})`).env('MAX_CLOCK_SKEW_MS'))
+    .addOption(new Option('--auth-public-key <key>', 'the cluster\'s admin public key (gossip-cdn auth init): writes then need client tokens').env('AUTH_PUBLIC_KEY'))
+    .addOption(new Option('--private-reads', 'GET and HEAD of /blobs need a read token or a presigned URL too (needs --auth-public-key)').env('PRIVATE_READS'))
+    .addOption(new Option('--anonymous-writes', 'without --auth-public-key, accept anonymous writes on a non-loopback address').env('ANONYMOUS_WRITES'))
     .addOption(new Option('--gossip-profile <name>', 'gossip timings: production or local-test (default production)').env('GOSSIP_PROFILE'))
     .addOption(new Option('--alone', 'run without the Point and peers, on purpose').env('ALONE'))
     .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent').env('LOG_LEVEL'))
@@ -102,6 +123,9 @@ export function registerNodeCommand(program: Command): void {
       };
       // --gossip-profile names the node's profile, which selects every part's (membership, data plane, runtime...)
       if (flags.gossipProfile !== undefined) input.profile = flags.gossipProfile as NodeConfigInput['profile'];
+      if (flags.authPublicKey !== undefined) input.authPublicKey = flags.authPublicKey.trim();
+      if (flags.privateReads !== undefined) input.privateReads = switchValue(flags.privateReads);
+      if (flags.anonymousWrites !== undefined) input.anonymousWrites = switchValue(flags.anonymousWrites);
       if (flags.alone !== undefined) input.alone = Boolean(flags.alone);
       if (flags.logLevel !== undefined) input.logLevel = flags.logLevel as NodeConfigInput['logLevel'];
       let config;
