@@ -42,7 +42,8 @@ export class ClientAuth {
     readonly revocations: RevocationStore,
     /** GET and HEAD of /blobs need a read token too */
     readonly privateReads: boolean,
-    private readonly refused: (why: Refusal) => void,
+    /** a refusal, for metrics and the debug log (which redacts tokens: log.ts) */
+    private readonly refused: (why: Refusal, req: IncomingMessage) => void,
     private readonly nowMs: () => number = Date.now,
   ) {}
 
@@ -53,18 +54,18 @@ export class ClientAuth {
    */
   async authorize(req: IncomingMessage, res: ServerResponse, need: Need, query: boolean): Promise<string> {
     const token = this.tokenOf(req, query);
-    if (token === undefined) throw this.refuse(res, 'unauthorized');
+    if (token === undefined) throw this.refuse(req, res, 'unauthorized');
     const nowSec = Math.floor(this.nowMs() / 1000);
     let claims = this.verified.get(token);
     if (claims === undefined) {
       const check = await verifyToken(token, this.publicKey, nowSec);
-      if (check.kind === 'invalid') throw this.refuse(res, 'unauthorized');
-      if (check.kind === 'expired') throw this.refuse(res, 'forbidden');
+      if (check.kind === 'invalid') throw this.refuse(req, res, 'unauthorized');
+      if (check.kind === 'expired') throw this.refuse(req, res, 'forbidden');
       claims = check.claims;
       const ttl = claims.exp * 1000 - this.nowMs();
       if (ttl > 0) this.verified.set(token, claims, { ttl });
     }
-    if (!permits(claims, need, nowSec, (id) => this.revocations.isRevoked(id))) throw this.refuse(res, 'forbidden');
+    if (!permits(claims, need, nowSec, (id) => this.revocations.isRevoked(id))) throw this.refuse(req, res, 'forbidden');
     tokenIds.set(req, claims.jti);
     return claims.jti;
   }
@@ -86,8 +87,8 @@ export class ClientAuth {
     return token !== undefined && token.length <= MAX_TOKEN_CHARS ? token : undefined;
   }
 
-  private refuse(res: ServerResponse, why: Refusal): CdnError {
-    this.refused(why);
+  private refuse(req: IncomingMessage, res: ServerResponse, why: Refusal): CdnError {
+    this.refused(why, req);
     if (why === 'unauthorized') {
       res.setHeader('WWW-Authenticate', 'Bearer');
       return new CdnError('CDN_ERR_UNAUTHORIZED', 'a client token is required: send Authorization: Bearer TOKEN (missing, malformed or not signed by this cluster)');

@@ -104,7 +104,12 @@ export class CdnNode {
     const adminKey = config.authPublicKey === undefined ? undefined : parsePublicKey(config.authPublicKey);
     if (adminKey !== undefined) {
       const revocations = await RevocationStore.open(config.dataDir, adminKey, this.logger.child({ component: 'auth' }));
-      ctx.auth = new ClientAuth(adminKey, revocations, config.privateReads, (why) => metrics.authRefused(why));
+      const authLog = this.logger.child({ component: 'auth' });
+      ctx.auth = new ClientAuth(adminKey, revocations, config.privateReads, (why, req) => {
+        metrics.authRefused(why);
+        // the headers and URL as sent: the logger redacts Authorization and ?token= (log.ts)
+        authLog.debug({ reason: why, method: req.method, url: req.url, headers: req.headers }, 'client request refused for its token');
+      });
     }
     const ops: OpsContext = { metrics, cluster: () => clusterView(this.state()), readiness: () => readiness(this.readinessState()) };
 
