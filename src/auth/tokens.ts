@@ -6,7 +6,7 @@
  * uses for node keys.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { open, readFile } from 'node:fs/promises';
+import { mkdir, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 export { parsePublicKey } from './public-key.js';
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
@@ -34,6 +34,7 @@ export function publicKeyText(key: KeyObject): string {
  * and the public key text.
  */
 export async function initAdminKey(dir: string): Promise<{ keyFile: string; publicKeyFile: string; publicKey: string }> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const keyFile = join(dir, ADMIN_KEY_FILE);
   const publicKeyFile = join(dir, ADMIN_PUBLIC_KEY_FILE);
