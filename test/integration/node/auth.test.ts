@@ -94,7 +94,7 @@ describe('a node with --auth-public-key', { timeout: 120_000 }, () => {
   let node: TestNode;
   let admin: { dir: string; keyFile: string; publicKey: string };
   let other: { keyFile: string };
-  const t: Record<string, string> = {};
+  const t: Record<string, string> = {} as Record<'read' | 'write' | 'delete' | 'admin', string>;
   const bound = randomUUID();
   /** every process of this node (it is restarted below): all their output is checked for tokens */
   const logs: (() => string)[] = [];
@@ -172,12 +172,12 @@ describe('a node with --auth-public-key', { timeout: 120_000 }, () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr.trim().split('\n')).toHaveLength(1);
     expect(refused.stderr).toMatch(/401 CDN_ERR_UNAUTHORIZED/);
-    const put = await runCli(['put', file, '--node', node.url, '--token', t.write]);
+    const put = await runCli(['put', file, '--node', node.url, '--token', t.write as string]);
     expect(put.code, put.stderr).toBe(0);
     const id = put.stdout.trim();
     const got = await runCli(['get', id, '--node', node.url]);
     expect(got.stdout).toBe('from the cli');
-    const wrong = await runCli(['rm', id, '--node', node.url, '--token', t.write]);
+    const wrong = await runCli(['rm', id, '--node', node.url, '--token', t.write as string]);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/403 CDN_ERR_FORBIDDEN/);
     expect(wrong.stderr).not.toContain(t.write);
@@ -248,7 +248,7 @@ describe('a node with --private-reads', { timeout: 120_000 }, () => {
   let node: TestNode;
   let admin: { dir: string; keyFile: string; publicKey: string };
   const key = randomUUID();
-  const t: Record<string, string> = {};
+  const t: Record<string, string> = {} as Record<'read' | 'write' | 'delete' | 'admin', string>;
 
   beforeAll(async () => {
     admin = await initKey();
@@ -298,7 +298,7 @@ describe('a node with --private-reads', { timeout: 120_000 }, () => {
     expect((await fetch(url, { method: 'DELETE' })).status).toBe(401);
     expect((await call(node.url, 'GET', `/blobs/${key}`, t.read)).text).toBe('secret');
     // the CLI reads with --token
-    const cli = await runCli(['get', key, '--node', node.url, '--token', t.read]);
+    const cli = await runCli(['get', key, '--node', node.url, '--token', t.read as string]);
     expect(cli.code, cli.stderr).toBe(0);
     expect(cli.stdout).toBe('secret');
     expect(node.proc.output()).not.toContain(token);
