@@ -110,6 +110,8 @@ export class CdnNode {
         // the headers and URL as sent: the logger redacts Authorization and ?token= (log.ts)
         authLog.debug({ reason: why, method: req.method, url: req.url, headers: req.headers }, 'client request refused for its token');
       });
+      const { checks } = ctx.auth;
+      metrics.mirrorCounter('cdn_auth_token_checks_total', 'Client tokens checked: by signature (verified), or found in the cache of verified tokens (cached)', () => ({ ...checks }), 'how');
     }
     const ops: OpsContext = { metrics, cluster: () => clusterView(this.state()), readiness: () => readiness(this.readinessState()) };
 

@@ -140,6 +140,20 @@ describe('a node with --auth-public-key', { timeout: 120_000 }, () => {
     expect((await call(node.url, 'GET', '/blobs')).status).toBe(200);
   });
 
+  it('a token seen before is answered from the cache of verified tokens, not by another signature check', async () => {
+    const counts = async (): Promise<{ verified: number; cached: number }> => {
+      const text = (await call(node.url, 'GET', '/metrics')).text;
+      const read = (how: string): number => Number(new RegExp(`cdn_auth_token_checks_total\\{how="${how}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+      return { verified: read('verified'), cached: read('cached') };
+    };
+    const fresh = await cliToken(admin.keyFile, '--scope', 'write');
+    const before = await counts();
+    for (let i = 0; i < 10; i++) expect((await call(node.url, 'PUT', `/blobs/${randomUUID()}`, fresh, 'hot path')).status).toBe(201);
+    const after = await counts();
+    expect(after.verified - before.verified).toBe(1);
+    expect(after.cached - before.cached).toBe(9);
+  });
+
   it('a blob-bound token works on that blob only; a POST needs an unbound one', async () => {
     expect((await call(node.url, 'PUT', `/blobs/${bound}`, t.bound, 'mine')).status).toBe(201);
     expect((await call(node.url, 'PUT', `/blobs/${bound.toUpperCase()}`, t.bound, 'mine again')).status).toBe(200);
@@ -228,6 +242,7 @@ describe('a node with --auth-public-key', { timeout: 120_000 }, () => {
     const cluster = (await call(node.url, 'GET', '/cluster')).text;
     expect(metrics).toMatch(/cdn_auth_refused_total\{reason="unauthorized"\} [1-9]/);
     expect(metrics).toMatch(/cdn_auth_refused_total\{reason="forbidden"\} [1-9]/);
+    expect(metrics).toMatch(/cdn_auth_token_checks_total\{how="verified"\} [1-9]/);
     const outputs = logs.map((l) => l());
     // refusals were logged at debug, with the request's headers and URL, redacted
     const refusals = outputs.join('').split('\n').filter((line) => line.includes('client request refused for its token'));
