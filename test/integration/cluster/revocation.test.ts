@@ -3,8 +3,8 @@
  * public key and a real Point on Redis and PostgreSQL. A token revoked on
  * node A is refused by B and C within a few rounds; a node that was down
  * when it spread learns it from the periodic sync once it is back, and
- * keeps it across a restart. (A revocation signed by another key is refused
- * in test/integration/node/auth.test.ts.)
+ * keeps it across a restart; a registered member gossiping a revocation
+ * signed by another key gets it neither stored nor relayed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
@@ -13,6 +13,8 @@ import { runCli, stopAll } from '../../helpers/process.js';
 import { removeDir, tempDir } from '../../helpers/node.js';
 import { startCluster, waitMembership, type Cluster, type ClusterNode } from '../../helpers/cluster.js';
 import { waitFor } from '../../helpers/wait.js';
+import { rogue } from '../../helpers/rogue.js';
+import { PROTOCOL_VERSION } from '../../../src/gossip/core/messages.js';
 
 let cluster: Cluster;
 let keyDir: string;
@@ -72,5 +74,32 @@ describe('revocation across a cluster', { timeout: 180_000 }, () => {
     await back.proc.stop();
     const again = await cluster.restartNode(back);
     expect(await put(again, victim)).toBe(403);
+  });
+
+  it('a revocation signed by another key, gossiped by a registered member, is neither kept nor relayed', async () => {
+    const [a, b, c] = cluster.nodes as [ClusterNode, ClusterNode, ClusterNode];
+    const victim = await token(keyFile);
+    const { mintToken, readAdminKey } = await import('../../../src/auth/tokens.js');
+    const { SignJWT, decodeJwt } = await import('jose');
+    const { createPrivateKey, generateKeyPairSync } = await import('node:crypto');
+    const stranger = createPrivateKey(generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }));
+    const { jti, exp } = decodeJwt(victim) as { jti: string; exp: number };
+    // shaped exactly like a real revocation of the victim, but signed by a stranger
+    const forged = await new SignJWT({ revokes: jti, iat: Math.floor(Date.now() / 1000), exp }).setProtectedHeader({ alg: 'EdDSA', typ: 'cdn-revocation+jwt' }).sign(stranger);
+    const member = rogue();
+    try {
+      const reg = await member.point(cluster.point.url, 'POST', '/reg', { port: 7000, publicKey: member.identity.publicKey });
+      expect(reg.status, JSON.stringify(reg.json)).toBe(201);
+      const sent = await member.send(a, JSON.stringify({ v: PROTOCOL_VERSION, from: member.identity.id, type: 'revocations', items: [forged] }));
+      expect(sent.status, JSON.stringify(sent.json)).toBe(204);
+    } finally {
+      await member.close();
+    }
+    // a genuine revocation sent after it has reached every node: rounds have passed, and the victim still works everywhere
+    const marker = (await mintToken(await readAdminKey(keyFile), { scope: 'write', ttlSeconds: 3600 })).token;
+    const r = await runCli(['auth', 'revoke', marker, '--admin-key', keyFile, '--node', a.url]);
+    expect(r.code, r.stderr).toBe(0);
+    await waitFor(async () => (await put(b, marker)) === 403 && (await put(c, marker)) === 403, { what: 'the genuine revocation to reach B and C', timeoutMs: 30_000, intervalMs: 200 });
+    for (const n of [a, b, c]) expect(await put(n, victim)).toBe(201);
   });
 });
