@@ -20,6 +20,7 @@ const GROUPS: readonly { names: readonly string[]; load: () => Promise<Register>
   { names: ['bootstrap'], load: async () => (await import('./bootstrap/command.js')).registerBootstrapCommand },
   { names: ['node'], load: async () => (await import('./node/command.js')).registerNodeCommand },
   { names: ['demo'], load: async () => (await import('./demo/command.js')).registerDemoCommand },
+  { names: ['auth'], load: async () => (await import('./auth/command.js')).registerAuthCommand },
   { names: ['put', 'get', 'rm', 'status'], load: async () => (await import('./client/command.js')).registerClientCommands },
 ];
 

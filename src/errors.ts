@@ -35,6 +35,10 @@ export const ERROR_CODES = {
   CDN_ERR_TOO_FEW_COPIES: { status: 503, description: 'The write needed more durable copies (--write-copies) than the owners confirmed in time; nothing was stored and the write is not visible.' },
   CDN_ERR_BODY_UNAVAILABLE: { status: 503, description: 'The version is known but no verified copy of its body can be had right now (for example, the local copy failed its checksum).' },
   CDN_ERR_STORAGE_QUOTA: { status: 507, description: 'The disk quota would be exceeded; nothing was stored.' },
+  CDN_ERR_UNAUTHORIZED: { status: 401, description: 'The request needs a client token (Authorization: Bearer, or ?token= on a presigned GET) and none was sent, or it is malformed or not signed by this cluster\'s admin key.' },
+  CDN_ERR_FORBIDDEN: { status: 403, description: 'The token is valid but does not allow this request: wrong scope, bound to another blob, expired or revoked.' },
+  CDN_ERR_BAD_BODY: { status: 400, description: 'The request body does not match the endpoint\'s schema (POST /auth/revocations takes {"revocation": JWS}).' },
+  CDN_ERR_REVOCATIONS_FULL: { status: 507, description: 'The node holds as many live revocations as it may (100000); the revocation was not stored. They are dropped as the tokens they name expire.' },
 
   // ---- node-to-node -------------------------------------------------------
   GOSSIP_ERR_BAD_MESSAGE: { status: 400, description: 'A gossip message is malformed, oversized or of an unsupported protocol version.' },

@@ -8,7 +8,7 @@ import { Option, type Command } from 'commander';
 import { DEFAULT_NODE_URL, DEFAULT_TIMEOUTS, type ClientTimeouts } from './defaults.js';
 import { ClientError, exitWithError } from './errors.js';
 
-interface NodeFlag { node: string; timeout?: string; tlsCa?: string }
+interface NodeFlag { node: string; timeout?: string; tlsCa?: string; token?: string }
 
 function nodeOption(): Option {
   return new Option('--node <url>', 'the node to talk to').env('NODE_URL').default(DEFAULT_NODE_URL);
@@ -27,6 +27,10 @@ async function trustFrom(flags: NodeFlag): Promise<void> {
   if (flags.tlsCa === undefined || flags.tlsCa === '') return;
   const { trustCa } = await import('./http.js');
   await trustCa(flags.tlsCa);
+}
+
+function tokenOption(): Option {
+  return new Option('--token <token>', 'a client token (gossip-cdn auth token), sent as Authorization: Bearer').env('CDN_TOKEN');
 }
 
 function timeoutsOf(flags: NodeFlag): ClientTimeouts {
@@ -54,11 +58,12 @@ export function registerClientCommands(program: Command): void {
     .addOption(nodeOption())
     .addOption(timeoutOption())
     .addOption(tlsCaOption())
+    .addOption(tokenOption())
     .addOption(new Option('--id <guid>', 'the GUID to store it under (default: a new random UUID)'))
     .action(async (file: string, flags: NodeFlag & { id?: string }) => run(async () => {
       await trustFrom(flags);
       const { putBlob } = await import('./transfer.js');
-      const stored = await putBlob(file, flags.id, { node: flags.node, timeouts: timeoutsOf(flags) });
+      const stored = await putBlob(file, flags.id, { node: flags.node, timeouts: timeoutsOf(flags), token: flags.token });
       process.stdout.write(`${stored.id}\n`);
     }));
 
@@ -70,10 +75,11 @@ export function registerClientCommands(program: Command): void {
     .addOption(nodeOption())
     .addOption(timeoutOption())
     .addOption(tlsCaOption())
+    .addOption(tokenOption())
     .action(async (guid: string, flags: NodeFlag & { output?: string }) => run(async () => {
       await trustFrom(flags);
       const { getBlob } = await import('./transfer.js');
-      await getBlob(guid, flags.output, { node: flags.node, timeouts: timeoutsOf(flags) });
+      await getBlob(guid, flags.output, { node: flags.node, timeouts: timeoutsOf(flags), token: flags.token });
     }));
 
   program
@@ -83,10 +89,11 @@ export function registerClientCommands(program: Command): void {
     .addOption(nodeOption())
     .addOption(timeoutOption())
     .addOption(tlsCaOption())
+    .addOption(tokenOption())
     .action(async (guid: string, flags: NodeFlag) => run(async () => {
       await trustFrom(flags);
       const { removeBlob } = await import('./transfer.js');
-      await removeBlob(guid, { node: flags.node, timeouts: timeoutsOf(flags) });
+      await removeBlob(guid, { node: flags.node, timeouts: timeoutsOf(flags), token: flags.token });
     }));
 
   program

@@ -22,6 +22,12 @@ export interface TransferOptions {
   timeouts?: ClientTimeouts;
   /** draw a progress bar; defaults to whether stderr is a terminal */
   progress?: boolean;
+  /** a client token (--token, CDN_TOKEN), sent as Authorization: Bearer */
+  token?: string | undefined;
+}
+
+function authHeaders(options: TransferOptions): Record<string, string> {
+  return options.token === undefined || options.token === '' ? {} : { authorization: `Bearer ${options.token.trim()}` };
 }
 
 export interface PutResult {
@@ -59,7 +65,7 @@ export async function putBlob(file: string, id: string | undefined, options: Tra
   const meter = new Meter(`PUT ${url}`, timeouts.stallMs, abort, new Progress({ label: 'put', total: size, enabled: options.progress }));
   stream.once('error', (err) => meter.destroy(new ClientError(`cannot read ${file}: ${err.message}`)));
   stream.pipe(meter);
-  const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
+  const headers: Record<string, string> = { 'content-type': 'application/octet-stream', ...authHeaders(options) };
   if (size !== undefined) headers['content-length'] = String(size);
   try {
     const res = await call('PUT', url, [200, 201], { body: meter, headers, signal: abort.signal, timeouts });
@@ -91,7 +97,7 @@ export async function getBlob(id: string, out: string | undefined, options: Tran
     if (dir?.isDirectory() !== true) throw new ClientError(`cannot write ${out}: ${dirname(resolve(out))} is not a directory`);
   }
   const abort = new AbortController();
-  const res = await call('GET', url, [200], { signal: abort.signal, timeouts });
+  const res = await call('GET', url, [200], { signal: abort.signal, timeouts, headers: authHeaders(options) });
   const length = Number(res.headers.get('content-length') ?? NaN);
   const etag = res.headers.get('etag') ?? undefined;
   const meter = new Meter(`GET ${url}`, timeouts.stallMs, abort, new Progress({ label: 'get', total: Number.isFinite(length) ? length : undefined, enabled: options.progress }));
@@ -129,6 +135,6 @@ export async function getBlob(id: string, out: string | undefined, options: Tran
 /** DELETE /blobs/{id}: the node writes a tombstone that replicates. */
 export async function removeBlob(id: string, options: TransferOptions): Promise<void> {
   const url = nodeUrl(options.node, blobPath(id));
-  const res = await call('DELETE', url, [200, 204], { timeouts: options.timeouts });
+  const res = await call('DELETE', url, [200, 204], { timeouts: options.timeouts, headers: authHeaders(options) });
   await res.dump();
 }

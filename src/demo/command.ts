@@ -9,6 +9,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createServer } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -16,6 +17,20 @@ import { Option, type Command } from 'commander';
 import { fail, PARENT_PID_ENV } from '../cli-support.js';
 import { cliInvocation } from './invocation.js';
 import { DEMO_RESTART_POLICY, Supervisor, type DemoProcess } from './supervisor.js';
+import { ADMIN_KEY_FILE, initAdminKey, mintToken, publicKeyText, readAdminKey } from '../auth/tokens.js';
+
+/** The token the demo prints: admin scope (writes, deletes, reads), for a day. */
+const DEMO_TOKEN_TTL_SECONDS = 86_400;
+
+/** The demo's admin key: made in its data dir on the first start, reused after. Returns the public key text and a fresh token. */
+async function demoCredentials(dataDir: string): Promise<{ keyFile: string; publicKey: string; token: string }> {
+  await mkdir(dataDir, { recursive: true });
+  const keyFile = join(dataDir, ADMIN_KEY_FILE);
+  if (!existsSync(keyFile)) await initAdminKey(dataDir);
+  const key = await readAdminKey(keyFile);
+  const { token } = await mintToken(key, { scope: 'admin', ttlSeconds: DEMO_TOKEN_TTL_SECONDS });
+  return { keyFile, publicKey: publicKeyText(key), token };
+}
 
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
 
@@ -148,6 +163,7 @@ async function runDemo(flags: DemoFlags): Promise<void> {
 
   try {
     process.stdout.write(`gossip-cdn demo: a Point and ${nodes} node${nodes === 1 ? '' : 's'} on ${host}, data in ${dataDir}\n`);
+    const auth = await demoCredentials(dataDir);
     const pointPort = await anyPort(host);
     const pointDir = join(dataDir, 'point');
     const firstStart = !existsSync(pointDir);
@@ -167,7 +183,7 @@ async function runDemo(flags: DemoFlags): Promise<void> {
     const urls = Array.from({ length: nodes }, (_, i) => `http://${host}:${basePort + i}`);
     const started = urls.map((url, i) => supervisor.start({
       name: `node ${i + 1}`,
-      args: ['node', '--host', host, '--port', String(basePort + i), '--data-dir', join(dataDir, `node-${i + 1}`), '--bootstrap', pointUrl],
+      args: ['node', '--host', host, '--port', String(basePort + i), '--data-dir', join(dataDir, `node-${i + 1}`), '--bootstrap', pointUrl, '--auth-public-key', auth.publicKey],
       listening: /^gossip-cdn node \S+ listening on (\S+)/,
       readyUrl: `${url}/readyz`,
     }));
@@ -189,13 +205,16 @@ async function runDemo(flags: DemoFlags): Promise<void> {
       `  Point   ${pointUrl}`,
       ...urls.map((u, i) => `  node ${i + 1}  ${u}   status page: ${u}/`),
       '',
+      `Writes need a client token. This one (scope admin, valid for a day) is signed by the demo's admin key ${auth.keyFile};`,
+      `make more with: ${cli} auth token --admin-key ${auth.keyFile} --scope write`,
+      `  TOKEN=${auth.token}`,
       'Try it (with curl):',
       `  ID=$(node -e 'console.log(crypto.randomUUID())')`,
-      `  curl -X PUT --data-binary 'hello, gossip' ${first}/blobs/$ID`,
+      `  curl -X PUT -H "Authorization: Bearer $TOKEN" --data-binary 'hello, gossip' ${first}/blobs/$ID`,
       `  curl ${last}/blobs/$ID`,
       `  curl ${last}/cluster`,
       'or with the client commands:',
-      `  ID=$(echo 'hello, gossip' | ${cli} put - --node ${first})`,
+      `  ID=$(echo 'hello, gossip' | ${cli} put - --node ${first} --token $TOKEN)`,
       `  ${cli} get $ID --node ${last}`,
       `  ${cli} status --node ${last}`,
       '',

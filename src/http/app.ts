@@ -12,6 +12,8 @@ import { handleList, handleVersions } from './blob-meta.js';
 import { handleCluster, handleHealthz, handleMetrics, handleOpenApi, handleReadyz, handleStatusPage, type OpsContext } from './ops-routes.js';
 import { sendError } from './respond.js';
 import { instrument } from './instrument.js';
+import { blobNeed } from '../auth/guard.js';
+import { handleRevocation } from '../auth/routes.js';
 
 function methodNotAllowed(allow: string) {
   return (_req: Request, res: Response): void => {
@@ -39,6 +41,19 @@ export function createNodeApp(ctx: BlobApiContext, ops: OpsContext, gossip?: Rou
   app.get('/metrics', (req, res) => handleMetrics(ops, req, res));
   app.get('/openapi.json', (req, res) => handleOpenApi(ops, req, res));
   app.get('/cluster', (req, res) => handleCluster(ops, req, res));
+
+  app.post('/auth/revocations', (req, res) => handleRevocation(ctx.auth, req, res));
+  app.all('/auth/revocations', methodNotAllowed('POST'));
+
+  const { auth } = ctx;
+  if (auth !== undefined) {
+    // client tokens (src/auth/guard.ts): before any blob route reads a byte
+    app.use('/blobs', (req, res, next) => {
+      const needed = blobNeed(req.method, req.path, auth.privateReads);
+      if (needed === undefined) { next(); return; }
+      auth.authorize(req, res, needed.need, needed.query).then(() => next(), next);
+    });
+  }
 
   app.get('/blobs', (req, res) => handleList(ctx, new URL(req.originalUrl, 'http://node'), res));
   app.post('/blobs', (req, res) => handlePost(ctx, req, res));

@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { BodyCache } from './body-cache.js';
 import type { NodeMetrics } from './metrics.js';
+import type { ClientAuth } from '../auth/guard.js';
 
 /** What the blob API asks of the cluster (absent for a node running alone). */
 export interface ClusterHooks {
@@ -50,4 +51,6 @@ export interface BlobApiContext {
   stallWindowMs: number;
   maxBlobBytes: number;
   cluster?: ClusterHooks | undefined;
+  /** client tokens (--auth-public-key); undefined: anonymous access */
+  auth?: ClientAuth | undefined;
 }

@@ -17,6 +17,7 @@ import {
 import { sendJson } from './respond.js';
 import { UploadGuard } from './upload-guard.js';
 import { etagOf } from './blob-read.js';
+import { tokenIdOf } from '../auth/guard.js';
 
 /** The preconditions of a write, checked against the key's siblings before the body and at commit. */
 function writePreconditions(req: IncomingMessage): ((current: SiblingSet, phase: CheckPhase) => void) | undefined {
@@ -82,7 +83,7 @@ async function storeBody(ctx: BlobApiContext, req: IncomingMessage, key: string)
   req.pipe(guard);
   req.once('error', (err) => guard.destroy(err));
   try {
-    return await ctx.store.put({ key, body: guard, contentType, cacheControl, context, expectedSha256: expected, check, replicate: ctx.cluster?.replicate });
+    return await ctx.store.put({ key, body: guard, contentType, cacheControl, context, expectedSha256: expected, check, replicate: ctx.cluster?.replicate, tokenId: tokenIdOf(req) });
   } catch (err) {
     if (!(err instanceof CdnError) && !req.complete) throw new CdnError('CDN_ERR_UPLOAD_ABORTED', 'the client closed the connection mid-upload', { cause: err });
     throw err;
@@ -133,7 +134,7 @@ export async function handleDelete(ctx: BlobApiContext, req: IncomingMessage, re
     }
     throw new CdnError('CDN_ERR_NOT_FOUND', `no blob ${key}`);
   }
-  const result = await ctx.store.delete({ key, context, check, replicate: ctx.cluster?.replicate });
+  const result = await ctx.store.delete({ key, context, check, replicate: ctx.cluster?.replicate, tokenId: tokenIdOf(req) });
   if (result !== undefined) ctx.cluster?.published(result.version);
   res.statusCode = 204;
   if (result !== undefined) res.setHeader('Vector-Clock', formatVectorClockHeader(contextOf(result.siblings)));

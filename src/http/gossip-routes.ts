@@ -5,6 +5,7 @@
  * counts against the sender. Shapes: proposals/0001-gossip-protocol.md.
  *
  * - POST /gossip/message        one gossip message (messages.ts), 204
+ * - POST /gossip/revocations    a `revocations` message (client-token revocations), 204
  * - GET  /gossip/bodies/{sha256} a verified body stream
  * - GET  /gossip/keys/{guid}     this node's versions of a key (read-through)
  * - PUT  /gossip/stage/{sha256}  a staged write (write copies > 1), 204 once durable
@@ -15,7 +16,7 @@ import { CdnError } from '../errors.js';
 import { normaliseIp } from '../bootstrap/caller.js';
 import type { GossipRuntime } from '../gossip/shell/runtime.js';
 import { LIMITS } from '../gossip/core/messages.js';
-import { STAGE_VERSION_HEADER, stageSignedMaterial } from '../gossip/shell/http-transport.js';
+import { MESSAGE_PATH, REVOCATIONS_PATH, STAGE_VERSION_HEADER, stageSignedMaterial } from '../gossip/shell/http-transport.js';
 import { TIME_HEADER } from '../gossip/shell/signing.js';
 import { versionSchema } from '../consensus/schema.js';
 import type { Version } from '../consensus/types.js';
@@ -41,13 +42,15 @@ export function gossipRoutes(gossip: GossipRuntime, store: BlobStore, logger: Lo
     next();
   });
 
-  router.post('/gossip/message', express.raw({ type: () => true, limit: LIMITS.maxMessageBytes }), async (req: Request, res: Response) => {
-    const ip = peerIp(req);
-    const body = Buffer.isBuffer(req.body) ? req.body : EMPTY;
-    const sender = await gossip.authenticate(req.headers, 'POST', '/gossip/message', body, ip);
-    await gossip.receive(body, sender, ip);
-    res.status(204).end();
-  });
+  for (const path of [MESSAGE_PATH, REVOCATIONS_PATH]) {
+    router.post(path, express.raw({ type: () => true, limit: LIMITS.maxMessageBytes }), async (req: Request, res: Response) => {
+      const ip = peerIp(req);
+      const body = Buffer.isBuffer(req.body) ? req.body : EMPTY;
+      const sender = await gossip.authenticate(req.headers, 'POST', path, body, ip);
+      await gossip.receive(body, sender, ip);
+      res.status(204).end();
+    });
+  }
 
   router.get('/gossip/bodies/:sha', async (req: Request, res: Response) => {
     await gossip.authenticate(req.headers, 'GET', req.path, EMPTY, peerIp(req));

@@ -15,6 +15,7 @@ export class NodeMetrics {
   private readonly written: Counter;
   private readonly streams: Counter;
   private readonly lag: Histogram;
+  private readonly refused: Counter<'reason'>;
 
   constructor(stats: () => StoreStats, cacheBytes: () => number) {
     const registers = [this.registry];
@@ -32,6 +33,7 @@ export class NodeMetrics {
       name: 'cdn_replication_lag_seconds', help: 'Time from a version\'s creation at its origin (HLC wall clock) to its adoption here', registers,
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600],
     });
+    this.refused = new Counter({ name: 'cdn_auth_refused_total', help: 'Client requests refused for their token: unauthorized (401: missing or bad) and forbidden (403: scope, blob, expired, revoked)', labelNames: ['reason'], registers });
     this.mirrorCounter('cdn_conflicts_total', 'Concurrent versions kept as siblings (detected) and sibling sets later resolved to one version (resolved)',
       () => ({ detected: stats().conflictsDetected, resolved: stats().conflictsResolved }), 'kind');
     const gauge = (name: string, help: string, read: () => number): void => {
@@ -45,6 +47,11 @@ export class NodeMetrics {
     gauge('cdn_store_meta_log_bytes', 'Size of the metadata log', () => stats().metaLogBytes);
     gauge('cdn_store_corrupt_bodies_detected', 'Bodies that failed their checksum since start', () => stats().corruptBodiesDetected);
     gauge('cdn_body_cache_bytes', 'Bytes in the small-body memory cache', cacheBytes);
+  }
+
+  /** A client request refused for its token (the reason class only: never a token value). */
+  authRefused(reason: 'unauthorized' | 'forbidden'): void {
+    this.refused.inc({ reason });
   }
 
   /** Starts timing a request; the returned function records it once answered (the route is known only then). */

@@ -7,6 +7,10 @@ const guidParam = { name: 'guid', in: 'path', required: true, schema: { type: 's
 const error = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
 const writeResult = { 'application/json': { schema: { $ref: '#/components/schemas/WriteResult' } } };
 const vectorClockHeader = { name: 'Vector-Clock', in: 'header', required: false, schema: { type: 'string' }, description: 'RFC 8941 dictionary of node id to counter: the causal context of an earlier read.' };
+/** With --auth-public-key: who may write (and, with --private-reads, read), README "Access: tokens and presigned URLs". */
+const unauthorized = error('with --auth-public-key: no client token, or a malformed one, or one not signed by the cluster\'s admin key (WWW-Authenticate: Bearer)');
+const forbidden = error('the token does not allow this: wrong scope, bound to another blob, expired or revoked');
+const tokenParam = { name: 'token', in: 'query', required: false, schema: { type: 'string' }, description: 'a presigned URL\'s read token (gossip-cdn auth url): GET and HEAD of this blob only' };
 const blobHeaders = {
   ETag: { schema: { type: 'string' }, description: 'strong, the quoted sha256 of the body' },
   'Vector-Clock': { schema: { type: 'string' } },
@@ -19,13 +23,17 @@ const blobHeaders = {
 
 export const NODE_OPENAPI = {
   openapi: '3.1.0',
-  info: { title: 'gossip-cdn node', version: '0.1.0', description: 'Public blob API, operator endpoints. Node-to-node /gossip endpoints are described in proposals/.' },
+  info: {
+    title: 'gossip-cdn node', version: '0.1.0',
+    description: 'Public blob API, operator endpoints. Node-to-node /gossip endpoints are described in proposals/. With --auth-public-key, PUT, POST and DELETE need a client token (Authorization: Bearer) of scope write, write and delete (or admin); with --private-reads, GET and HEAD of /blobs need a read token or a presigned ?token=. Operator endpoints stay public.',
+  },
   paths: {
     '/blobs/{guid}': {
       parameters: [guidParam],
       get: {
         summary: 'Read the winning version of a blob',
         parameters: [
+          tokenParam,
           { name: 'Range', in: 'header', schema: { type: 'string' } },
           { name: 'If-None-Match', in: 'header', schema: { type: 'string' } },
           { name: 'If-Modified-Since', in: 'header', schema: { type: 'string' } },
@@ -38,6 +46,8 @@ export const NODE_OPENAPI = {
           206: { description: 'one range, or multipart/byteranges for several', headers: blobHeaders },
           304: { description: 'not modified' },
           400: error('malformed GUID, header or range'),
+          401: unauthorized,
+          403: forbidden,
           404: error('never written, or deleted'),
           412: error('If-Match / If-Unmodified-Since failed'),
           416: error('no range overlaps the body'),
@@ -61,6 +71,8 @@ export const NODE_OPENAPI = {
           200: { description: 'replaced', content: writeResult },
           201: { description: 'created', content: writeResult },
           400: error('malformed GUID, header, vector clock or digest; client aborted'),
+          401: unauthorized,
+          403: forbidden,
           408: error('upload stalled below the minimum rate'),
           409: error('a concurrent write won the race of a conditional PUT'),
           412: error('precondition failed'),
@@ -71,14 +83,14 @@ export const NODE_OPENAPI = {
       delete: {
         summary: 'Write a tombstone',
         parameters: [vectorClockHeader, { name: 'If-Match', in: 'header', schema: { type: 'string' } }],
-        responses: { 204: { description: 'deleted (or already deleted)' }, 404: error('never written'), 412: error('precondition failed') },
+        responses: { 204: { description: 'deleted (or already deleted)' }, 401: unauthorized, 403: forbidden, 404: error('never written'), 412: error('precondition failed') },
       },
     },
     '/blobs': {
       post: {
         summary: 'Store a blob under a GUID the node picks',
         requestBody: { required: true, content: { '*/*': { schema: { type: 'string', format: 'binary' } } } },
-        responses: { 201: { description: 'created; Location names the blob', content: writeResult }, 413: error('too large'), 507: error('quota full') },
+        responses: { 201: { description: 'created; Location names the blob', content: writeResult }, 401: unauthorized, 403: forbidden, 413: error('too large'), 507: error('quota full') },
       },
       get: {
         summary: 'A page of live keys',
@@ -98,6 +110,20 @@ export const NODE_OPENAPI = {
     '/blobs/{guid}/versions': {
       parameters: [guidParam],
       get: { summary: 'The winner and its concurrent siblings', responses: { 200: { description: 'the winner and siblings (each with bodyHeld), and owners: the node ids placement assigns the body to' }, 400: error('malformed GUID'), 404: error('unknown key') } },
+    },
+    '/auth/revocations': {
+      post: {
+        summary: 'Revoke a client token: a revocation signed by the admin key (gossip-cdn auth revoke), kept durably and spread by gossip',
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['revocation'], additionalProperties: false, properties: { revocation: { type: 'string', description: 'compact JWS (EdDSA, typ cdn-revocation+jwt) with claims revokes (the token id), iat, exp (the token\'s)' } } } } } },
+        responses: {
+          200: { description: 'already held here' },
+          202: { description: 'new here: stored, and spreading to every node' },
+          400: error('the body is not {"revocation": JWS} (at most 8 KiB)'),
+          401: error('not signed by this cluster\'s admin key, not a revocation, or past its exp'),
+          403: error('this node has no --auth-public-key: it takes no revocations'),
+          507: error('the node holds 100000 live revocations'),
+        },
+      },
     },
     '/cluster': {
       get: {

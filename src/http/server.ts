@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import type { BlobApiContext } from './blob-context.js';
 import { handleBlobRead } from './blob-read.js';
+import { sendError } from './respond.js';
 import { instrument } from './instrument.js';
 import { dropSilentConnections } from '../connection-guard.js';
 import type { ServerLimits } from './server-config.js';
@@ -34,7 +35,14 @@ export function createNodeServer(ctx: BlobApiContext, app: Express, limits: Serv
     const url = req.url ?? '/';
     if ((req.method === 'GET' || req.method === 'HEAD') && url.length === FAST_PATH_LENGTH && url.startsWith('/blobs/')) {
       instrument(ctx.metrics, req, res, () => BLOB_ROUTE);
-      void handleBlobRead(ctx, req, res, url.slice(7));
+      const guid = url.slice(7);
+      // private reads (--private-reads) need a read token here too; public reads pay nothing
+      if (ctx.auth?.privateReads === true) {
+        ctx.auth.authorize(req, res, { action: 'read', blob: guid.toLowerCase() }, false)
+          .then(() => handleBlobRead(ctx, req, res, guid), (err: unknown) => sendError(res, err, ctx.logger));
+        return;
+      }
+      void handleBlobRead(ctx, req, res, guid);
       return;
     }
     app(req, res);

@@ -35,6 +35,9 @@ interface NodeFlags {
   tlsCert?: string;
   tlsKey?: string;
   tlsCa?: string;
+  authPublicKey?: string;
+  privateReads?: boolean | string;
+  anonymousWrites?: boolean | string;
 }
 
 const FLAG_OF: Record<string, string> = {
@@ -47,9 +50,24 @@ const FLAG_OF: Record<string, string> = {
   'placement.writeCopies': '--write-copies (WRITE_COPIES)',
   tombstoneGraceMs: '--tombstone-grace (TOMBSTONE_GRACE_MS)', tombstoneSweepMs: '--tombstone-sweep (TOMBSTONE_SWEEP_MS)',
   maxClockSkewMs: '--max-clock-skew (MAX_CLOCK_SKEW_MS)',
+  authPublicKey: '--auth-public-key (AUTH_PUBLIC_KEY)', privateReads: '--private-reads (PRIVATE_READS)',
+  anonymousWrites: '--anonymous-writes (ANONYMOUS_WRITES)',
   'server.maxConnections': '--max-connections (MAX_CONNECTIONS)', 'server.headersTimeoutMs': '--headers-timeout (HEADERS_TIMEOUT_MS)',
   ...TLS_FLAGS,
 };
+
+/**
+ * A boolean flag or its environment twin: the flag alone is true; from the
+ * environment 1/true/yes are true, 0/false/no/'' false; anything else is left
+ * for the schema to refuse by name.
+ */
+function switchValue(value: boolean | string): boolean {
+  if (typeof value === 'boolean') return value;
+  const v = value.trim().toLowerCase();
+  if (['1', 'true', 'yes'].includes(v)) return true;
+  if (['0', 'false', 'no', ''].includes(v)) return false;
+  return v as unknown as boolean;
+}
 
 /** A flag's text as a number for the schema to judge: anything but plain digits fails its integer rule. */
 function wholeNumber(text: string): number {
@@ -82,6 +100,9 @@ export function registerNodeCommand(program: Command): void {
     .addOption(new Option('--tls-cert <file>', 'PEM certificate: every listener speaks HTTPS only, peers are dialled over HTTPS (needs --tls-key)').env('TLS_CERT'))
     .addOption(new Option('--tls-key <file>', 'PEM private key of --tls-cert').env('TLS_KEY'))
     .addOption(new Option('--tls-ca <file>', 'PEM CA certificate(s) that verify peers and an https:// Point (default: the system CAs)').env('TLS_CA'))
+    .addOption(new Option('--auth-public-key <key>', 'the cluster\'s admin public key (gossip-cdn auth init): writes then need client tokens').env('AUTH_PUBLIC_KEY'))
+    .addOption(new Option('--private-reads', 'GET and HEAD of /blobs need a read token or a presigned URL too (needs --auth-public-key)').env('PRIVATE_READS'))
+    .addOption(new Option('--anonymous-writes', 'without --auth-public-key, accept anonymous writes on a non-loopback address').env('ANONYMOUS_WRITES'))
     .addOption(new Option('--gossip-profile <name>', 'gossip timings: production or local-test (default production)').env('GOSSIP_PROFILE'))
     .addOption(new Option('--alone', 'run without the Point and peers, on purpose').env('ALONE'))
     .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent').env('LOG_LEVEL'))
@@ -112,6 +133,9 @@ export function registerNodeCommand(program: Command): void {
       input.tls = { cert: flags.tlsCert || undefined, key: flags.tlsKey || undefined, ca: flags.tlsCa || undefined };
       // --gossip-profile names the node's profile, which selects every part's (membership, data plane, runtime...)
       if (flags.gossipProfile !== undefined) input.profile = flags.gossipProfile as NodeConfigInput['profile'];
+      if (flags.authPublicKey !== undefined) input.authPublicKey = flags.authPublicKey.trim();
+      if (flags.privateReads !== undefined) input.privateReads = switchValue(flags.privateReads);
+      if (flags.anonymousWrites !== undefined) input.anonymousWrites = switchValue(flags.anonymousWrites);
       if (flags.alone !== undefined) input.alone = Boolean(flags.alone);
       if (flags.logLevel !== undefined) input.logLevel = flags.logLevel as NodeConfigInput['logLevel'];
       let config;

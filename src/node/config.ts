@@ -21,6 +21,7 @@ import { BODY_FETCHER_OPTIONS, RUNTIME_OPTIONS, TRANSPORT_OPTIONS } from '../gos
 import { SERVER_OPTIONS } from '../http/server-config.js';
 import { POINT_LINK_OPTIONS } from './point-link-config.js';
 import { TLS_FILES_SCHEMA } from '../tls.js';
+import { isLoopbackHost, parsePublicKey } from '../auth/public-key.js';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -92,7 +93,24 @@ const nodeSchema = z.strictObject({
   shutdownGraceMs: integerIn(0, 600_000),
   replicationLagSamples: integerIn(1, 100_000),
   tls: TLS_FILES_SCHEMA,
+  /** the cluster's admin public key (base64url of 32 raw Ed25519 bytes): client writes need tokens it signed */
+  authPublicKey: z.string().refine((text) => parsePublicKey(text) !== undefined, 'must be base64url of the 32 raw bytes of an Ed25519 public key (as `gossip-cdn auth init` prints it)').optional(),
+  /** GET and HEAD of /blobs need a read token too (needs authPublicKey) */
+  privateReads: z.boolean({ error: 'must be true or false' }),
+  /** without authPublicKey, accept anonymous writes on a non-loopback address anyway */
+  anonymousWrites: z.boolean({ error: 'must be true or false' }),
   ...sectionSchemas(SECTIONS),
+}).superRefine((c, ctx) => {
+  if (c.privateReads && c.authPublicKey === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['privateReads'], message: 'needs --auth-public-key: without it there are no tokens to read with' });
+  }
+  // Redis's protected mode: nobody off this machine writes anonymously unless that is asked for
+  if (c.authPublicKey === undefined && !c.anonymousWrites && !isLoopbackHost(c.host)) {
+    ctx.addIssue({
+      code: 'custom', path: ['anonymousWrites'],
+      message: `the node would listen on ${c.host}, not loopback, and take writes from anyone who reaches it: set --auth-public-key KEY (from gossip-cdn auth init) so writes need tokens, or --anonymous-writes to accept anonymous writes anyway`,
+    });
+  }
 }).transform((c) => ({
   ...c,
   // No single body can be larger than the whole quota.
@@ -165,6 +183,9 @@ const production = {
    * https:// Point (the system CAs otherwise). None: plain HTTP.
    */
   tls: {},
+  /** Unset: no client tokens; anonymous writes only while listening on loopback (or with anonymousWrites). */
+  privateReads: false,
+  anonymousWrites: false,
   ...sectionProfiles(SECTIONS, 'production'),
 } as const satisfies Frozen<z.input<typeof nodeSchema>>;
 

@@ -29,6 +29,10 @@ import { clusterView, readiness, type NodeState, type ReadinessState } from './n
 import { exportConnectionMetrics, exportGossipMetrics } from './node-metrics.js';
 import { clockReason } from '../gossip/shell/peer-clocks.js';
 import { certificateNames, dialingOf, loadTls, schemeOf, type HttpServer, type TlsSetup } from '../tls.js';
+import { parsePublicKey } from '../auth/public-key.js';
+import { ClientAuth } from '../auth/guard.js';
+import { RevocationStore } from '../auth/revocation-store.js';
+import type { RevocationHooks } from '../gossip/core/revocations.js';
 
 export class CdnNode {
   private server: HttpServer | undefined;
@@ -102,6 +106,18 @@ export class CdnNode {
       maxBlobBytes: config.maxBlobBytes,
     };
     const ops: OpsContext = { metrics, cluster: () => clusterView(this.state()), readiness: () => readiness(this.readinessState()), dialing: dialingOf(this.tls) };
+    const adminKey = config.authPublicKey === undefined ? undefined : parsePublicKey(config.authPublicKey);
+    if (adminKey !== undefined) {
+      const revocations = await RevocationStore.open(config.dataDir, adminKey, this.logger.child({ component: 'auth' }));
+      const authLog = this.logger.child({ component: 'auth' });
+      ctx.auth = new ClientAuth(adminKey, revocations, config.privateReads, (why, req) => {
+        metrics.authRefused(why);
+        // the headers and URL as sent: the logger redacts Authorization and ?token= (log.ts)
+        authLog.debug({ reason: why, method: req.method, url: req.url, headers: req.headers }, 'client request refused for its token');
+      });
+      const { checks } = ctx.auth;
+      metrics.mirrorCounter('cdn_auth_token_checks_total', 'Client tokens checked: by signature (verified), or found in the cache of verified tokens (cached)', () => ({ ...checks }), 'how');
+    }
 
     // The port must be known before gossip can say where we are: bind first,
     // then mount the gossip endpoints on a router the app already routes to.
@@ -121,6 +137,7 @@ export class CdnNode {
     }
 
     this.sweepTimer = setInterval(() => {
+      ctx.auth?.revocations.collect().catch(() => undefined);
       (this.gossip === undefined ? this.store.collectTombstones(this.wall.now()) : this.gossip.collectTombstones(this.wall.now(), this.store))
         .then((n) => { if (n > 0) this.logger.info({ collected: n }, 'tombstones collected'); })
         .catch((err: unknown) => this.logger.warn({ err }, 'tombstone collection failed'));
@@ -151,9 +168,19 @@ export class CdnNode {
     const point = new PointLink(this.identity, { url: config.bootstrapUrl, port, localAddress, clusterSecret: config.clusterSecret, ca: this.tls.ca },
       config.pointLink, this.logger.child({ component: 'point' }), (peers) => this.gossip?.addPeersFromPoint(peers));
     const { runtime, membership, dataPlane, placement, transport, bodyFetcher } = config;
+    const revocations = ctx.auth?.revocations;
+    const hooks: RevocationHooks | undefined = revocations === undefined ? undefined : {
+      admit: async (items) => {
+        const fresh: string[] = [];
+        for (const item of items) if (await revocations.add(item) === 'added') fresh.push(item);
+        return fresh;
+      },
+      known: () => revocations.items(),
+    };
     const gossip = new GossipRuntime(this.identity, self, this.store, point, config.dataDir, this.logger.child({ component: 'gossip' }),
       { runtime, membership, dataPlane: { ...dataPlane, tombstoneGraceMs: config.tombstoneGraceMs, maxClockSkewMs: config.maxClockSkewMs }, placement, transport, bodyFetcher },
-      localAddress, { wall: this.wall, monotonic: monotonicClock }, dialingOf(this.tls));
+      localAddress, { wall: this.wall, monotonic: monotonicClock }, dialingOf(this.tls), hooks);
+    if (ctx.auth !== undefined) ctx.auth.spread = (revocation) => gossip.core.revocations.add(revocation);
     this.store.onBodyLost((sha, size) => gossip.bodyLost(sha, size));
     ctx.cluster = {
       published: (v) => gossip.published(v),

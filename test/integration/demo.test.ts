@@ -135,18 +135,22 @@ describe('a demo of a Point and three nodes', { timeout: 120_000 }, () => {
 
   it('prints curl and client examples that run as printed from the checkout', async () => {
     const out = demo.output();
-    const curl = examplesAfter(out, 'Try it (with curl):');
-    expect(curl).toHaveLength(4);
-    const put = await bash(curl.slice(0, 3).join('\n'));
+    // the printed token, as printed: the examples below use it
+    const tokenLine = examplesAfter(out, out.split('\n').find((line) => line.startsWith('make more with: ')) ?? 'make more with:');
+    expect(tokenLine).toHaveLength(1);
+    expect(tokenLine[0]).toMatch(/^TOKEN=[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+    const curl = [...tokenLine, ...examplesAfter(out, 'Try it (with curl):')];
+    expect(curl).toHaveLength(5);
+    const put = await bash(curl.slice(0, 4).join('\n'));
     expect(put.code, put.stderr).toBe(0);
     expect(put.stdout).toMatch(/^\{.*"etag".*\}hello, gossip$/s);
     const cluster = await bash(curl.join('\n'));
     expect(cluster.code, cluster.stderr).toBe(0);
     expect(cluster.stdout).toContain('"peers"');
 
-    const client = examplesAfter(out, 'or with the client commands:');
-    expect(client).toHaveLength(3);
-    const roundTrip = await bash(client.slice(0, 2).join('\n'));
+    const client = [...tokenLine, ...examplesAfter(out, 'or with the client commands:')];
+    expect(client).toHaveLength(4);
+    const roundTrip = await bash(client.slice(0, 3).join('\n'));
     expect(roundTrip.code, roundTrip.stderr).toBe(0);
     expect(roundTrip.stdout).toBe('hello, gossip\n');
     const status = await bash(client.join('\n'));
@@ -157,8 +161,12 @@ describe('a demo of a Point and three nodes', { timeout: 120_000 }, () => {
 
   it('restarts a node killed with kill -9 over its data dir; the others keep serving', async () => {
     const [one, two, three] = urls as [string, string, string];
+    const token = /^ {2}TOKEN=(\S+)$/m.exec(demo.output())?.[1] ?? '';
+    const authorization = { authorization: `Bearer ${token}` };
+    // without the token, the demo's nodes refuse writes
+    expect((await fetch(`${one}/blobs/${randomUUID()}`, { method: 'PUT', body: 'anonymous' })).status).toBe(401);
     const before = randomUUID();
-    expect((await fetch(`${one}/blobs/${before}`, { method: 'PUT', body: 'written before the kill' })).status).toBe(201);
+    expect((await fetch(`${one}/blobs/${before}`, { method: 'PUT', body: 'written before the kill', headers: authorization })).status).toBe(201);
     await waitFor(() => listsKey(two, before), { what: 'node 2 to hold the first blob', timeoutMs: 30_000 });
 
     const nodeDir = join(dir, 'node-2');
@@ -170,7 +178,7 @@ describe('a demo of a Point and three nodes', { timeout: 120_000 }, () => {
 
     // While node 2 is down, the others serve, and take a write node 2 misses.
     const during = randomUUID();
-    expect((await fetch(`${one}/blobs/${during}`, { method: 'PUT', body: 'written while node 2 was down' })).status).toBe(201);
+    expect((await fetch(`${one}/blobs/${during}`, { method: 'PUT', body: 'written while node 2 was down', headers: authorization })).status).toBe(201);
     await expect(fetch(`${two}/healthz`), 'node 2 is down while the second blob is written').rejects.toThrow();
     expect(await get(`${three}/blobs/${during}`)).toBe('written while node 2 was down');
     expect(await get(`${three}/blobs/${before}`)).toBe('written before the kill');

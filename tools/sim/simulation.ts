@@ -49,7 +49,7 @@ export interface SimObserver {
 }
 
 const TYPE_CODES: Readonly<Record<GossipMessageType, number>> = {
-  ping: 1, ack: 2, 'ping-req': 3, nack: 4, members: 5, versions: 6, 'ae-nodes': 7, 'ae-keys': 8, 'ae-want': 9, leave: 10, 'have-query': 11, have: 12, unstage: 13, 'key-query': 14, 'key-state': 15,
+  ping: 1, ack: 2, 'ping-req': 3, nack: 4, members: 5, versions: 6, 'ae-nodes': 7, 'ae-keys': 8, 'ae-want': 9, leave: 10, 'have-query': 11, have: 12, unstage: 13, 'key-query': 14, 'key-state': 15, revocations: 16,
 };
 
 export class Simulation {

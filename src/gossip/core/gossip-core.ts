@@ -12,6 +12,7 @@ import { Custody } from './custody.js';
 import type { PlacementConfig } from './placement-config.js';
 import { Tombstones } from './tombstones.js';
 import { LIMITS, type GossipMessage } from './messages.js';
+import { RevocationGossip, type RevocationHooks } from './revocations.js';
 import type { NodeId, PeerInfo, ProtocolEnv, Transport, VersionStore } from './types.js';
 
 export interface GossipCoreOptions {
@@ -27,12 +28,16 @@ export class GossipCore {
   readonly custody: Custody;
   /** tombstone collection only once every live member holds it; pull-only rejoin after a long absence */
   readonly tombstones: Tombstones;
+  /** revocations of client tokens, carried as opaque strings (the shell verifies them) */
+  readonly revocations: RevocationGossip;
 
   constructor(
     readonly env: ProtocolEnv,
     store: VersionStore,
     options: GossipCoreOptions,
     onBodyNeeded: (version: Version, holders: NodeId[]) => void,
+    /** absent: this node takes no revocations (no client tokens) */
+    revocationHooks?: RevocationHooks,
   ) {
     const piggybacking: Transport = {
       send: (to: PeerInfo, message: GossipMessage) => {
@@ -65,6 +70,9 @@ export class GossipCore {
       askPeersPerSweep: 64,
       askKeysPerSweep: 4 * LIMITS.maxAeWant,
     });
+    this.revocations = new RevocationGossip(inner, this.membership, revocationHooks, {
+      fanout: 3, rounds: 3, syncEveryMs: options.data.antiEntropyIntervalMs,
+    });
     this.custody = new Custody(inner, {
       store,
       peers: this.membership,
@@ -86,6 +94,7 @@ export class GossipCore {
     this.data.tick();
     this.custody.tick();
     this.tombstones.tick();
+    this.revocations.tick();
   }
 
   /**
@@ -97,6 +106,7 @@ export class GossipCore {
     this.membership.handle(message, sender);
     this.custody.handle(message);
     this.tombstones.handle(message);
+    await this.revocations.handle(message);
     await this.data.handle(message);
   }
 

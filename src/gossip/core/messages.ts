@@ -35,6 +35,10 @@ export const LIMITS = {
   maxAeWant: 1024,
   /** hops a rumor travels before only anti-entropy carries it further */
   maxHops: 64,
+  /** revocations of client tokens in one `revocations` message */
+  maxRevocations: 128,
+  /** characters of one revocation (a compact JWS) */
+  maxRevocationChars: 2048,
 } as const;
 
 const nodeId = z.string().regex(NODE_ID_PATTERN, 'must be a node id');
@@ -147,6 +151,16 @@ export const gossipMessageSchema = z.discriminatedUnion('type', [
   }),
   /** a writer gave up on staged versions (write copies not reached in time): forget them, they were never committed */
   z.strictObject({ ...base, type: z.literal('unstage'), versions: z.array(versionSchema).min(1).max(16) }),
+  /**
+   * revocations of client tokens: opaque admin-signed strings the core only
+   * carries (the shell verifies them). Sent to POST /gossip/revocations, not
+   * /gossip/message, so a node from before them answers 404, harmlessly.
+   */
+  z.strictObject({
+    ...base,
+    type: z.literal('revocations'),
+    items: z.array(z.string().max(LIMITS.maxRevocationChars).regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'must be a compact JWS')).min(1).max(LIMITS.maxRevocations),
+  }),
   /** a member leaving on purpose (SIGTERM); also carried as a `left` update */
   z.strictObject({ ...base, type: z.literal('leave'), incarnation: z.number().int().min(0) }),
 ]);

@@ -26,6 +26,8 @@ import type { Clock, NodeId, PeerInfo, Transport } from '../core/types.js';
 import { certificateFailure, PLAIN_DIALING, trustOf, type Dialing } from '../../tls.js';
 
 export const MESSAGE_PATH = '/gossip/message';
+/** `revocations` messages go here, so a node from before them answers 404 (harmless) instead of a bad-message 400 */
+export const REVOCATIONS_PATH = '/gossip/revocations';
 export const BODY_PATH_PREFIX = '/gossip/bodies/';
 export const KEYS_PATH_PREFIX = '/gossip/keys/';
 export const STAGE_PATH_PREFIX = '/gossip/stage/';
@@ -102,11 +104,12 @@ export class HttpTransport implements Transport {
       return;
     }
     const body = JSON.stringify(message);
+    const path = message.type === 'revocations' ? REVOCATIONS_PATH : MESSAGE_PATH;
     void queue.add(async () => {
       try {
         const sentAt = this.clock.now();
-        const headers = { 'content-type': 'application/json', ...this.sign('POST', MESSAGE_PATH, body) };
-        const res = await request(this.urlOf(to, MESSAGE_PATH), { method: 'POST', body, headers, dispatcher: this.agent });
+        const headers = { 'content-type': 'application/json', ...this.sign('POST', path, body) };
+        const res = await request(this.urlOf(to, path), { method: 'POST', body, headers, dispatcher: this.agent });
         const time = res.headers[TIME_HEADER];
         const peerTime = typeof time === 'string' && /^\d{1,16}$/.test(time) ? Number(time) : undefined;
         this.onAnswer?.(to, { status: res.statusCode, peerTime, sentAt, answeredAt: this.clock.now() });

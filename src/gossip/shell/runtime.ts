@@ -33,6 +33,7 @@ import { sameVersion } from '../../consensus/versions.js';
 import type { Clock, MemberRecord, NodeId, PeerInfo, VersionStore } from '../core/types.js';
 import { monotonicClock, systemWallClock } from '../../wall-clock.js';
 import { PeerClocks } from './peer-clocks.js';
+import type { RevocationHooks } from '../core/revocations.js';
 
 /** What the runtime needs of the Point beyond vouching. */
 export interface Bootstrap extends PeerRegistry {
@@ -119,6 +120,8 @@ export class GossipRuntime {
     clocks: { readonly wall: Clock; readonly monotonic: Clock } = { wall: systemWallClock, monotonic: monotonicClock },
     /** how peers are dialled: http, or https verified against the node's CA */
     dialing: Dialing = PLAIN_DIALING,
+    /** client-token revocations (the node has --auth-public-key); absent: they are ignored */
+    revocationHooks?: RevocationHooks,
   ) {
     this.wall = clocks.wall;
     this.monotonic = clocks.monotonic;
@@ -134,6 +137,7 @@ export class GossipRuntime {
         this.core.custody.makeRoom(version.size, () => this.store.freeBytes());
         void this.fetcher.want(version);
       },
+      revocationHooks,
     );
     this.fetcher = new BodyFetcher({
       source: this.transport,
