@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   CDN_ERR_NOT_READY: { status: 503, description: 'The node is starting or stopping and does not serve this request now.' },
   CDN_ERR_TOO_FEW_COPIES: { status: 503, description: 'The write needed more durable copies (--write-copies) than the owners confirmed in time; nothing was stored and the write is not visible.' },
   CDN_ERR_BODY_UNAVAILABLE: { status: 503, description: 'The version is known but no verified copy of its body can be had right now (for example, the local copy failed its checksum).' },
+  CDN_ERR_RATE_LIMITED: { status: 429, description: 'This client address (an IPv6 /64) sent more requests than the node\'s per-address rate limit allows; retry after Retry-After seconds.' },
   CDN_ERR_STORAGE_QUOTA: { status: 507, description: 'The disk quota would be exceeded; nothing was stored.' },
 
   // ---- node-to-node -------------------------------------------------------
@@ -45,6 +46,7 @@ export const ERROR_CODES = {
   GOSSIP_ERR_BUSY: { status: 503, description: 'The receiver holds as many live nonces as it may; the request was not read. Try again later.' },
   GOSSIP_ERR_UNKNOWN_PEER: { status: 401, description: 'The sender is not registered with the Point.' },
   GOSSIP_ERR_BANNED_PEER: { status: 403, description: 'The sender\'s address is banned.' },
+  GOSSIP_ERR_RATE_LIMITED: { status: 429, description: 'The sending node (or, before its signature is checked, its address) sent more node-to-node requests than the limit allows; retry after Retry-After seconds.' },
 
   // ---- the Point ------------------------------------------------------------
   POINT_ERR_BAD_REQUEST: { status: 400, description: 'The body or query does not match the call\'s schema.' },
@@ -53,11 +55,14 @@ export const ERROR_CODES = {
   POINT_ERR_BODY_TOO_LARGE: { status: 413, description: 'The request body is larger than the Point accepts (16 KiB).' },
   POINT_ERR_UNAUTHORIZED: { status: 401, description: 'The session key is missing, unknown or expired.' },
   POINT_ERR_BAD_JOIN_TOKEN: { status: 401, description: 'CLUSTER_SECRET is set and the join token is missing or wrong.' },
+  POINT_ERR_PROOF_REQUIRED: { status: 401, description: 'A registration must prove possession of the private key: get a challenge from POST /reg/challenge and send it with its signature.' },
+  POINT_ERR_BAD_PROOF: { status: 401, description: 'The proof of key possession does not hold: bad signature, or a challenge that is unknown, expired, already used or issued for another key.' },
   POINT_ERR_BANNED: { status: 403, description: 'The caller\'s address is banned.' },
   POINT_ERR_NOT_FOUND: { status: 404, description: 'The target node is not registered, not live, or banned.' },
   POINT_ERR_ROUTE_NOT_FOUND: { status: 404, description: 'No such endpoint on the Point.' },
   POINT_ERR_METHOD_NOT_ALLOWED: { status: 405, description: 'The Point endpoint exists but does not take this method.' },
   POINT_ERR_ID_TAKEN: { status: 409, description: 'This node id is live from another address; it can register from a new one once its TTL lapses.' },
+  POINT_ERR_RATE_LIMITED: { status: 429, description: 'This address sent more registration, challenge or report calls than the Point\'s per-address limit allows, or holds as many open challenges as it may; retry after Retry-After seconds.' },
   POINT_ERR_REDIS_UNAVAILABLE: { status: 503, description: 'The registry (Redis) cannot be reached; the Point recovers by itself when it returns.' },
   POINT_ERR_POSTGRES_UNAVAILABLE: { status: 503, description: 'The banlist (PostgreSQL) cannot be reached; the Point recovers by itself when it returns.' },
   POINT_ERR_INTERNAL: { status: 500, description: 'An unexpected error in the Point; it logged it with the request id.' },
