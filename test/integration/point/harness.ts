@@ -8,7 +8,8 @@
 import { Agent, request } from 'undici';
 import { buildPointConfig, POINT_LOCAL_TEST, type PointConfig, type PointConfigInput } from '../../../src/bootstrap/config.js';
 import { startPoint, type RunningPoint } from '../../../src/bootstrap/server.js';
-import { generateIdentity } from '../../../src/identity/keystore.js';
+import { generateIdentity, type NodeIdentity } from '../../../src/identity/keystore.js';
+import { regProofMessage } from '../../../src/bootstrap/caller.js';
 import type { Logger } from '../../../src/log.js';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { dropPrefix, freshDatabase, postgresForTests, redisForTests, uniquePrefix, type Service } from '../../helpers/services.js';
@@ -93,15 +94,33 @@ export interface TestNode {
   publicKey: string;
   ip: string;
   port: number;
+  identity: NodeIdentity;
 }
 
-/** Registers a new identity from `ip`; fails the test unless the Point answers 201. */
+/** A fresh challenge for `publicKey`, asked from `from`; fails the test unless the Point answers 201. */
+export async function challengeFor(url: string, publicKey: string, from = '127.0.0.1'): Promise<string> {
+  const answer = await call(url, 'POST', '/reg/challenge', { from, body: { publicKey } });
+  if (answer.status !== 201) throw new Error(`reg/challenge from ${from} answered ${answer.status}: ${JSON.stringify(answer.json)}`);
+  return (answer.json as { challenge: string }).challenge;
+}
+
+/**
+ * The body of a /reg that proves possession of `identity`'s key: a fresh
+ * challenge from the Point, signed by it for `port`, with `extra` fields on top.
+ */
+export async function provenReg(url: string, identity: NodeIdentity, port = 7000, extra: Record<string, unknown> = {}, from = '127.0.0.1'): Promise<Record<string, unknown>> {
+  const challenge = await challengeFor(url, identity.publicKey, from);
+  return { port, publicKey: identity.publicKey, challenge, signature: identity.sign(regProofMessage(challenge, identity.publicKey, port)), ...extra };
+}
+
+/** Registers a new identity from `ip` (challenge, then signed reg); fails the test unless the Point answers 201. */
 export async function registerNode(url: string, ip = '127.0.0.1', port = 7000, extra: Record<string, unknown> = {}): Promise<TestNode> {
-  const { id, publicKey } = generateIdentity();
-  const answer = await call(url, 'POST', '/reg', { from: ip, body: { port, publicKey, ...extra } });
+  const identity = generateIdentity();
+  const { id, publicKey } = identity;
+  const answer = await call(url, 'POST', '/reg', { from: ip, body: await provenReg(url, identity, port, extra, ip) });
   if (answer.status !== 201) throw new Error(`reg from ${ip} answered ${answer.status}: ${JSON.stringify(answer.json)}`);
   const { key } = answer.json as { key: string };
-  return { id, key, publicKey, ip, port };
+  return { id, key, publicKey, ip, port, identity };
 }
 
 export const q = (params: Record<string, string | number>): string =>
