@@ -28,6 +28,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import process from 'node:process';
+import { performance } from 'node:perf_hooks';
 import { fetch } from 'undici';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
