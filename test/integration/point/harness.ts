@@ -21,11 +21,11 @@ export interface TestPoint {
   close(): Promise<void>;
 }
 
-export async function startTestPoint(redis: Service, postgres: Service, overrides: PointConfigInput = {}, logger?: Logger): Promise<TestPoint> {
+export async function startTestPoint(redis: Service, postgres: Service, overrides: PointConfigInput = {}, logger?: Logger, clock?: () => number): Promise<TestPoint> {
   const prefix = uniquePrefix();
   const database = await freshDatabase(postgres.url);
   const config = buildPointConfig({ redisUrl: redis.url, databaseUrl: database.url, redisPrefix: prefix, ...overrides }, POINT_LOCAL_TEST);
-  const point = await startPoint(config, logger === undefined ? {} : { logger });
+  const point = await startPoint(config, { ...(logger === undefined ? {} : { logger }), ...(clock === undefined ? {} : { clock }) });
   return {
     point, config, prefix,
     async close() {
@@ -127,8 +127,8 @@ export const q = (params: Record<string, string | number>): string =>
   `?${new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]))}`;
 
 export interface PointsOnRealBackends {
-  /** starts a Point on this file's Redis and Postgres; closed after the test */
-  point(overrides?: PointConfigInput): Promise<string>;
+  /** starts a Point on this file's Redis and Postgres; closed after the test. `clock` is the registry's. */
+  point(overrides?: PointConfigInput, clock?: () => number): Promise<string>;
   redisUrl(): string;
   /** false when Redis is the shared one from REDIS_URL (no SCRIPT FLUSH there) */
   redisPrivate(): boolean;
@@ -153,8 +153,8 @@ export function pointsOnRealBackends(): PointsOnRealBackends {
     await Promise.all([redis.close(), postgres.close()]);
   });
   return {
-    async point(overrides = {}) {
-      const started = await startTestPoint(redis, postgres, overrides);
+    async point(overrides = {}, clock?: () => number) {
+      const started = await startTestPoint(redis, postgres, overrides, undefined, clock);
       open.push(started);
       return started.point.url;
     },
