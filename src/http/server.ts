@@ -12,12 +12,14 @@ import { handleBlobRead } from './blob-read.js';
 import { instrument } from './instrument.js';
 import { dropSilentConnections } from '../connection-guard.js';
 import type { ServerLimits } from './server-config.js';
+import type { RateLimiter } from '../rate-limit/limiter.js';
+import { refusePublic } from './rate-limits.js';
 
 /** `/blobs/` followed by exactly a 36-character GUID, no query. */
 const FAST_PATH_LENGTH = '/blobs/'.length + 36;
 const BLOB_ROUTE = '/blobs/:guid';
 
-export function createNodeServer(ctx: BlobApiContext, app: Express, limits: ServerLimits): Server {
+export function createNodeServer(ctx: BlobApiContext, app: Express, limits: ServerLimits, publicLimit?: RateLimiter): Server {
   const server = createServer({
     // Uploads are paced by UploadGuard (minimum rate), never by a fixed deadline.
     requestTimeout: 0,
@@ -28,6 +30,8 @@ export function createNodeServer(ctx: BlobApiContext, app: Express, limits: Serv
     // would let a slowloris hold a socket for headersTimeout + 30 s).
     connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(limits.headersTimeoutMs / 4))),
   }, (req: IncomingMessage, res: ServerResponse) => {
+    // per client address, before anything else (the fast path included); /gossip/* has its own limits
+    if (publicLimit !== undefined && refusePublic(publicLimit, req, res, ctx.logger)) return;
     const url = req.url ?? '/';
     if ((req.method === 'GET' || req.method === 'HEAD') && url.length === FAST_PATH_LENGTH && url.startsWith('/blobs/')) {
       instrument(ctx.metrics, req, res, () => BLOB_ROUTE);

@@ -31,6 +31,11 @@ interface NodeFlags {
   zone?: string;
   cacheSize?: string;
   writeCopies?: string;
+  rateLimit?: string;
+  rateBurst?: string;
+  gossipRateLimit?: string;
+  gossipRateBurst?: string;
+  rateLimitTable?: string;
 }
 
 const FLAG_OF: Record<string, string> = {
@@ -44,11 +49,19 @@ const FLAG_OF: Record<string, string> = {
   tombstoneGraceMs: '--tombstone-grace (TOMBSTONE_GRACE_MS)', tombstoneSweepMs: '--tombstone-sweep (TOMBSTONE_SWEEP_MS)',
   maxClockSkewMs: '--max-clock-skew (MAX_CLOCK_SKEW_MS)',
   'server.maxConnections': '--max-connections (MAX_CONNECTIONS)', 'server.headersTimeoutMs': '--headers-timeout (HEADERS_TIMEOUT_MS)',
+  'rateLimits.publicPerSec': '--rate-limit (RATE_LIMIT)', 'rateLimits.publicBurst': '--rate-burst (RATE_BURST)',
+  'rateLimits.gossipPerSec': '--gossip-rate-limit (GOSSIP_RATE_LIMIT)', 'rateLimits.gossipBurst': '--gossip-rate-burst (GOSSIP_RATE_BURST)',
+  'rateLimits.tableSize': '--rate-limit-table (RATE_LIMIT_TABLE)',
 };
 
 /** A flag's text as a number for the schema to judge: anything but plain digits fails its integer rule. */
 function wholeNumber(text: string): number {
   return /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
+}
+
+/** An optional flag as a number; unset (or empty in the environment) keeps the profile's value. */
+function optionalNumber(text: string | undefined): number | undefined {
+  return text === undefined || text.trim() === '' ? undefined : wholeNumber(text);
 }
 
 export function registerNodeCommand(program: Command): void {
@@ -67,6 +80,11 @@ export function registerNodeCommand(program: Command): void {
     .addOption(new Option('--stall-window <ms>', `window over which the upload rate is judged (default ${NODE_DEFAULTS.stallWindowMs})`).env('STALL_WINDOW_MS'))
     .addOption(new Option('--max-connections <n>', `open client connections; more are closed at once (default ${NODE_DEFAULTS.server.maxConnections})`).env('MAX_CONNECTIONS'))
     .addOption(new Option('--headers-timeout <ms>', `time a connection gets to send its request headers (default ${NODE_DEFAULTS.server.headersTimeoutMs})`).env('HEADERS_TIMEOUT_MS'))
+    .addOption(new Option('--rate-limit <per-second>', `requests/s per client address (IPv6: per /64) on everything but /gossip/*; 0 = off (default ${NODE_DEFAULTS.rateLimits.publicPerSec})`).env('RATE_LIMIT'))
+    .addOption(new Option('--rate-burst <n>', `requests a quiet client address may send at once (default ${NODE_DEFAULTS.rateLimits.publicBurst})`).env('RATE_BURST'))
+    .addOption(new Option('--gossip-rate-limit <per-second>', `node-to-node requests/s per peer (twice that per address before the signature check); 0 = off (default ${NODE_DEFAULTS.rateLimits.gossipPerSec})`).env('GOSSIP_RATE_LIMIT'))
+    .addOption(new Option('--gossip-rate-burst <n>', `node-to-node requests a quiet peer may send at once (default ${NODE_DEFAULTS.rateLimits.gossipBurst})`).env('GOSSIP_RATE_BURST'))
+    .addOption(new Option('--rate-limit-table <n>', `addresses (and peers) each rate limiter remembers, least recently seen forgotten first (default ${NODE_DEFAULTS.rateLimits.tableSize})`).env('RATE_LIMIT_TABLE'))
     .addOption(new Option('--replicas <n|all>', `nodes that own each body, or all (default ${NODE_DEFAULTS.placement.replicas})`).env('REPLICAS'))
     .addOption(new Option('--zone <name>', 'this node\'s zone; owners are spread over distinct zones').env('ZONE'))
     .addOption(new Option('--cache-size <size>', 'disk for bodies this node does not own, e.g. 10GB, or 0 (default 1GiB)').env('CACHE_SIZE'))
@@ -91,6 +109,11 @@ export function registerNodeCommand(program: Command): void {
       if (flags.stallWindow !== undefined) input.stallWindowMs = flags.stallWindow as unknown as number;
       // the two server limits a flag sets; undefined keeps the profile's value
       input.server = { maxConnections: flags.maxConnections, headersTimeoutMs: flags.headersTimeout };
+      input.rateLimits = {
+        publicPerSec: optionalNumber(flags.rateLimit), publicBurst: optionalNumber(flags.rateBurst),
+        gossipPerSec: optionalNumber(flags.gossipRateLimit), gossipBurst: optionalNumber(flags.gossipRateBurst),
+        tableSize: optionalNumber(flags.rateLimitTable),
+      };
       if (flags.tombstoneGrace !== undefined) input.tombstoneGraceMs = wholeNumber(flags.tombstoneGrace);
       if (flags.tombstoneSweep !== undefined) input.tombstoneSweepMs = wholeNumber(flags.tombstoneSweep);
       if (flags.maxClockSkew !== undefined) input.maxClockSkewMs = wholeNumber(flags.maxClockSkew);
