@@ -12,7 +12,6 @@ import type { PointContext } from './context.js';
 import { openApiDocument } from './openapi.js';
 import { mountPointRoutes } from './routes.js';
 import { MAX_BODY_BYTES, type HealthResult } from './schemas.js';
-import { socketKey } from '../rate-limit/limiter.js';
 import { retryAfterSeconds } from '../rate-limit/token-bucket.js';
 
 /** The calls a Sybil or report flood aims at: limited per address, before their body is read. */
@@ -61,7 +60,7 @@ export function createPointApp(ctx: PointContext): express.Express {
   });
   app.use((req: Request, res: Response, next: NextFunction) => {
     if (!RATE_LIMITED.has(req.path)) return next();
-    const wait = ctx.limiter.take(socketKey(req.socket));
+    const wait = ctx.limiter.takeFor(req.socket);
     if (wait === 0) return next();
     ctx.metrics.rateLimited.inc({ reason: 'rate' });
     if (!req.complete) res.setHeader('Connection', 'close'); // the body is not worth reading

@@ -28,7 +28,6 @@ import type { Logger } from '../log.js';
 import { parseGuid } from './request-headers.js';
 import { sendError, sendJson } from './respond.js';
 import { rateLimited, type NodeLimiters } from './rate-limits.js';
-import { socketKey } from '../rate-limit/limiter.js';
 import type { AdmittedSender } from '../gossip/shell/runtime.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -45,7 +44,7 @@ export function gossipRoutes(gossip: GossipRuntime, store: BlobStore, logger: Lo
   // Every answer, refusals too, carries this node's wall clock: a peer whose clock is off learns by how much.
   router.use('/gossip', (req: Request, res: Response, next: NextFunction) => {
     res.setHeader(TIME_HEADER, String(gossip.wall.now()));
-    const wait = limits?.gossipAddress.take(socketKey(req.socket)) ?? 0;
+    const wait = limits?.gossipAddress.takeFor(req.socket) ?? 0;
     if (wait > 0) {
       if (!req.complete) res.setHeader('Connection', 'close');
       throw rateLimited('GOSSIP_ERR_RATE_LIMITED', wait, 'this address');

@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CdnError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
-import { RateLimiter, socketKey } from '../rate-limit/limiter.js';
+import { RateLimiter } from '../rate-limit/limiter.js';
 import { retryAfterSeconds } from '../rate-limit/token-bucket.js';
 import type { NodeMetrics } from './metrics.js';
 import type { RateLimitOptions } from './rate-limit-config.js';
@@ -52,7 +52,7 @@ export function rateLimited(code: ErrorCode, waitMs: number, who: string): CdnEr
  */
 export function refusePublic(limiter: RateLimiter, req: IncomingMessage, res: ServerResponse, logger: Logger): boolean {
   if (!limiter.enabled || (req.url ?? '').startsWith('/gossip/')) return false;
-  const wait = limiter.take(socketKey(req.socket));
+  const wait = limiter.takeFor(req.socket);
   if (wait === 0) return false;
   const err = rateLimited('CDN_ERR_RATE_LIMITED', wait, 'this client address');
   // a refused upload's body is not worth reading: close instead of draining it

@@ -17,6 +17,33 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { LRUCache } from 'lru-cache';
 import { fullBucket, takeTokens, type Bucket, type BucketSpec } from './token-bucket.js';
 
+/** How often the shared coarse clock advances (ms): the buckets' time resolution. */
+const COARSE_CLOCK_MS = 5;
+let coarseNow = performance.now();
+let ticker: NodeJS.Timeout | undefined;
+
+/**
+ * A clock read per request costs more than the rest of the limiter together
+ * (bench/http/rate-limit.mjs): limiters without an injected clock share one
+ * that a single unref'd timer advances every COARSE_CLOCK_MS.
+ */
+function coarseClock(): () => number {
+  if (ticker === undefined) {
+    coarseNow = performance.now();
+    ticker = setInterval(() => { coarseNow = performance.now(); }, COARSE_CLOCK_MS);
+    ticker.unref();
+  }
+  return () => coarseNow;
+}
+
+/** A connection's requests between two lookups of its address in the table. */
+const REFRESH_EVERY = 64;
+
+interface SocketSlot {
+  bucket: Bucket;
+  uses: number;
+}
+
 export interface RateLimiterOptions extends BucketSpec {
   /** buckets kept at most; least recently seen out first */
   readonly maxEntries: number;
@@ -32,12 +59,14 @@ export class RateLimiter {
   refused = 0;
   private readonly table: LRUCache<string, Bucket>;
   private readonly clock: () => number;
+  /** where each connection keeps its bucket for this limiter */
+  private readonly slot = Symbol('gossip-cdn.rateLimitBucket');
 
   constructor(options: RateLimiterOptions) {
     this.spec = { ratePerSec: options.ratePerSec, burst: options.burst };
     this.enabled = options.ratePerSec > 0;
     this.maxEntries = options.maxEntries;
-    this.clock = options.clock ?? (() => performance.now());
+    this.clock = options.clock ?? (this.enabled ? coarseClock() : () => 0);
     this.table = new LRUCache<string, Bucket>({ max: Math.max(1, options.maxEntries) });
   }
 
@@ -51,6 +80,35 @@ export class RateLimiter {
       this.table.set(key, bucket);
     }
     const wait = takeTokens(bucket, this.spec, now, cost);
+    if (wait > 0) this.refused++;
+    return wait;
+  }
+
+  /**
+   * `take` for a request on `socket`, keyed by its address (socketKey). The
+   * connection keeps a reference to its address's bucket, so most requests
+   * cost no table lookup; every REFRESH_EVERY-th request looks the address up
+   * again, which keeps a busy address recent in the table and picks up the
+   * bucket another connection from the same address may have put there.
+   * Buckets held only by open connections are bounded by the connection cap.
+   */
+  takeFor(socket: Socket, cost = 1): number {
+    if (!this.enabled) return 0;
+    const slot = (socket as unknown as Record<symbol, SocketSlot | undefined>)[this.slot];
+    if (slot !== undefined && ++slot.uses % REFRESH_EVERY !== 0) {
+      const wait = takeTokens(slot.bucket, this.spec, this.clock(), cost);
+      if (wait > 0) this.refused++;
+      return wait;
+    }
+    const key = socketKey(socket);
+    let bucket = this.table.get(key);
+    if (bucket === undefined) {
+      bucket = slot?.bucket ?? fullBucket(this.spec, this.clock());
+      this.table.set(key, bucket);
+    }
+    if (slot === undefined) (socket as unknown as Record<symbol, SocketSlot>)[this.slot] = { bucket, uses: 0 };
+    else slot.bucket = bucket;
+    const wait = takeTokens(bucket, this.spec, this.clock(), cost);
     if (wait > 0) this.refused++;
     return wait;
   }

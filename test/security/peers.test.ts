@@ -245,8 +245,8 @@ describe('admission and bans', () => {
       }
       const back = await bad.point(cluster.point.url, 'POST', '/reg', { port, publicKey: generateIdentity().publicKey, joinToken: 'x' });
       expect([401, 403]).toContain(back.status);
-      const backWithToken = generateIdentity().publicKey;
-      expect((await bad.point(cluster.point.url, 'POST', '/reg', { port, publicKey: backWithToken, joinToken: joinTokenFor(SECRET, backWithToken) })).code).toBe('POINT_ERR_BANNED');
+      const backWithToken = generateIdentity();
+      expect((await bad.register(cluster.point.url, port, { joinToken: joinTokenFor(SECRET, backWithToken.publicKey) }, backWithToken)).code).toBe('POINT_ERR_BANNED');
     } finally {
       server.close();
     }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fullBucket, retryAfterSeconds, takeTokens } from '../../../src/rate-limit/token-bucket.js';
+import type { Socket } from 'node:net';
 import { addressKey, RateLimiter } from '../../../src/rate-limit/limiter.js';
 
 const spec = { ratePerSec: 10, burst: 5 };
@@ -70,6 +71,27 @@ describe('rate limiter table', () => {
     expect(limiter.refused).toBe(1);
     now = 1000;
     expect(limiter.take('a')).toBe(0);
+  });
+
+  it('connections from one address share its bucket; a connection keeps it while the table forgets the address', () => {
+    let now = 0;
+    const limiter = new RateLimiter({ ratePerSec: 1, burst: 3, maxEntries: 2, clock: () => now });
+    const socket = (remoteAddress: string): Socket => ({ remoteAddress }) as unknown as Socket;
+    const [a1, a2] = [socket('10.0.0.1'), socket('::ffff:10.0.0.1')];
+    expect(limiter.takeFor(a1)).toBe(0);
+    expect(limiter.takeFor(a2)).toBe(0);
+    expect(limiter.takeFor(a1)).toBe(0);
+    expect(limiter.takeFor(a2)).toBeGreaterThan(0); // 3 tokens for the address, whichever connection
+    // two other addresses push 10.0.0.1 out of the table: its open connection still holds the empty bucket
+    limiter.takeFor(socket('10.0.0.2'));
+    limiter.takeFor(socket('10.0.0.3'));
+    expect(limiter.size).toBe(2);
+    expect(limiter.takeFor(a1)).toBeGreaterThan(0);
+    // and puts it back in the table when it looks the address up again (every 64th request)
+    for (let i = 0; i < 64; i++) limiter.takeFor(a1);
+    expect(limiter.takeFor(socket('10.0.0.1'))).toBeGreaterThan(0);
+    now = 1000;
+    expect(limiter.takeFor(a2)).toBe(0);
   });
 
   it('a disabled limiter keeps no state', () => {
