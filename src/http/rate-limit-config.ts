@@ -32,7 +32,7 @@ export interface RateLimitOptions {
   /**
    * Buckets each table keeps (public addresses; gossip addresses; gossip
    * peers), least recently seen forgotten first: the memory bound under a
-   * flood of distinct addresses (about 200 bytes a bucket).
+   * flood of distinct addresses (about 130 bytes a bucket: ~13 MiB per full table of 100,000).
    */
   readonly tableSize: number;
 }
