@@ -18,6 +18,9 @@ const config = buildPointConfig({
   logLevel: 'warn',
   // the benchmark runs longer than one default TTL without heartbeating every node
   heartbeatTtlSec: 3600,
+  // every call comes from one address: the per-address rate limit and challenge caps would measure
+  // themselves, not the Point (test/security/rate-limits.test.ts covers them)
+  rateLimit: 0, maxChallenges: 10_000, maxChallengesTotal: 100_000_000,
 });
 const point = await startPoint(config, { logger: createLogger({ level: 'warn', name: 'bench-point' }) });
 process.stdout.write(`Point listening on ${point.url}\n`);

@@ -12,7 +12,9 @@
  *   express floor  the same handler as a single express route: splits the
  *              Point's overhead into what express costs and what ours costs
  *   heartbeat  POST /heartbeat {key}, cycling over the 1,000 keys
- *   reg        POST /reg, cycling over 1,000 more identities (re-registrations)
+ *   challenge  POST /reg/challenge {publicKey}, cycling over 1,000 more keys: the first of
+ *              the two calls of a registration (the second, /reg, is the old reg plus
+ *              one Ed25519 verification and a GETDEL; setup times 1,000 of them)
  * Each runs --rounds times for --duration seconds; the report gives the median
  * requests/s and p99 latency of each, the look/floor ratio (target >= 0.7), and
  * how many nodes one Point can carry at the default heartbeat interval.
@@ -21,17 +23,19 @@
  *   node bench/point/run.mjs [--duration 5] [--rounds 3] [--connections 16] [--nodes 1000]
  */
 import { spawn } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import process from 'node:process';
+import { performance } from 'node:perf_hooks';
 import { fetch } from 'undici';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { freePort, postgresService, redisService } from './services.mjs';
+import { regProofMessage } from '../../dist/bootstrap/caller.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '..', '..');
@@ -74,6 +78,14 @@ function startProcess(args, env, ready) {
 
 function publicKey() {
   return generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x;
+}
+
+/** Registers a new key the way nodes do: a challenge, then /reg with it signed. */
+async function register(url, port) {
+  const { privateKey, publicKey: pub } = generateKeyPairSync('ed25519');
+  const key = pub.export({ format: 'jwk' }).x;
+  const { challenge } = await post(url, '/reg/challenge', { publicKey: key });
+  return post(url, '/reg', { port, publicKey: key, challenge, signature: sign(null, regProofMessage(challenge, key, port), privateKey).toString('base64url') });
 }
 
 async function post(url, path, body) {
@@ -138,23 +150,25 @@ async function main() {
   const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await probe.info('memory'))?.[1] ?? 0);
   const memoryBefore = await usedMemory();
   const nodes = [];
+  const regStarted = performance.now();
   for (let i = 0; i < NODES; i += 50) {
-    nodes.push(...await Promise.all(Array.from({ length: Math.min(50, NODES - i) }, (_, j) => post(point, '/reg', { port: 7000 + ((i + j) % 1000), publicKey: publicKey() }))));
+    nodes.push(...await Promise.all(Array.from({ length: Math.min(50, NODES - i) }, (_, j) => register(point, 7000 + ((i + j) % 1000)))));
   }
+  const regMs = performance.now() - regStarted;
   const keys = nodes.map((n) => n.key);
   const bytesPerNode = Math.round((await usedMemory() - memoryBefore) / NODES);
   probe.disconnect();
-  const regBodies = Array.from({ length: NODES }, (_, i) => JSON.stringify({ port: 9000 + (i % 1000), publicKey: publicKey() }));
-  log(`registered ${nodes.length} nodes (~${bytesPerNode} bytes of Redis memory each)\n`);
+  const challengeBodies = Array.from({ length: NODES }, () => JSON.stringify({ publicKey: publicKey() }));
+  log(`registered ${nodes.length} nodes (challenge + signed reg, 50 at a time: ${(nodes.length / (regMs / 1000)).toFixed(0)} registrations/s; ~${bytesPerNode} bytes of Redis memory each)\n`);
 
   const nextKey = cycle(keys);
-  const nextBody = cycle(regBodies);
+  const nextBody = cycle(challengeBodies);
   const scenarios = [
     ['look', point, pointProcess.pid, { method: 'GET', setupRequest: (req) => ({ ...req, path: `/look?key=${nextKey()}&numnodes=8` }) }],
     ['floor look', floor, floorProcess.pid, { method: 'GET', setupRequest: (req) => ({ ...req, path: `/look?key=${nextKey()}&numnodes=8` }) }],
     ['express floor', expressFloor, expressFloorProcess.pid, { method: 'GET', setupRequest: (req) => ({ ...req, path: `/look?key=${nextKey()}&numnodes=8` }) }],
     ['heartbeat', point, pointProcess.pid, { method: 'POST', path: '/heartbeat', headers: { 'content-type': 'application/json' }, setupRequest: (req) => ({ ...req, body: JSON.stringify({ key: nextKey() }) }) }],
-    ['reg', point, pointProcess.pid, { method: 'POST', path: '/reg', headers: { 'content-type': 'application/json' }, setupRequest: (req) => ({ ...req, body: nextBody() }) }],
+    ['challenge', point, pointProcess.pid, { method: 'POST', path: '/reg/challenge', headers: { 'content-type': 'application/json' }, setupRequest: (req) => ({ ...req, body: nextBody() }) }],
   ];
   // warm up JIT and connection pools
   for (const [name, url, , request] of scenarios) await autocannon({ url, connections: 4, amount: 500, requests: [request] }).catch(() => log(`warm-up of ${name} failed`));
@@ -178,7 +192,7 @@ async function main() {
   const capacity = Math.floor(summary.heartbeat.rps * DEFAULT_HEARTBEAT_INTERVAL_S);
   log('\nmedian of rounds');
   log('call           req/s    p99 ms   server CPU µs/req');
-  for (const name of ['reg', 'look', 'heartbeat', 'floor look', 'express floor']) {
+  for (const name of ['challenge', 'look', 'heartbeat', 'floor look', 'express floor']) {
     log(`${name.padEnd(13)} ${String(summary[name].rps).padStart(7)}   ${String(summary[name].p99Ms).padStart(5)}   ${String(summary[name].cpuUsPerRequest).padStart(6)}${summary[name].failed ? `   (${summary[name].failed} failed)` : ''}`);
   }
   log(`\nlook / floor look = ${ratio.toFixed(2)}x in median requests/s (target >= 0.70x) ${ratio >= 0.7 ? 'MET' : 'NOT MET'}`);
@@ -190,7 +204,7 @@ async function main() {
   // /look is served in front of express (src/bootstrap/look-fast-path.ts); the express floor shows what the router would add.
   log(`look CPU ${lookCpu} µs = floor ${floorCpu} + ours (validation, auth errors, ban filter, metrics) ${lookCpu - floorCpu}; express's router alone would add ${expressCpu - floorCpu}`);
   log(`capacity: ${summary.heartbeat.rps} heartbeats/s x ${DEFAULT_HEARTBEAT_INTERVAL_S} s default interval = ~${capacity.toLocaleString('en')} nodes at 100% of one Point process;`);
-  log(`          ~${Math.floor(capacity / 2).toLocaleString('en')} nodes leaving half the Point for reg, look and check`);
+  log(`          ~${Math.floor(capacity / 2).toLocaleString('en')} nodes leaving half the Point for challenge, reg, look and check`);
 
   const results = join(REPO, 'bench', 'results');
   mkdirSync(results, { recursive: true });

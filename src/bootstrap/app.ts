@@ -12,10 +12,14 @@ import type { PointContext } from './context.js';
 import { openApiDocument } from './openapi.js';
 import { mountPointRoutes } from './routes.js';
 import { MAX_BODY_BYTES, type HealthResult } from './schemas.js';
+import { retryAfterSeconds } from '../rate-limit/token-bucket.js';
+
+/** The calls a Sybil or report flood aims at: limited per address, before their body is read. */
+const RATE_LIMITED = new Set(['/reg', '/reg/challenge', '/ban', '/remove']);
 
 /** Every path the Point serves, with its method; other methods get 405. */
 export const POINT_ROUTES: ReadonlyArray<readonly [method: 'get' | 'post', path: string]> = [
-  ['post', '/reg'], ['post', '/heartbeat'], ['get', '/look'], ['get', '/check'], ['post', '/ban'],
+  ['post', '/reg'], ['post', '/reg/challenge'], ['post', '/heartbeat'], ['get', '/look'], ['get', '/check'], ['post', '/ban'],
   ['post', '/remove'], ['get', '/points'], ['get', '/healthz'], ['get', '/readyz'], ['get', '/metrics'], ['get', '/openapi.json'],
 ];
 
@@ -54,6 +58,14 @@ export function createPointApp(ctx: PointContext): express.Express {
     });
     next();
   });
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (!RATE_LIMITED.has(req.path)) return next();
+    const wait = ctx.limiter.takeFor(req.socket);
+    if (wait === 0) return next();
+    ctx.metrics.rateLimited.inc({ reason: 'rate' });
+    if (!req.complete) res.setHeader('Connection', 'close'); // the body is not worth reading
+    throw new CdnError('POINT_ERR_RATE_LIMITED', undefined, { details: { retryAfter: retryAfterSeconds(wait) } });
+  });
   // JSON APIs need no ETag (express would hash every answer to make one)
   app.set('etag', false);
   const json = express.json({ limit: MAX_BODY_BYTES, type: 'application/json', strict: true });
@@ -73,6 +85,7 @@ export function createPointApp(ctx: PointContext): express.Express {
   });
   app.get('/metrics', async (_req, res) => {
     ctx.metrics.bannedAddresses.set(ctx.banCache.size);
+    ctx.metrics.limiterEntries.set(ctx.limiter.size);
     res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
   });
   app.get('/openapi.json', (_req, res) => {
@@ -113,6 +126,7 @@ export function sendPointError(ctx: PointContext, err: unknown, method: string, 
     ctx.logger[status === 503 ? 'warn' : 'error']({ err: err instanceof Error ? err.message : String(err), method, path, requestId }, body.error.code);
   }
   if (status === 503) res.setHeader('Retry-After', '1');
+  if (status === 429) res.setHeader('Retry-After', String(body.error.details?.retryAfter ?? 1));
   const text = JSON.stringify(body);
   res.statusCode = status;
   res.setHeader('Content-Type', 'application/json; charset=utf-8');

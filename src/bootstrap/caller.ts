@@ -5,6 +5,11 @@
  * IPv4 address, IPv6 is lower-cased and compressed, zone ids are dropped.
  * Join tokens are HMACs of the public key under CLUSTER_SECRET, compared in
  * constant time, so the secret itself never travels.
+ *
+ * Possession of the key is proved by signing a challenge the Point issued:
+ * the signed bytes are domain-tagged and bind the challenge, the public key
+ * and the port, so a proof is good for one registration of one key at one
+ * port, and for nothing else the key signs (gossip requests sign other bytes).
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
@@ -42,4 +47,12 @@ export function joinTokenValid(secret: string, publicKey: string, presented: str
   const want = createHash('sha256').update(joinTokenFor(secret, publicKey)).digest();
   const got = createHash('sha256').update(presented).digest();
   return timingSafeEqual(want, got);
+}
+
+/** The domain tag of a registration proof; a new format gets a new tag. */
+export const REG_PROOF_TAG = 'gossip-cdn/reg/v1';
+
+/** The bytes a node signs to register `publicKey` at `port` with `challenge`. */
+export function regProofMessage(challenge: string, publicKey: string, port: number): Buffer {
+  return Buffer.from(JSON.stringify([REG_PROOF_TAG, challenge, publicKey, port]), 'utf8');
 }

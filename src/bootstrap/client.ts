@@ -12,9 +12,9 @@ import { Pool } from 'undici';
 import type { z } from 'zod';
 import { CdnError, ERROR_CODES, type ErrorCode } from '../errors.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
-import { joinTokenFor } from './caller.js';
+import { joinTokenFor, regProofMessage } from './caller.js';
 import {
-  BanResponse, CheckResponse, HeartbeatResponse, LookResponse, PointsResponse, RegResponse, RemoveResponse,
+  BanResponse, ChallengeResponse, CheckResponse, HeartbeatResponse, LookResponse, PointsResponse, RegResponse, RemoveResponse,
   type BanResult, type CheckResult, type HeartbeatResult, type PointsResult, type PublicNodeWire, type RegResult, type RemoveResult,
 } from './schemas.js';
 
@@ -74,11 +74,20 @@ export class PointClient {
     });
   }
 
-  reg(node: { port: number; publicKey: string; id?: string }): Promise<RegResult> {
-    const body: Record<string, unknown> = { port: node.port, publicKey: node.publicKey };
+  /**
+   * Registers in two calls: asks for a challenge, then sends it back signed
+   * by the node's private key (`sign`: base64url Ed25519 over the bytes given),
+   * which proves the node holds the key it registers. A challenge is single
+   * use, so a retried /reg asks for a new one.
+   */
+  async reg(node: { port: number; publicKey: string; id?: string; sign: (data: Buffer) => string }): Promise<RegResult> {
+    const { challenge } = await this.call('POST', '/reg/challenge', ChallengeResponse, { publicKey: node.publicKey });
+    const body: Record<string, unknown> = {
+      port: node.port, publicKey: node.publicKey, challenge, signature: node.sign(regProofMessage(challenge, node.publicKey, node.port)),
+    };
     if (node.id !== undefined) body.id = node.id;
     if (this.clusterSecret !== undefined) body.joinToken = joinTokenFor(this.clusterSecret, node.publicKey);
-    return this.call('POST', '/reg', RegResponse, body);
+    return this.call('POST', '/reg', RegResponse, body, false);
   }
 
   heartbeat(key: string): Promise<HeartbeatResult> {
@@ -109,9 +118,10 @@ export class PointClient {
     await this.pool.close();
   }
 
-  private async call<S extends z.ZodType>(method: Method, path: string, schema: S, body?: unknown): Promise<z.infer<S>> {
+  /** `retry: false` for calls that cannot be repeated as they are (a challenge is used up by its first try). */
+  private async call<S extends z.ZodType>(method: Method, path: string, schema: S, body?: unknown, retry = true): Promise<z.infer<S>> {
     let last: CdnError | undefined;
-    for (let attempt = 0; attempt <= this.retries; attempt++) {
+    for (let attempt = 0; attempt <= (retry ? this.retries : 0); attempt++) {
       if (attempt > 0) await this.sleep(backoffDelay(attempt - 1, this.backoff, this.random));
       const outcome = await this.once(method, path, body);
       if ('error' in outcome) {

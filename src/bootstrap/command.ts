@@ -19,6 +19,9 @@ const FLAG_OF: Record<string, string> = {
   banDurationSec: '--ban-duration (POINT_BAN_DURATION)', removeQuorum: '--remove-quorum (POINT_REMOVE_QUORUM)',
   peerPoints: '--peer-points (POINT_PEERS)', redisPrefix: '--redis-prefix (POINT_REDIS_PREFIX)',
   ...TLS_FLAGS,
+  rateLimit: '--rate-limit (POINT_RATE_LIMIT)', rateBurst: '--rate-burst (POINT_RATE_BURST)', rateLimitTable: '--rate-limit-table (POINT_RATE_LIMIT_TABLE)',
+  challengeTtlSec: '--challenge-ttl (POINT_CHALLENGE_TTL)', maxChallenges: '--max-challenges (POINT_MAX_CHALLENGES)',
+  maxChallengesTotal: '--max-challenges-total (POINT_MAX_CHALLENGES_TOTAL)',
 };
 
 /** An empty value (e.g. `PORT=` in the environment) means "not set": the default stays. */
@@ -58,6 +61,12 @@ interface BootstrapFlags {
   tlsCert?: string;
   tlsKey?: string;
   tlsCa?: string;
+  rateLimit: number;
+  rateBurst: number;
+  rateLimitTable: number;
+  challengeTtl: number;
+  maxChallenges: number;
+  maxChallengesTotal: number;
 }
 
 function fail(message: string): never {
@@ -101,6 +110,12 @@ export function registerBootstrapCommand(program: Command): void {
     .addOption(new Option('--tls-cert <file>', 'PEM certificate: the Point speaks HTTPS only (needs --tls-key)').env('TLS_CERT'))
     .addOption(new Option('--tls-key <file>', 'PEM private key of --tls-cert').env('TLS_KEY'))
     .addOption(new Option('--tls-ca <file>', 'PEM CA certificate(s); checked, for the same flags as the node (the Point dials nobody)').env('TLS_CA'))
+    .addOption(new Option('--rate-limit <per-second>', 'per-address requests/s on /reg, /reg/challenge, /ban and /remove; 0 = off').env('POINT_RATE_LIMIT').default(d.rateLimit).argParser(integer(0, 1_000_000)))
+    .addOption(new Option('--rate-burst <n>', 'requests a quiet address may send at once before the rate applies').env('POINT_RATE_BURST').default(d.rateBurst).argParser(integer(1, 10_000_000)))
+    .addOption(new Option('--rate-limit-table <n>', 'addresses the rate limiter remembers (least recently seen forgotten first)').env('POINT_RATE_LIMIT_TABLE').default(d.rateLimitTable).argParser(integer(1, 10_000_000)))
+    .addOption(new Option('--challenge-ttl <seconds>', 'how long a registration challenge stays usable').env('POINT_CHALLENGE_TTL').default(d.challengeTtlSec).argParser(integer(1, 3600)))
+    .addOption(new Option('--max-challenges <n>', 'unused registration challenges one address may hold').env('POINT_MAX_CHALLENGES').default(d.maxChallenges).argParser(integer(1, 10_000)))
+    .addOption(new Option('--max-challenges-total <n>', 'challenges issued within one to two TTLs by all Points on the registry, at most').env('POINT_MAX_CHALLENGES_TOTAL').default(d.maxChallengesTotal).argParser(integer(1, 100_000_000)))
     .action(async (flags: BootstrapFlags) => {
       let config;
       try {
@@ -111,6 +126,8 @@ export function registerBootstrapCommand(program: Command): void {
           heartbeatTtlSec: flags.heartbeatTtl, banQuorum: flags.banQuorum, banDurationSec: flags.banDuration,
           removeQuorum: flags.removeQuorum, peerPoints: flags.peerPoints, redisPrefix: flags.redisPrefix || d.redisPrefix,
           tls: { cert: flags.tlsCert || undefined, key: flags.tlsKey || undefined, ca: flags.tlsCa || undefined },
+          rateLimit: flags.rateLimit, rateBurst: flags.rateBurst, rateLimitTable: flags.rateLimitTable,
+          challengeTtlSec: flags.challengeTtl, maxChallenges: flags.maxChallenges, maxChallengesTotal: flags.maxChallengesTotal,
         });
       } catch (err) {
         fail(`error: ${(flagError(err, FLAG_OF) as Error).message}`);

@@ -64,6 +64,29 @@ export const PointConfigSchema = z.strictObject({
   shutdownGraceMs: integerIn(0, 600_000),
   /** TLS files (src/tls.ts): with `cert` and `key` the Point speaks HTTPS only. `ca` is accepted for symmetry with the node (the Point dials nobody). */
   tls: TLS_FILES_SCHEMA,
+  /**
+   * Per-address limit on the calls a flood aims at (`/reg`, `/reg/challenge`,
+   * `/ban`, `/remove`): requests per second refilled, 0 = off. A node makes
+   * two of them to register (challenge, reg) and a few reports an hour, so
+   * the default leaves a large margin even for many nodes behind one NAT.
+   */
+  rateLimit: integerIn(0, 1_000_000),
+  /** Requests a quiet address may send at once before the rate applies. */
+  rateBurst: integerIn(1, 10_000_000),
+  /** Addresses whose buckets are kept (least recently seen forgotten first): bounds the limiter's memory. */
+  rateLimitTable: integerIn(1, 10_000_000),
+  /** Seconds a registration challenge stays usable. */
+  challengeTtlSec: integerIn(1, 3600),
+  /** Unused challenges one address may hold at once (429 past it until one is used or lapses). */
+  maxChallenges: integerIn(1, 10_000),
+  /**
+   * Challenges issued by all the Points sharing the registry within the last
+   * one to two challenge TTLs, at most: the bound on what a flood from many
+   * addresses can store (~150 bytes each in Redis). Past it `/reg/challenge`
+   * answers 429 until they lapse; registered nodes are not affected
+   * (heartbeats need no challenge).
+   */
+  maxChallengesTotal: integerIn(1, 100_000_000),
 });
 
 export type PointConfig = Frozen<z.infer<typeof PointConfigSchema>>;
@@ -92,6 +115,12 @@ const production: PointConfig = {
   requestTimeoutMs: 10_000,
   shutdownGraceMs: 5000,
   tls: {},
+  rateLimit: 20,
+  rateBurst: 100,
+  rateLimitTable: 100_000,
+  challengeTtlSec: 60,
+  maxChallenges: 16,
+  maxChallengesTotal: 100_000,
 };
 
 /**

@@ -8,6 +8,7 @@ import type { Banlist } from './banlist.js';
 import type { PointConfig } from './config.js';
 import type { PointMetrics } from './metrics.js';
 import type { Registry } from './registry.js';
+import type { RateLimiter } from '../rate-limit/limiter.js';
 
 export interface PointContext {
   readonly config: PointConfig;
@@ -20,6 +21,8 @@ export interface PointContext {
   readonly logger: Logger;
   /** new session keys; injectable for tests */
   readonly newSessionKey: () => string;
+  /** per address: /reg, /reg/challenge, /ban and /remove */
+  readonly limiter: RateLimiter;
   /** uniform in [0, 1), for sampling peer Points */
   readonly random: () => number;
 }

@@ -4,7 +4,21 @@
  * held in this process. Sampling is a partial Fisher-Yates over an id array
  * with swap-removal, so `look` costs O(count) whatever the registry size.
  */
-import type { Clock, NodeRecord, PublicNode, Registration, Registry, UnreachableReport } from './registry.js';
+import { LRUCache } from 'lru-cache';
+import type { ChallengeLimits, ChallengeRefusal, Clock, NodeRecord, PublicNode, Registration, Registry, UnreachableReport } from './registry.js';
+
+/**
+ * Outstanding challenges (and addresses counted) held at most: a flood from
+ * more addresses than this forgets the least recently used first (an honest
+ * node whose challenge was pushed out asks for another).
+ */
+export const MAX_MEMORY_CHALLENGES = 100_000;
+
+interface Challenge {
+  publicKey: string;
+  ip: string;
+  expiresAt: number;
+}
 
 interface Entry {
   record: NodeRecord;
@@ -25,6 +39,9 @@ export class MemoryRegistry implements Registry {
   private readonly unreachable = new Map<string, Map<string, number>>();
   private readonly clock: Clock;
   private readonly random: () => number;
+  private readonly challenges = new LRUCache<string, Challenge>({ max: MAX_MEMORY_CHALLENGES });
+  /** per address: expiry times of its unused challenges */
+  private readonly challengesByIp = new LRUCache<string, number[]>({ max: MAX_MEMORY_CHALLENGES });
 
   constructor(options: MemoryRegistryOptions = {}) {
     this.clock = options.clock ?? Date.now;
@@ -117,6 +134,31 @@ export class MemoryRegistry implements Registry {
       return { reports: reports.size, removed: true };
     }
     return { reports: reports.size, removed: false };
+  }
+
+  /** The global cap is the table's own bound here (the least recently issued is forgotten), at most `limits.total`. */
+  async issueChallenge(challenge: string, publicKey: string, ip: string, ttlMs: number, limits: ChallengeLimits): Promise<true | ChallengeRefusal> {
+    const now = this.clock();
+    const open = (this.challengesByIp.get(ip) ?? []).filter((t) => t > now);
+    if (open.length >= limits.perIp || this.challenges.size >= limits.total) {
+      this.challengesByIp.set(ip, open);
+      return 'too-many';
+    }
+    const expiresAt = now + ttlMs;
+    open.push(expiresAt);
+    this.challengesByIp.set(ip, open);
+    this.challenges.set(challenge, { publicKey, ip, expiresAt });
+    return true;
+  }
+
+  async takeChallenge(challenge: string): Promise<string | undefined> {
+    const found = this.challenges.get(challenge);
+    if (found === undefined) return undefined;
+    this.challenges.delete(challenge);
+    const open = this.challengesByIp.get(found.ip);
+    const at = open?.indexOf(found.expiresAt) ?? -1;
+    if (open !== undefined && at >= 0) open.splice(at, 1);
+    return found.expiresAt > this.clock() ? found.publicKey : undefined;
   }
 
   async sweep(batch: number): Promise<number> {

@@ -28,6 +28,11 @@ export class PointMetrics {
   });
   readonly registered = new Gauge({ name: 'point_registered_nodes', help: 'Ids in the registry at the last sweep', registers: [this.registry] });
   readonly bannedAddresses = new Gauge({ name: 'point_banned_addresses', help: 'Addresses in the ban snapshot', registers: [this.registry] });
+  readonly rateLimited = new Counter({
+    name: 'point_rate_limited_total', help: 'Requests refused with 429: over the per-address rate (rate) or the challenge caps (challenges)',
+    labelNames: ['reason'] as const, registers: [this.registry],
+  });
+  readonly limiterEntries = new Gauge({ name: 'point_rate_limiter_entries', help: 'Addresses held by the rate limiter (bounded by --rate-limit-table)', registers: [this.registry] });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'point_' });

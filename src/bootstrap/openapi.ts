@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
 import {
-  BanBody, BanResponse, CheckQuery, CheckResponse, ErrorResponse, HealthResponse, HeartbeatResponse, KeyBody,
+  BanBody, BanResponse, ChallengeBody, ChallengeResponse, CheckQuery, CheckResponse, ErrorResponse, HealthResponse, HeartbeatResponse, KeyBody,
   LookQuery, LookResponse, PointsQuery, PointsResponse, RegBody, RegResponse, RemoveBody, RemoveResponse,
 } from './schemas.js';
 
@@ -51,13 +51,18 @@ export function openApiDocument(): JsonSchema {
     info: {
       title: 'gossip-cdn Point',
       version: '1',
-      description: 'The bootstrap service (SPEC §3.3). Every call but /reg needs the session key from /reg. Errors are {"error": {"code", "message"}}.',
+      description: 'The bootstrap service (SPEC §3.3). Every call but /reg and /reg/challenge needs the session key from /reg; /reg proves possession of the node\'s private key by signing a challenge from /reg/challenge. /reg, /reg/challenge, /ban and /remove are rate-limited per address (429 with Retry-After). Errors are {"error": {"code", "message"}}.',
     },
     paths: {
+      '/reg/challenge': { post: {
+        summary: 'A single-use challenge for publicKey, to sign and send with /reg (kept in the registry, so any Point sharing it accepts it)',
+        requestBody: body(ChallengeBody),
+        responses: { ...ok('Issued; usable once within ttl seconds', ChallengeResponse, '201'), ...errors(['POINT_ERR_BAD_REQUEST', 'POINT_ERR_BAD_PUBLIC_KEY', 'POINT_ERR_BODY_TOO_LARGE', 'POINT_ERR_RATE_LIMITED', 'POINT_ERR_REDIS_UNAVAILABLE']) },
+      } },
       '/reg': { post: {
-        summary: 'Register the caller (address from the connection, port from the body)',
+        summary: 'Register the caller (address from the connection, port from the body), proving it holds the private key of publicKey',
         requestBody: body(RegBody),
-        responses: { ...ok('Registered; key is the secret session key', RegResponse, '201'), ...errors(['POINT_ERR_BAD_REQUEST', 'POINT_ERR_BAD_PUBLIC_KEY', 'POINT_ERR_ID_MISMATCH', 'POINT_ERR_BODY_TOO_LARGE', 'POINT_ERR_BAD_JOIN_TOKEN', 'POINT_ERR_BANNED', 'POINT_ERR_ID_TAKEN', 'POINT_ERR_REDIS_UNAVAILABLE', 'POINT_ERR_POSTGRES_UNAVAILABLE']) },
+        responses: { ...ok('Registered; key is the secret session key', RegResponse, '201'), ...errors(['POINT_ERR_BAD_REQUEST', 'POINT_ERR_BAD_PUBLIC_KEY', 'POINT_ERR_ID_MISMATCH', 'POINT_ERR_BODY_TOO_LARGE', 'POINT_ERR_BAD_JOIN_TOKEN', 'POINT_ERR_PROOF_REQUIRED', 'POINT_ERR_BAD_PROOF', 'POINT_ERR_BANNED', 'POINT_ERR_ID_TAKEN', 'POINT_ERR_RATE_LIMITED', 'POINT_ERR_REDIS_UNAVAILABLE', 'POINT_ERR_POSTGRES_UNAVAILABLE']) },
       } },
       '/heartbeat': { post: {
         summary: 'Refresh the caller\'s TTL', requestBody: body(KeyBody),
@@ -73,11 +78,11 @@ export function openApiDocument(): JsonSchema {
       } },
       '/ban': { post: {
         summary: 'Report an address; it is banned once a quorum of distinct reporters agrees', requestBody: body(BanBody),
-        responses: { ...ok('The report was recorded', BanResponse), ...errors([...AUTH, 'POINT_ERR_POSTGRES_UNAVAILABLE']) },
+        responses: { ...ok('The report was recorded', BanResponse), ...errors([...AUTH, 'POINT_ERR_RATE_LIMITED', 'POINT_ERR_POSTGRES_UNAVAILABLE']) },
       } },
       '/remove': { post: {
         summary: 'Report that a node is unreachable; it is dropped once a quorum agrees. A node naming itself leaves at once (graceful shutdown)', requestBody: body(RemoveBody),
-        responses: { ...ok('The report was recorded', RemoveResponse), ...errors([...AUTH, 'POINT_ERR_NOT_FOUND']) },
+        responses: { ...ok('The report was recorded', RemoveResponse), ...errors([...AUTH, 'POINT_ERR_NOT_FOUND', 'POINT_ERR_RATE_LIMITED']) },
       } },
       '/points': { get: {
         summary: 'Other Points serving this cluster', parameters: queryParameters(PointsQuery),

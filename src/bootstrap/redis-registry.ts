@@ -7,6 +7,9 @@
  *   session:{sha}   string: sha256 of a session key -> id (O(1) authentication)
  *   ip:{ip}         set of ids registered from an address (a ban drops them all)
  *   unreach:{id}    sorted set: reporter address scored by when its report lapses
+ *   chal:{c}        string: "publicKey ip" of an unused registration challenge (PX ttl; GETDEL takes it once)
+ *   chalip:{ip}     string: unused challenges issued to an address (PX ttl from the last one; caps a flood)
+ *   chalall:{w}     string: challenges issued in TTL window w (lives two windows; the global cap)
  *
  * Every change runs inside MULTI/EXEC. Changes that depend on what is there
  * (register, remove, sweep) WATCH the node hash first on a dedicated
@@ -19,7 +22,49 @@ import { CdnError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { LOOK_SCRIPT, LOOK_SCRIPT_SHA } from './look-script.js';
 import { RedisConnections, redisUnavailable } from './redis-connections.js';
-import type { Clock, NodeRecord, PublicNode, Registration, Registry, UnreachableReport } from './registry.js';
+import type { ChallengeLimits, ChallengeRefusal, Clock, NodeRecord, PublicNode, Registration, Registry, UnreachableReport } from './registry.js';
+
+/**
+ * Issues a challenge in one step. KEYS[1] = chal:{c}, KEYS[2] = chalip:{ip},
+ * KEYS[3] / KEYS[4] = the global counters of this TTL window and the one
+ * before; ARGV = "publicKey ip", ttl (ms), the per-address cap, the global cap.
+ * The per-address counter lives a ttl past the address's last challenge, so
+ * it never forgets one that could still be used (it may count a lapsed one
+ * until then: it errs on refusing). The global counters count what was issued
+ * in the current and the previous window (each lives two windows), which is
+ * at least what can still be outstanding.
+ * Returns 1 (issued), 0 (a cap is reached), -1 (the value exists).
+ */
+const ISSUE_CHALLENGE = `
+local total = tonumber(redis.call('GET', KEYS[3]) or '0') + tonumber(redis.call('GET', KEYS[4]) or '0')
+if total >= tonumber(ARGV[4]) then return 0 end
+local n = redis.call('INCR', KEYS[2])
+if n > tonumber(ARGV[3]) then
+  redis.call('DECR', KEYS[2])
+  if redis.call('PTTL', KEYS[2]) < 0 then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
+  return 0
+end
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
+  redis.call('DECR', KEYS[2])
+  return -1
+end
+redis.call('INCR', KEYS[3])
+redis.call('PEXPIRE', KEYS[3], 2 * tonumber(ARGV[2]))
+return 1`;
+
+/**
+ * Takes a challenge at most once (GETDEL) and gives its address's slot back.
+ * KEYS[1] = chal:{c}; ARGV[1] = the key prefix of the per-address counters.
+ * Returns the public key, or false.
+ */
+const TAKE_CHALLENGE = `
+local v = redis.call('GETDEL', KEYS[1])
+if not v then return false end
+local sp = string.find(v, ' ', 1, true)
+local counter = ARGV[1] .. string.sub(v, sp + 1)
+if redis.call('DECR', counter) <= 0 then redis.call('DEL', counter) end
+return string.sub(v, 1, sp - 1)`;
 
 export interface RedisRegistryOptions {
   url: string;
@@ -174,6 +219,23 @@ export class RedisRegistry implements Registry {
     if (reports < quorum) return { reports, removed: false };
     await this.remove(targetId);
     return { reports, removed: true };
+  }
+
+  async issueChallenge(challenge: string, publicKey: string, ip: string, ttlMs: number, limits: ChallengeLimits): Promise<true | ChallengeRefusal> {
+    // the Points sharing this Redis need their clocks to agree only to well within a TTL
+    const window = Math.floor(this.clock() / ttlMs);
+    const outcome = await this.call(() => this.redis.main.eval(
+      ISSUE_CHALLENGE, 4, this.k(`chal:${challenge}`), this.k(`chalip:${ip}`), this.k(`chalall:${window}`), this.k(`chalall:${window - 1}`),
+      `${publicKey} ${ip}`, String(ttlMs), String(limits.perIp), String(limits.total),
+    ));
+    if (Number(outcome) === 1) return true;
+    if (Number(outcome) === 0) return 'too-many';
+    throw new CdnError('POINT_ERR_INTERNAL', 'a fresh registration challenge collided with a stored one');
+  }
+
+  async takeChallenge(challenge: string): Promise<string | undefined> {
+    const publicKey = await this.call(() => this.redis.main.eval(TAKE_CHALLENGE, 1, this.k(`chal:${challenge}`), this.k('chalip:')));
+    return typeof publicKey === 'string' ? publicKey : undefined;
   }
 
   async sweep(batch: number): Promise<number> {

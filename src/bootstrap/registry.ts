@@ -35,6 +35,14 @@ export interface UnreachableReport {
   readonly removed: boolean;
 }
 
+export interface ChallengeLimits {
+  readonly perIp: number;
+  readonly total: number;
+}
+
+/** Why a challenge was not issued. */
+export type ChallengeRefusal = 'too-many';
+
 export interface Registry {
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -58,6 +66,16 @@ export interface Registry {
   removeByIp(ip: string): Promise<string[]>;
   /** Records that `reporterIp` could not reach `targetId`; drops it once `quorum` distinct addresses agree within `windowMs`. */
   reportUnreachable(targetId: string, reporterIp: string, quorum: number, windowMs: number): Promise<UnreachableReport>;
+  /**
+   * Stores a registration challenge (single use, lapses after `ttlMs`) for
+   * `publicKey`, issued to `ip`. Refused ('too-many') while `ip` holds
+   * `limits.perIp` unused, unexpired ones, or when about `limits.total` were
+   * issued within the last one to two TTLs, so a flood of challenge requests
+   * holds a bounded amount of the backend's memory.
+   */
+  issueChallenge(challenge: string, publicKey: string, ip: string, ttlMs: number, limits: ChallengeLimits): Promise<true | ChallengeRefusal>;
+  /** Takes a challenge (at most once): the public key it was issued for, or undefined when unknown, expired or used. */
+  takeChallenge(challenge: string): Promise<string | undefined>;
   /** Removes up to `batch` lapsed registrations; returns how many it removed. */
   sweep(batch: number): Promise<number>;
   /** Number of ids in the registry (live or awaiting the sweep). */

@@ -7,13 +7,15 @@
 import type { Express, Request, Response } from 'express';
 import type { z } from 'zod';
 import { CdnError } from '../errors.js';
+import { randomBytes } from 'node:crypto';
 import { idMatchesKey, isPublicKey, nodeIdFromPublicKey } from '../identity/node-id.js';
-import { joinTokenValid, normaliseIp } from './caller.js';
+import { verifySignature } from '../identity/keystore.js';
+import { joinTokenValid, normaliseIp, regProofMessage } from './caller.js';
 import type { PointContext } from './context.js';
 import type { NodeRecord } from './registry.js';
 import {
-  BanBody, CheckQuery, KeyBody, LookQuery, PointsQuery, RegBody, RemoveBody,
-  type BanResult, type CheckResult, type HeartbeatResult, type PointsResult, type PublicNodeWire, type RegResult, type RemoveResult,
+  BanBody, ChallengeBody, CheckQuery, KeyBody, LookQuery, PointsQuery, RegBody, RemoveBody,
+  type BanResult, type ChallengeResult, type CheckResult, type HeartbeatResult, type PointsResult, type PublicNodeWire, type RegResult, type RemoveResult,
 } from './schemas.js';
 
 /** The caller's address, from the socket only. */
@@ -68,12 +70,32 @@ export function mountPointRoutes(app: Express, ctx: PointContext): void {
   const ttlMs = ctx.config.heartbeatTtlSec * 1000;
   const clamp = (n: number): number => Math.min(n, ctx.config.maxSample);
 
+  // A challenge to sign: 32 random bytes, kept in the registry (shared by every Point on it) for challengeTtlSec.
+  app.post('/reg/challenge', async (req: Request, res: Response) => {
+    const body = parse(ChallengeBody, asObject(req.body, 'body'));
+    if (!isPublicKey(body.publicKey)) throw new CdnError('POINT_ERR_BAD_PUBLIC_KEY');
+    const ip = callerIp(req);
+    const challenge = randomBytes(32).toString('base64url');
+    const { challengeTtlSec, maxChallenges, maxChallengesTotal } = ctx.config;
+    const issued = await ctx.registry.issueChallenge(challenge, body.publicKey, ip, challengeTtlSec * 1000, { perIp: maxChallenges, total: maxChallengesTotal });
+    if (issued !== true) {
+      ctx.metrics.rateLimited.inc({ reason: 'challenges' });
+      throw new CdnError('POINT_ERR_RATE_LIMITED', 'too many unused registration challenges; use or let lapse the ones issued', { details: { retryAfter: challengeTtlSec } });
+    }
+    const answer: ChallengeResult = { challenge, ttl: challengeTtlSec };
+    res.status(201).json(answer);
+  });
+
   app.post('/reg', async (req: Request, res: Response) => {
     const body = parse(RegBody, asObject(req.body, 'body'));
     if (!isPublicKey(body.publicKey)) throw new CdnError('POINT_ERR_BAD_PUBLIC_KEY');
     if (body.id !== undefined && !idMatchesKey(body.id, body.publicKey)) throw new CdnError('POINT_ERR_ID_MISMATCH');
     const secret = ctx.config.clusterSecret;
     if (secret !== undefined && !joinTokenValid(secret, body.publicKey, body.joinToken)) throw new CdnError('POINT_ERR_BAD_JOIN_TOKEN');
+    if (body.challenge === undefined || body.signature === undefined) throw new CdnError('POINT_ERR_PROOF_REQUIRED');
+    // The signature first (it burns nothing), then the challenge, once: it must have been issued for this key.
+    if (!verifySignature(body.publicKey, regProofMessage(body.challenge, body.publicKey, body.port), body.signature)) throw new CdnError('POINT_ERR_BAD_PROOF');
+    if ((await ctx.registry.takeChallenge(body.challenge)) !== body.publicKey) throw new CdnError('POINT_ERR_BAD_PROOF');
     const ip = callerIp(req);
     if (await ctx.banlist.isBanned(ip)) {
       ctx.banCache.add(ip);

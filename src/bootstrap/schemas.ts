@@ -20,13 +20,20 @@ export const PublicKey = z.string().min(1).max(64).describe('base64url of the 32
 export const Ip = z.union([z.ipv4(), z.ipv6()]).describe('an IPv4 or IPv6 address');
 const Count = z.coerce.number().int().min(1).max(MAX_SAMPLE);
 
+/** 32 random bytes, base64url: what `/reg/challenge` hands out. */
+export const Challenge = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a challenge from POST /reg/challenge (43 base64url characters)');
 export const RegBody = z.strictObject({
   port: z.number().int().min(1).max(65535).describe('the port the node serves on; the address is taken from the connection'),
   publicKey: PublicKey,
   /** optional: when sent, it must be the id derived from publicKey */
   id: NodeId.optional(),
   joinToken: z.string().min(1).max(128).optional().describe('base64url(HMAC-SHA256(CLUSTER_SECRET, publicKey)); required when the Point has a CLUSTER_SECRET'),
+  // optional in the schema so that leaving them out is 401 POINT_ERR_PROOF_REQUIRED, not a 400
+  challenge: Challenge.optional().describe('required: a challenge from POST /reg/challenge for this publicKey, unused and unexpired'),
+  signature: z.string().regex(/^[A-Za-z0-9_-]{86}$/, 'a base64url Ed25519 signature (86 characters)').optional()
+    .describe('required: base64url Ed25519 signature by the private key of publicKey over the UTF-8 of JSON.stringify(["gossip-cdn/reg/v1", challenge, publicKey, port])'),
 });
+export const ChallengeBody = z.strictObject({ publicKey: PublicKey });
 export const KeyBody = z.strictObject({ key: SessionKey });
 export const LookQuery = z.strictObject({ key: SessionKey, numnodes: Count.default(8) });
 export const CheckQuery = z.strictObject({ key: SessionKey, target: NodeId });
@@ -39,6 +46,10 @@ export const RegResponse = z.strictObject({
   id: NodeId,
   key: z.string().describe('the secret session key for every other Point call'),
   ttl: z.number().int().min(1).describe('seconds the registration lives without a heartbeat'),
+});
+export const ChallengeResponse = z.strictObject({
+  challenge: Challenge.describe('sign it (see /reg) and send it with /reg; single use'),
+  ttl: z.number().int().min(1).describe('seconds the challenge stays usable'),
 });
 export const HeartbeatResponse = z.strictObject({ id: NodeId, ttl: z.number().int().min(1) });
 export const LookResponse = z.array(PublicNodeSchema).max(MAX_SAMPLE);
@@ -75,6 +86,7 @@ export const ErrorResponse = z.strictObject({
 export type RegRequest = z.infer<typeof RegBody>;
 export type PublicNodeWire = z.infer<typeof PublicNodeSchema>;
 export type RegResult = z.infer<typeof RegResponse>;
+export type ChallengeResult = z.infer<typeof ChallengeResponse>;
 export type HeartbeatResult = z.infer<typeof HeartbeatResponse>;
 export type CheckResult = z.infer<typeof CheckResponse>;
 export type BanResult = z.infer<typeof BanResponse>;

@@ -24,6 +24,7 @@ import { RedisRegistry } from './redis-registry.js';
 import type { Clock, Registry } from './registry.js';
 import { pgExecutor, pgliteExecutor } from './sql-executor.js';
 import { createListener, loadTls, schemeOf, type HttpServer } from '../tls.js';
+import { RateLimiter } from '../rate-limit/limiter.js';
 
 /** Lapsed bans and old reports are deleted this often. */
 const PURGE_INTERVAL_MS = 60_000;
@@ -85,6 +86,7 @@ export async function startPoint(config: PointConfig, options: PointOptions = {}
   const ctx: PointContext = {
     config, registry: registry.impl, registryKind: registry.kind, banlist: banlist.impl, banlistKind: banlist.kind,
     banCache, metrics, logger, newSessionKey: () => randomBytes(32).toString('base64url'), random: Math.random,
+    limiter: new RateLimiter({ ratePerSec: config.rateLimit, burst: config.rateBurst, maxEntries: config.rateLimitTable }),
   };
   const app = createPointApp(ctx);
   const headersTimeout = Math.min(config.requestTimeoutMs, 10_000);

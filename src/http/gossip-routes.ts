@@ -9,6 +9,10 @@
  * - GET  /gossip/bodies/{sha256} a verified body stream
  * - GET  /gossip/keys/{guid}     this node's versions of a key (read-through)
  * - PUT  /gossip/stage/{sha256}  a staged write (write copies > 1), 204 once durable
+ *
+ * Rate limits (http/rate-limits.ts), when given: per address before anything
+ * is read or verified, then per sending node id once its signature holds;
+ * 429 GOSSIP_ERR_RATE_LIMITED with Retry-After either way.
  */
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { pipeline } from 'node:stream/promises';
@@ -24,6 +28,8 @@ import type { BlobStore } from '../storage/blob-store.js';
 import type { Logger } from '../log.js';
 import { parseGuid } from './request-headers.js';
 import { sendError, sendJson } from './respond.js';
+import { rateLimited, type NodeLimiters } from './rate-limits.js';
+import type { AdmittedSender } from '../gossip/shell/runtime.js';
 
 const EMPTY = Buffer.alloc(0);
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -34,26 +40,39 @@ function peerIp(req: Request): string {
   return ip;
 }
 
-export function gossipRoutes(gossip: GossipRuntime, store: BlobStore, logger: Logger): Router {
+export function gossipRoutes(gossip: GossipRuntime, store: BlobStore, logger: Logger, limits?: Pick<NodeLimiters, 'gossipAddress' | 'gossipPeer'>): Router {
   const router = Router();
   // Every answer, refusals too, carries this node's wall clock: a peer whose clock is off learns by how much.
-  router.use('/gossip', (_req: Request, res: Response, next: NextFunction) => {
+  router.use('/gossip', (req: Request, res: Response, next: NextFunction) => {
     res.setHeader(TIME_HEADER, String(gossip.wall.now()));
+    const wait = limits?.gossipAddress.takeFor(req.socket) ?? 0;
+    if (wait > 0) {
+      if (!req.complete) res.setHeader('Connection', 'close');
+      throw rateLimited('GOSSIP_ERR_RATE_LIMITED', wait, 'this address');
+    }
     next();
   });
+
+  /** Verifies the signature and admits the sender (runtime.authenticate), then counts the request against its id. */
+  const authenticate = async (req: Request, method: string, path: string, body: Buffer, ip: string): Promise<AdmittedSender> => {
+    const sender = await gossip.authenticate(req.headers, method, path, body, ip);
+    const wait = limits?.gossipPeer.take(sender.id) ?? 0;
+    if (wait > 0) throw rateLimited('GOSSIP_ERR_RATE_LIMITED', wait, `node ${sender.id}`);
+    return sender;
+  };
 
   for (const path of [MESSAGE_PATH, REVOCATIONS_PATH]) {
     router.post(path, express.raw({ type: () => true, limit: LIMITS.maxMessageBytes }), async (req: Request, res: Response) => {
       const ip = peerIp(req);
       const body = Buffer.isBuffer(req.body) ? req.body : EMPTY;
-      const sender = await gossip.authenticate(req.headers, 'POST', path, body, ip);
+      const sender = await authenticate(req, 'POST', path, body, ip);
       await gossip.receive(body, sender, ip);
       res.status(204).end();
     });
   }
 
   router.get('/gossip/bodies/:sha', async (req: Request, res: Response) => {
-    await gossip.authenticate(req.headers, 'GET', req.path, EMPTY, peerIp(req));
+    await authenticate(req, 'GET', req.path, EMPTY, peerIp(req));
     const sha = String(req.params.sha);
     if (!SHA256_HEX.test(sha)) throw new CdnError('GOSSIP_ERR_BAD_MESSAGE', 'not a sha256');
     const body = store.body(sha);
@@ -72,7 +91,7 @@ export function gossipRoutes(gossip: GossipRuntime, store: BlobStore, logger: Lo
     const sha = String(req.params.sha);
     const header = req.headers[STAGE_VERSION_HEADER];
     if (!SHA256_HEX.test(sha) || typeof header !== 'string' || header.length > 64 * 1024) throw new CdnError('GOSSIP_ERR_BAD_MESSAGE', 'a staged write needs a sha256 path and one version header');
-    const sender = await gossip.authenticate(req.headers, 'PUT', req.path, Buffer.from(stageSignedMaterial(header, sha)), ip);
+    const sender = await authenticate(req, 'PUT', req.path, Buffer.from(stageSignedMaterial(header, sha)), ip);
     let version: Version;
     try {
       version = versionSchema.parse(JSON.parse(Buffer.from(header, 'base64url').toString('utf8')));
@@ -87,7 +106,7 @@ export function gossipRoutes(gossip: GossipRuntime, store: BlobStore, logger: Lo
   });
 
   router.get('/gossip/keys/:guid', async (req: Request, res: Response) => {
-    await gossip.authenticate(req.headers, 'GET', req.path, EMPTY, peerIp(req));
+    await authenticate(req, 'GET', req.path, EMPTY, peerIp(req));
     const key = parseGuid(String(req.params.guid));
     // a key held back while this node rejoins is not offered here either (tombstones.ts)
     const versions = gossip.core.tombstones.mayOffer(key) ? store.siblings(key) : [];
@@ -103,6 +122,7 @@ export function gossipRoutes(gossip: GossipRuntime, store: BlobStore, logger: Lo
     const status = (err as { status?: unknown } | undefined)?.status;
     const known = err instanceof CdnError ? err
       : typeof status === 'number' && status >= 400 && status < 500 ? new CdnError('GOSSIP_ERR_BAD_MESSAGE', 'malformed or oversized request') : err;
+    if (!res.headersSent && known instanceof CdnError && known.status === 429) res.setHeader('Retry-After', String(known.details?.retryAfter ?? 1));
     sendError(res, known, logger);
   });
   return router;

@@ -21,13 +21,30 @@ const blobHeaders = {
   'Content-Type': { schema: { type: 'string' } },
 };
 
+const RATE_LIMITED = {
+  ...error('over the per-address rate limit (CDN_ERR_RATE_LIMITED, README "Rate limits"); nothing was read or stored'),
+  headers: { 'Retry-After': { schema: { type: 'integer', minimum: 1 }, description: 'seconds until a request from this address is accepted again' } },
+};
+
+/** Every operation can answer 429: the per-address limit is checked before routing. */
+function withRateLimit<T extends Record<string, Record<string, unknown>>>(paths: T): T {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [path, item] of Object.entries(paths)) {
+    out[path] = Object.fromEntries(Object.entries(item).map(([method, op]) => {
+      const responses = (op as { responses?: Record<string, unknown> }).responses;
+      return [method, responses === undefined ? op : { ...(op as object), responses: { ...responses, 429: RATE_LIMITED } }];
+    }));
+  }
+  return out as T;
+}
+
 export const NODE_OPENAPI = {
   openapi: '3.1.0',
   info: {
     title: 'gossip-cdn node', version: '0.1.0',
     description: 'Public blob API, operator endpoints. Node-to-node /gossip endpoints are described in proposals/. With --auth-public-key, PUT, POST and DELETE need a client token (Authorization: Bearer) of scope write, write and delete (or admin); with --private-reads, GET and HEAD of /blobs need a read token or a presigned ?token=. Operator endpoints stay public.',
   },
-  paths: {
+  paths: withRateLimit({
     '/blobs/{guid}': {
       parameters: [guidParam],
       get: {
@@ -137,7 +154,7 @@ export const NODE_OPENAPI = {
     '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format' } } } },
     '/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
     '/': { get: { summary: 'Status page (HTML)', responses: { 200: { description: 'HTML' } } } },
-  },
+  }),
   components: {
     schemas: {
       Error: {

@@ -15,13 +15,15 @@ import { instrument } from './instrument.js';
 import { dropSilentConnections } from '../connection-guard.js';
 import type { ServerLimits } from './server-config.js';
 import { createListener, PLAIN, type HttpServer, type TlsSetup } from '../tls.js';
+import type { RateLimiter } from '../rate-limit/limiter.js';
+import { refusePublic } from './rate-limits.js';
 
 /** `/blobs/` followed by exactly a 36-character GUID, no query. */
 const FAST_PATH_LENGTH = '/blobs/'.length + 36;
 const BLOB_ROUTE = '/blobs/:guid';
 
 /** With `tls.server`, HTTPS only: a TLS handshake must finish within the headers timeout too. */
-export function createNodeServer(ctx: BlobApiContext, app: Express, limits: ServerLimits, tls: TlsSetup = PLAIN): HttpServer {
+export function createNodeServer(ctx: BlobApiContext, app: Express, limits: ServerLimits, tls: TlsSetup = PLAIN, publicLimit?: RateLimiter): HttpServer {
   const server = createListener({
     // Uploads are paced by UploadGuard (minimum rate), never by a fixed deadline.
     requestTimeout: 0,
@@ -32,6 +34,8 @@ export function createNodeServer(ctx: BlobApiContext, app: Express, limits: Serv
     // would let a slowloris hold a socket for headersTimeout + 30 s).
     connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(limits.headersTimeoutMs / 4))),
   }, tls, limits.headersTimeoutMs, (req: IncomingMessage, res: ServerResponse) => {
+    // per client address, before anything else (the fast path included); /gossip/* has its own limits
+    if (publicLimit !== undefined && refusePublic(publicLimit, req, res, ctx.logger)) return;
     const url = req.url ?? '/';
     if ((req.method === 'GET' || req.method === 'HEAD') && url.length === FAST_PATH_LENGTH && url.startsWith('/blobs/')) {
       instrument(ctx.metrics, req, res, () => BLOB_ROUTE);

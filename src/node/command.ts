@@ -38,6 +38,11 @@ interface NodeFlags {
   authPublicKey?: string;
   privateReads?: boolean | string;
   anonymousWrites?: boolean | string;
+  rateLimit?: string;
+  rateBurst?: string;
+  gossipRateLimit?: string;
+  gossipRateBurst?: string;
+  rateLimitTable?: string;
 }
 
 const FLAG_OF: Record<string, string> = {
@@ -54,6 +59,9 @@ const FLAG_OF: Record<string, string> = {
   anonymousWrites: '--anonymous-writes (ANONYMOUS_WRITES)',
   'server.maxConnections': '--max-connections (MAX_CONNECTIONS)', 'server.headersTimeoutMs': '--headers-timeout (HEADERS_TIMEOUT_MS)',
   ...TLS_FLAGS,
+  'rateLimits.publicPerSec': '--rate-limit (RATE_LIMIT)', 'rateLimits.publicBurst': '--rate-burst (RATE_BURST)',
+  'rateLimits.gossipPerSec': '--gossip-rate-limit (GOSSIP_RATE_LIMIT)', 'rateLimits.gossipBurst': '--gossip-rate-burst (GOSSIP_RATE_BURST)',
+  'rateLimits.tableSize': '--rate-limit-table (RATE_LIMIT_TABLE)',
 };
 
 /**
@@ -74,6 +82,11 @@ function wholeNumber(text: string): number {
   return /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
 }
 
+/** An optional flag as a number; unset (or empty in the environment) keeps the profile's value. */
+function optionalNumber(text: string | undefined): number | undefined {
+  return text === undefined || text.trim() === '' ? undefined : wholeNumber(text);
+}
+
 export function registerNodeCommand(program: Command): void {
   program
     .command('node')
@@ -90,6 +103,11 @@ export function registerNodeCommand(program: Command): void {
     .addOption(new Option('--stall-window <ms>', `window over which the upload rate is judged (default ${NODE_DEFAULTS.stallWindowMs})`).env('STALL_WINDOW_MS'))
     .addOption(new Option('--max-connections <n>', `open client connections; more are closed at once (default ${NODE_DEFAULTS.server.maxConnections})`).env('MAX_CONNECTIONS'))
     .addOption(new Option('--headers-timeout <ms>', `time a connection gets to send its request headers (default ${NODE_DEFAULTS.server.headersTimeoutMs})`).env('HEADERS_TIMEOUT_MS'))
+    .addOption(new Option('--rate-limit <per-second>', `requests/s per client address (IPv6: per /64) on everything but /gossip/*; 0 = off (default ${NODE_DEFAULTS.rateLimits.publicPerSec})`).env('RATE_LIMIT'))
+    .addOption(new Option('--rate-burst <n>', `requests a quiet client address may send at once (default ${NODE_DEFAULTS.rateLimits.publicBurst})`).env('RATE_BURST'))
+    .addOption(new Option('--gossip-rate-limit <per-second>', `node-to-node requests/s per peer (twice that per address before the signature check); 0 = off (default ${NODE_DEFAULTS.rateLimits.gossipPerSec})`).env('GOSSIP_RATE_LIMIT'))
+    .addOption(new Option('--gossip-rate-burst <n>', `node-to-node requests a quiet peer may send at once (default ${NODE_DEFAULTS.rateLimits.gossipBurst})`).env('GOSSIP_RATE_BURST'))
+    .addOption(new Option('--rate-limit-table <n>', `addresses (and peers) each rate limiter remembers, least recently seen forgotten first (default ${NODE_DEFAULTS.rateLimits.tableSize})`).env('RATE_LIMIT_TABLE'))
     .addOption(new Option('--replicas <n|all>', `nodes that own each body, or all (default ${NODE_DEFAULTS.placement.replicas})`).env('REPLICAS'))
     .addOption(new Option('--zone <name>', 'this node\'s zone; owners are spread over distinct zones').env('ZONE'))
     .addOption(new Option('--cache-size <size>', 'disk for bodies this node does not own, e.g. 10GB, or 0 (default 1GiB)').env('CACHE_SIZE'))
@@ -120,6 +138,11 @@ export function registerNodeCommand(program: Command): void {
       if (flags.stallWindow !== undefined) input.stallWindowMs = flags.stallWindow as unknown as number;
       // the two server limits a flag sets; undefined keeps the profile's value
       input.server = { maxConnections: flags.maxConnections, headersTimeoutMs: flags.headersTimeout };
+      input.rateLimits = {
+        publicPerSec: optionalNumber(flags.rateLimit), publicBurst: optionalNumber(flags.rateBurst),
+        gossipPerSec: optionalNumber(flags.gossipRateLimit), gossipBurst: optionalNumber(flags.gossipRateBurst),
+        tableSize: optionalNumber(flags.rateLimitTable),
+      };
       if (flags.tombstoneGrace !== undefined) input.tombstoneGraceMs = wholeNumber(flags.tombstoneGrace);
       if (flags.tombstoneSweep !== undefined) input.tombstoneSweepMs = wholeNumber(flags.tombstoneSweep);
       if (flags.maxClockSkew !== undefined) input.maxClockSkewMs = wholeNumber(flags.maxClockSkew);

@@ -19,6 +19,7 @@ import { DATA_PLANE_OPTIONS } from '../gossip/core/data-plane-config.js';
 import { PLACEMENT_OPTIONS } from '../gossip/core/placement-config.js';
 import { BODY_FETCHER_OPTIONS, RUNTIME_OPTIONS, TRANSPORT_OPTIONS } from '../gossip/shell/runtime-config.js';
 import { SERVER_OPTIONS } from '../http/server-config.js';
+import { RATE_LIMIT_OPTIONS } from '../http/rate-limit-config.js';
 import { POINT_LINK_OPTIONS } from './point-link-config.js';
 import { TLS_FILES_SCHEMA } from '../tls.js';
 import { isLoopbackHost, parsePublicKey } from '../auth/public-key.js';
@@ -60,6 +61,7 @@ const PORT_RULE = 'must be a port number 0-65535';
 /** The node's parts, each under the key its own messages use (`membership.probeTimeoutMs`). */
 const SECTIONS = {
   server: SERVER_OPTIONS,
+  rateLimits: RATE_LIMIT_OPTIONS,
   pointLink: POINT_LINK_OPTIONS,
   runtime: RUNTIME_OPTIONS,
   transport: TRANSPORT_OPTIONS,

@@ -18,6 +18,7 @@ import { NodeMetrics } from '../http/metrics.js';
 import { createNodeApp } from '../http/app.js';
 import { gossipRoutes } from '../http/gossip-routes.js';
 import { closeGracefully, createNodeServer, listen } from '../http/server.js';
+import { createLimiters, exportRateLimitMetrics } from '../http/rate-limits.js';
 import type { BlobApiContext } from '../http/blob-context.js';
 import type { OpsContext } from '../http/ops-routes.js';
 import { GossipRuntime } from '../gossip/shell/runtime.js';
@@ -122,7 +123,9 @@ export class CdnNode {
     // The port must be known before gossip can say where we are: bind first,
     // then mount the gossip endpoints on a router the app already routes to.
     const gossipMount = Router();
-    const server = createNodeServer(ctx, createNodeApp(ctx, ops, gossipMount), config.server, this.tls);
+    const limiters = createLimiters(config.rateLimits);
+    exportRateLimitMetrics(metrics, limiters);
+    const server = createNodeServer(ctx, createNodeApp(ctx, ops, gossipMount), config.server, this.tls, limiters.public);
     // Connections held open and connections refused at the cap (server.maxConnections): a flood shows here.
     exportConnectionMetrics(metrics, server);
     const bound = await listen(server, config.port, config.host);
@@ -133,7 +136,7 @@ export class CdnNode {
       // The Point hands out the port we register: the advertised one (peers may
       // reach us through a port mapping or a proxy), not necessarily the bound one.
       const gossip = this.startGossip(ctx, advertisedPort(this.address));
-      gossipMount.use(gossipRoutes(gossip, this.store, this.logger.child({ component: 'gossip-http' })));
+      gossipMount.use(gossipRoutes(gossip, this.store, this.logger.child({ component: 'gossip-http' }), limiters));
     }
 
     this.sweepTimer = setInterval(() => {

@@ -74,7 +74,7 @@ export class PointLink implements PeerRegistry {
       try {
         if (this.sessionKey === undefined) {
           this.state = 'registering';
-          const reg = await this.client.reg({ port: this.target.port, publicKey: this.identity.publicKey, id: this.identity.id });
+          const reg = await this.client.reg({ port: this.target.port, publicKey: this.identity.publicKey, id: this.identity.id, sign: (data) => this.identity.sign(data) });
           this.sessionKey = reg.key;
           this.ttlSec = reg.ttl;
           this.state = 'registered';
@@ -102,7 +102,7 @@ export class PointLink implements PeerRegistry {
           this.sessionKey = undefined; // the Point forgot us (TTL lapsed, or it restarted): register again
           continue;
         }
-        this.state = code === 'POINT_ERR_BANNED' || code === 'POINT_ERR_BAD_JOIN_TOKEN' || code === 'POINT_ERR_ID_TAKEN' ? 'refused' : 'unreachable';
+        this.state = code === 'POINT_ERR_BANNED' || code === 'POINT_ERR_BAD_JOIN_TOKEN' || code === 'POINT_ERR_ID_TAKEN' || code === 'POINT_ERR_BAD_PROOF' ? 'refused' : 'unreachable';
         if (failures === 1 || failures % 10 === 0) this.logger.warn({ point: this.target.url, err: this.lastError, state: this.state }, 'the Point is not answering as it should; still serving, will retry');
         await this.sleep(backoffDelay(Math.min(failures, 10), this.options.retry, Math.random) + this.options.retry.baseMs);
       }

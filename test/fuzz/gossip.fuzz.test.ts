@@ -76,7 +76,7 @@ beforeAll(async () => {
   const identity = generateIdentity();
   const host = nextHost();
   const point = new PointClient({ url: cluster.point.url, localAddress: host });
-  const reg = await point.reg({ port: await freePort(host), publicKey: identity.publicKey, id: identity.id });
+  const reg = await point.reg({ port: await freePort(host), ...identity });
   // The cluster's Point lapses registrations after 3 s; keep this one alive for the file.
   const heartbeat = setInterval(() => { void point.heartbeat(reg.key).catch(() => undefined); }, 1000);
   rogue = { identity, host, key: reg.key, point, heartbeat };

@@ -10,6 +10,7 @@ import { nextHost, type ClusterNode } from './cluster.js';
 import { generateIdentity, type NodeIdentity } from '../../src/identity/keystore.js';
 import { signRequest } from '../../src/gossip/shell/signing.js';
 import { PROTOCOL_VERSION } from '../../src/gossip/core/messages.js';
+import { regProofMessage } from '../../src/bootstrap/caller.js';
 
 export interface Answer {
   status: number;
@@ -25,6 +26,12 @@ export interface Rogue {
   send(node: Pick<ClusterNode, 'url'>, body: string, headers?: Record<string, string>): Promise<Answer & { headers: Record<string, string> }>;
   /** calls the Point from this rogue's address */
   point(pointUrl: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<Answer>;
+  /**
+   * POST /reg from this rogue's address with a proof of key possession: a
+   * challenge for `publicKey` (this rogue's own key unless `extra` names
+   * another) signed by `signer` (this rogue's identity by default).
+   */
+  register(pointUrl: string, port: number, extra?: Record<string, unknown>, signer?: NodeIdentity): Promise<Answer>;
   close(): Promise<void>;
 }
 
@@ -50,6 +57,13 @@ export function rogue(identity = generateIdentity(), host = nextHost()): Rogue {
         ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
       });
       return answer(res);
+    },
+    async register(pointUrl, port, extra = {}, signer = identity) {
+      const publicKey = typeof extra.publicKey === 'string' ? extra.publicKey : signer.publicKey;
+      const issued = await this.point(pointUrl, 'POST', '/reg/challenge', { publicKey });
+      if (issued.status !== 201) return issued;
+      const { challenge } = issued.json as { challenge: string };
+      return this.point(pointUrl, 'POST', '/reg', { port, publicKey, challenge, signature: signer.sign(regProofMessage(challenge, publicKey, port)), ...extra });
     },
     close: () => agent.close(),
   };

@@ -44,7 +44,7 @@ function newRogue(): Rogue {
 
 /** Registers a rogue with the Point, as a member of the cluster would (it knows the secret). */
 async function register(r: Rogue, port = 7000): Promise<string> {
-  const reg = await r.point(cluster.point.url, 'POST', '/reg', { port, publicKey: r.identity.publicKey, joinToken: joinTokenFor(SECRET, r.identity.publicKey) });
+  const reg = await r.register(cluster.point.url, port, { joinToken: joinTokenFor(SECRET, r.identity.publicKey) });
   expect(reg.status, JSON.stringify(reg.json)).toBe(201);
   return (reg.json as { key: string }).key;
 }
@@ -121,9 +121,11 @@ describe('gossip authenticity', () => {
     // Signs as itself (admitted) but says in the message that it is the victim.
     expect(await impostor.send(node, claim.body)).toMatchObject({ status: 400, code: 'GOSSIP_ERR_BAD_MESSAGE' });
     expect((await versionsOf(node, claim.key)).status).toBe(404);
-    // Registers the victim's public key from its own address, with a valid join token: the id is live elsewhere.
-    const taken = await impostor.point(cluster.point.url, 'POST', '/reg', { port, publicKey: victimKey, joinToken: joinTokenFor(SECRET, victimKey) });
-    expect([taken.status, taken.code]).toEqual([409, 'POINT_ERR_ID_TAKEN']);
+    // Registers the victim's public key from its own address, with a valid join token: it cannot prove it holds the key.
+    const unproven = await impostor.point(cluster.point.url, 'POST', '/reg', { port, publicKey: victimKey, joinToken: joinTokenFor(SECRET, victimKey) });
+    expect([unproven.status, unproven.code]).toEqual([401, 'POINT_ERR_PROOF_REQUIRED']);
+    const taken = await impostor.register(cluster.point.url, port, { publicKey: victimKey, joinToken: joinTokenFor(SECRET, victimKey) });
+    expect([taken.status, taken.code]).toEqual([401, 'POINT_ERR_BAD_PROOF']);
     // The victim is untouched: still registered from its own address and alive to its peers.
     const check = await impostor.point(cluster.point.url, 'GET', `/check?key=${await register(newRogue())}&target=${victim.id}`);
     expect([check.status, (check.json as { ip: string }).ip]).toEqual([200, victim.host]);
@@ -169,10 +171,10 @@ describe('admission and bans', () => {
       const answer = await r.point(cluster.point.url, 'POST', '/ban', { key: await register(r), ip: banned.host, reason: 'sent bad bodies' });
       expect(answer.json).toMatchObject({ reports: i + 1, banned: i === 1 });
     }
-    const again = await banned.point(cluster.point.url, 'POST', '/reg', { port, publicKey: banned.identity.publicKey, joinToken: joinTokenFor(SECRET, banned.identity.publicKey) });
+    const again = await banned.register(cluster.point.url, port, { joinToken: joinTokenFor(SECRET, banned.identity.publicKey) });
     expect([again.status, again.code]).toEqual([403, 'POINT_ERR_BANNED']);
     const fresh = generateIdentity();
-    const freshReg = await banned.point(cluster.point.url, 'POST', '/reg', { port, publicKey: fresh.publicKey, joinToken: joinTokenFor(SECRET, fresh.publicKey) });
+    const freshReg = await banned.register(cluster.point.url, port, { joinToken: joinTokenFor(SECRET, fresh.publicKey) }, fresh);
     expect([freshReg.status, freshReg.code]).toEqual([403, 'POINT_ERR_BANNED']);
     expect((await banned.point(cluster.point.url, 'GET', `/look?key=${key}&numnodes=5`)).status).toBe(401);
     expect((await banned.point(cluster.point.url, 'POST', '/heartbeat', { key })).status).toBe(401);
@@ -243,8 +245,8 @@ describe('admission and bans', () => {
       }
       const back = await bad.point(cluster.point.url, 'POST', '/reg', { port, publicKey: generateIdentity().publicKey, joinToken: 'x' });
       expect([401, 403]).toContain(back.status);
-      const backWithToken = generateIdentity().publicKey;
-      expect((await bad.point(cluster.point.url, 'POST', '/reg', { port, publicKey: backWithToken, joinToken: joinTokenFor(SECRET, backWithToken) })).code).toBe('POINT_ERR_BANNED');
+      const backWithToken = generateIdentity();
+      expect((await bad.register(cluster.point.url, port, { joinToken: joinTokenFor(SECRET, backWithToken.publicKey) }, backWithToken)).code).toBe('POINT_ERR_BANNED');
     } finally {
       server.close();
     }

@@ -105,7 +105,7 @@ describe('failures', () => {
     const { generateIdentity } = await import('../../../src/identity/keystore.js');
     const probe = new PointClient({ url: cluster.point.url, localAddress: '127.0.0.250' });
     const me = generateIdentity();
-    const reg = await probe.reg({ port: 9, publicKey: me.publicKey, id: me.id });
+    const reg = await probe.reg({ port: 9, ...me });
     await expect(probe.check(reg.key, leaving.id)).rejects.toMatchObject({ code: 'POINT_ERR_NOT_FOUND' });
     await probe.remove(reg.key, me.id);
     await probe.close();

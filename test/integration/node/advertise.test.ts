@@ -57,7 +57,7 @@ describe('--advertise', () => {
 
     const probe = new PointClient({ url: pointUrl, localAddress: '127.0.0.250', timeoutMs: 5000 });
     const me = generateIdentity();
-    const reg = await probe.reg({ port: 9, publicKey: me.publicKey, id: me.id });
+    const reg = await probe.reg({ port: 9, ...me });
     try {
       const record = await waitFor(async () => probe.check(reg.key, view.id), { what: 'the node to register with the Point', timeoutMs: 30_000, intervalMs: 200 });
       expect(record).toMatchObject({ ip: host, port: advertisedPort });

@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { joinTokenFor } from '../../../src/bootstrap/caller.js';
 import { generateIdentity } from '../../../src/identity/keystore.js';
 import { waitFor } from '../../helpers/wait.js';
-import { call, pointsOnRealBackends, q, registerNode } from './harness.js';
+import { call, pointsOnRealBackends, provenReg, q, registerNode } from './harness.js';
 
 const backends = pointsOnRealBackends();
 const point = backends.point;
@@ -17,8 +17,9 @@ const point = backends.point;
 describe('POST /reg', () => {
   test('registers the caller with the address of its socket and answers {id, key, ttl}', async () => {
     const url = await point();
-    const { id, publicKey } = generateIdentity();
-    const reg = await call(url, 'POST', '/reg', { from: '127.0.0.2', body: { port: 7001, publicKey, id }, headers: { 'x-forwarded-for': '10.9.9.9' } });
+    const identity = generateIdentity();
+    const { id, publicKey } = identity;
+    const reg = await call(url, 'POST', '/reg', { from: '127.0.0.2', body: await provenReg(url, identity, 7001, { id }), headers: { 'x-forwarded-for': '10.9.9.9' } });
     expect(reg.status).toBe(201);
     expect(reg.json).toEqual({ id, key: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), ttl: 20 });
     const other = await registerNode(url, '127.0.0.3');
@@ -72,9 +73,9 @@ describe('POST /reg', () => {
   test('an id live from another address gets 409; from the same address it re-registers', async () => {
     const url = await point();
     const node = await registerNode(url, '127.0.0.2');
-    const elsewhere = await call(url, 'POST', '/reg', { from: '127.0.0.3', body: { port: 7000, publicKey: node.publicKey } });
+    const elsewhere = await call(url, 'POST', '/reg', { from: '127.0.0.3', body: await provenReg(url, node.identity, 7000) });
     expect([elsewhere.status, elsewhere.code]).toEqual([409, 'POINT_ERR_ID_TAKEN']);
-    const again = await call(url, 'POST', '/reg', { from: '127.0.0.2', body: { port: 7009, publicKey: node.publicKey } });
+    const again = await call(url, 'POST', '/reg', { from: '127.0.0.2', body: await provenReg(url, node.identity, 7009) });
     expect(again.status).toBe(201);
     // the old session key stopped working
     expect((await call(url, 'POST', '/heartbeat', { body: { key: node.key } })).status).toBe(401);
@@ -84,7 +85,8 @@ describe('POST /reg', () => {
   test('with CLUSTER_SECRET set, a missing or wrong join token gets 401', async () => {
     const secret = 'correct horse battery staple';
     const url = await point({ clusterSecret: secret });
-    const { publicKey } = generateIdentity();
+    const identity = generateIdentity();
+    const { publicKey } = identity;
     const missing = await call(url, 'POST', '/reg', { body: { port: 7000, publicKey } });
     expect([missing.status, missing.code]).toEqual([401, 'POINT_ERR_BAD_JOIN_TOKEN']);
     const wrong = await call(url, 'POST', '/reg', { body: { port: 7000, publicKey, joinToken: joinTokenFor('another secret', publicKey) } });
@@ -94,7 +96,7 @@ describe('POST /reg', () => {
     // a token for another key does not transfer
     const stolen = await call(url, 'POST', '/reg', { body: { port: 7000, publicKey, joinToken: joinTokenFor(secret, generateIdentity().publicKey) } });
     expect(stolen.status).toBe(401);
-    const right = await call(url, 'POST', '/reg', { body: { port: 7000, publicKey, joinToken: joinTokenFor(secret, publicKey) } });
+    const right = await call(url, 'POST', '/reg', { body: await provenReg(url, identity, 7000, { joinToken: joinTokenFor(secret, publicKey) }) });
     expect(right.status).toBe(201);
   });
 });

@@ -9,7 +9,7 @@ import { register as globalRegister } from 'prom-client';
 import { POINT_ROUTES } from '../../../src/bootstrap/app.js';
 import { generateIdentity } from '../../../src/identity/keystore.js';
 import { waitFor } from '../../helpers/wait.js';
-import { call, pointsOnRealBackends, q, registerNode } from './harness.js';
+import { call, pointsOnRealBackends, provenReg, q, registerNode } from './harness.js';
 
 const backends = pointsOnRealBackends();
 const point = backends.point;
@@ -40,12 +40,12 @@ describe('POST /ban', () => {
     expect((look.json as Array<{ ip: string }>).map((n) => n.ip)).not.toContain(victim.ip);
     expect((await call(url, 'GET', `/check${q({ key: honest.key, target: victim.id })}`)).status).toBe(404);
     // and it cannot come back, under its old identity or a new one
-    const back = await call(url, 'POST', '/reg', { from: victim.ip, body: { port: 7000, publicKey: victim.publicKey } });
+    const back = await call(url, 'POST', '/reg', { from: victim.ip, body: await provenReg(url, victim.identity) });
     expect([back.status, back.code]).toEqual([403, 'POINT_ERR_BANNED']);
-    const fresh = await call(url, 'POST', '/reg', { from: victim.ip, body: { port: 7000, publicKey: generateIdentity().publicKey } });
+    const fresh = await call(url, 'POST', '/reg', { from: victim.ip, body: await provenReg(url, generateIdentity()) });
     expect(fresh.status).toBe(403);
     // other addresses are unaffected
-    expect((await call(url, 'POST', '/reg', { from: '127.0.0.5', body: { port: 7000, publicKey: generateIdentity().publicKey } })).status).toBe(201);
+    expect((await call(url, 'POST', '/reg', { from: '127.0.0.5', body: await provenReg(url, generateIdentity()) })).status).toBe(201);
   });
 
   test('a ban lapses after the configured period and the address may register again', async () => {
@@ -54,8 +54,8 @@ describe('POST /ban', () => {
     const b = await registerNode(url, '127.0.0.3');
     await call(url, 'POST', '/ban', { from: a.ip, body: { key: a.key, ip: '127.0.0.9', reason: 'x' } });
     expect((await call(url, 'POST', '/ban', { from: b.ip, body: { key: b.key, ip: '127.0.0.9', reason: 'x' } })).json).toMatchObject({ banned: true });
-    expect((await call(url, 'POST', '/reg', { from: '127.0.0.9', body: { port: 7000, publicKey: generateIdentity().publicKey } })).status).toBe(403);
-    await waitFor(async () => (await call(url, 'POST', '/reg', { from: '127.0.0.9', body: { port: 7000, publicKey: generateIdentity().publicKey } })).status === 201,
+    expect((await call(url, 'POST', '/reg', { from: '127.0.0.9', body: await provenReg(url, generateIdentity()) })).status).toBe(403);
+    await waitFor(async () => (await call(url, 'POST', '/reg', { from: '127.0.0.9', body: await provenReg(url, generateIdentity()) })).status === 201,
       { what: 'the ban to lapse', timeoutMs: 10_000, intervalMs: 100 });
   });
 
@@ -94,7 +94,7 @@ describe('POST /remove', () => {
     expect((await call(url, 'GET', `/check${q({ key: a.key, target: gone.id })}`)).status).toBe(404);
     expect((await call(url, 'POST', '/heartbeat', { body: { key: gone.key } })).status).toBe(401);
     // it may register again (removal is not a ban)
-    expect((await call(url, 'POST', '/reg', { from: gone.ip, body: { port: 7000, publicKey: gone.publicKey } })).status).toBe(201);
+    expect((await call(url, 'POST', '/reg', { from: gone.ip, body: await provenReg(url, gone.identity) })).status).toBe(201);
   });
 
   test('unknown targets get 404; malformed bodies get 400', async () => {

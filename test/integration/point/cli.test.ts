@@ -12,7 +12,7 @@ import { generateIdentity } from '../../../src/identity/keystore.js';
 import { freePort } from '../../helpers/net.js';
 import { runCli, startCli, stopAll, waitHealthy } from '../../helpers/process.js';
 import { dropPrefix, freshDatabase, postgresForTests, redisForTests, uniquePrefix } from '../../helpers/services.js';
-import { call, closeAgents, q, registerNode } from './harness.js';
+import { call, closeAgents, provenReg, q, registerNode } from './harness.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -51,7 +51,7 @@ test('embedded mode says so, serves the API, and keeps bans across a restart in 
   expect(await first.proc.stop()).toBe(0);
 
   const second = await bootstrap(['--data-dir', dir]);
-  const back = await call(second.url, 'POST', '/reg', { from: victim.ip, body: { port: 7000, publicKey: generateIdentity().publicKey } });
+  const back = await call(second.url, 'POST', '/reg', { from: victim.ip, body: await provenReg(second.url, generateIdentity()) });
   expect([back.status, back.code]).toEqual([403, 'POINT_ERR_BANNED']);
   // the embedded registry starts empty: old session keys are gone, registering again works
   expect((await call(second.url, 'POST', '/heartbeat', { body: { key: a.key } })).status).toBe(401);
@@ -69,7 +69,7 @@ test('on real Redis and Postgres from the environment twins, with knobs from fla
     });
     expect(proc.output()).toContain('(registry: Redis; banlist: PostgreSQL)');
     expect((await call(url, 'GET', '/healthz')).json).toEqual({ status: 'ok', registry: { kind: 'redis', up: true }, banlist: { kind: 'postgres', up: true } });
-    const reg = await call(url, 'POST', '/reg', { body: { port: 7000, publicKey: generateIdentity().publicKey } });
+    const reg = await call(url, 'POST', '/reg', { body: await provenReg(url, generateIdentity()) });
     expect((reg.json as { ttl: number }).ttl).toBe(7);
     const { key } = reg.json as { key: string };
     expect((await call(url, 'GET', `/points${q({ key })}`)).json).toHaveLength(2);

@@ -33,7 +33,7 @@ test('every call works end to end, from distinct source addresses', async () => 
   const [a, b, c] = [client('127.0.0.2'), client('127.0.0.3'), client('127.0.0.4')];
   try {
     const ids = [generateIdentity(), generateIdentity(), generateIdentity()];
-    const [ra, rb, rc] = await Promise.all([a, b, c].map((cl, i) => cl.reg({ port: 7000 + i, publicKey: ids[i]!.publicKey, id: ids[i]!.id })));
+    const [ra, rb, rc] = await Promise.all([a, b, c].map((cl, i) => cl.reg({ port: 7000 + i, ...ids[i]! })));
     expect(ra).toEqual({ id: ids[0]!.id, key: expect.any(String), ttl: 20 });
     expect(await a.heartbeat(ra!.key)).toEqual({ id: ids[0]!.id, ttl: 20 });
     expect((await a.look(ra!.key, 10)).map((n) => n.id).sort()).toEqual([rb!.id, rc!.id].sort());
@@ -42,7 +42,7 @@ test('every call works end to end, from distinct source addresses', async () => 
     expect(await a.remove(ra!.key, rc!.id)).toEqual({ target: rc!.id, reports: 1, quorum: 2, removed: false });
     expect(await a.ban(ra!.key, '127.0.0.4', 'bad bytes')).toMatchObject({ banned: false, reports: 1 });
     expect(await b.ban(rb!.key, '127.0.0.4', 'bad bytes')).toMatchObject({ banned: true, reports: 2 });
-    await expect(c.reg({ port: 7002, publicKey: generateIdentity().publicKey })).rejects.toMatchObject({ code: 'POINT_ERR_BANNED', status: 403 });
+    await expect(c.reg({ port: 7002, ...generateIdentity() })).rejects.toMatchObject({ code: 'POINT_ERR_BANNED', status: 403 });
   } finally {
     await Promise.all([a.close(), b.close(), c.close()]);
   }
@@ -52,13 +52,13 @@ test('4xx answers are not retried and keep the Point\'s code', async () => {
   const sleeps: number[] = [];
   const cl = client('127.0.0.5', { sleep: async (ms) => { sleeps.push(ms); } });
   try {
-    const { key } = await cl.reg({ port: 7000, publicKey: generateIdentity().publicKey });
+    const { key } = await cl.reg({ port: 7000, ...generateIdentity() });
     const missing = await cl.check(key, generateIdentity().id).catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(CdnError);
     expect(missing).toMatchObject({ code: 'POINT_ERR_NOT_FOUND', status: 404 });
     await expect(cl.heartbeat('not-a-key')).rejects.toMatchObject({ code: 'POINT_ERR_UNAUTHORIZED' });
     const noSecret = new PointClient({ url: tp.point.url, sleep: async (ms) => { sleeps.push(ms); } });
-    await expect(noSecret.reg({ port: 7000, publicKey: generateIdentity().publicKey })).rejects.toMatchObject({ code: 'POINT_ERR_BAD_JOIN_TOKEN' });
+    await expect(noSecret.reg({ port: 7000, ...generateIdentity() })).rejects.toMatchObject({ code: 'POINT_ERR_BAD_JOIN_TOKEN' });
     await noSecret.close();
     expect(sleeps).toEqual([]);
   } finally {

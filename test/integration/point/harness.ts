@@ -8,7 +8,8 @@
 import { Agent, request } from 'undici';
 import { buildPointConfig, POINT_LOCAL_TEST, type PointConfig, type PointConfigInput } from '../../../src/bootstrap/config.js';
 import { startPoint, type RunningPoint } from '../../../src/bootstrap/server.js';
-import { generateIdentity } from '../../../src/identity/keystore.js';
+import { generateIdentity, type NodeIdentity } from '../../../src/identity/keystore.js';
+import { regProofMessage } from '../../../src/bootstrap/caller.js';
 import type { Logger } from '../../../src/log.js';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { dropPrefix, freshDatabase, postgresForTests, redisForTests, uniquePrefix, type Service } from '../../helpers/services.js';
@@ -20,11 +21,11 @@ export interface TestPoint {
   close(): Promise<void>;
 }
 
-export async function startTestPoint(redis: Service, postgres: Service, overrides: PointConfigInput = {}, logger?: Logger): Promise<TestPoint> {
+export async function startTestPoint(redis: Service, postgres: Service, overrides: PointConfigInput = {}, logger?: Logger, clock?: () => number): Promise<TestPoint> {
   const prefix = uniquePrefix();
   const database = await freshDatabase(postgres.url);
   const config = buildPointConfig({ redisUrl: redis.url, databaseUrl: database.url, redisPrefix: prefix, ...overrides }, POINT_LOCAL_TEST);
-  const point = await startPoint(config, logger === undefined ? {} : { logger });
+  const point = await startPoint(config, { ...(logger === undefined ? {} : { logger }), ...(clock === undefined ? {} : { clock }) });
   return {
     point, config, prefix,
     async close() {
@@ -93,23 +94,41 @@ export interface TestNode {
   publicKey: string;
   ip: string;
   port: number;
+  identity: NodeIdentity;
 }
 
-/** Registers a new identity from `ip`; fails the test unless the Point answers 201. */
+/** A fresh challenge for `publicKey`, asked from `from`; fails the test unless the Point answers 201. */
+export async function challengeFor(url: string, publicKey: string, from = '127.0.0.1'): Promise<string> {
+  const answer = await call(url, 'POST', '/reg/challenge', { from, body: { publicKey } });
+  if (answer.status !== 201) throw new Error(`reg/challenge from ${from} answered ${answer.status}: ${JSON.stringify(answer.json)}`);
+  return (answer.json as { challenge: string }).challenge;
+}
+
+/**
+ * The body of a /reg that proves possession of `identity`'s key: a fresh
+ * challenge from the Point, signed by it for `port`, with `extra` fields on top.
+ */
+export async function provenReg(url: string, identity: NodeIdentity, port = 7000, extra: Record<string, unknown> = {}, from = '127.0.0.1'): Promise<Record<string, unknown>> {
+  const challenge = await challengeFor(url, identity.publicKey, from);
+  return { port, publicKey: identity.publicKey, challenge, signature: identity.sign(regProofMessage(challenge, identity.publicKey, port)), ...extra };
+}
+
+/** Registers a new identity from `ip` (challenge, then signed reg); fails the test unless the Point answers 201. */
 export async function registerNode(url: string, ip = '127.0.0.1', port = 7000, extra: Record<string, unknown> = {}): Promise<TestNode> {
-  const { id, publicKey } = generateIdentity();
-  const answer = await call(url, 'POST', '/reg', { from: ip, body: { port, publicKey, ...extra } });
+  const identity = generateIdentity();
+  const { id, publicKey } = identity;
+  const answer = await call(url, 'POST', '/reg', { from: ip, body: await provenReg(url, identity, port, extra, ip) });
   if (answer.status !== 201) throw new Error(`reg from ${ip} answered ${answer.status}: ${JSON.stringify(answer.json)}`);
   const { key } = answer.json as { key: string };
-  return { id, key, publicKey, ip, port };
+  return { id, key, publicKey, ip, port, identity };
 }
 
 export const q = (params: Record<string, string | number>): string =>
   `?${new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]))}`;
 
 export interface PointsOnRealBackends {
-  /** starts a Point on this file's Redis and Postgres; closed after the test */
-  point(overrides?: PointConfigInput): Promise<string>;
+  /** starts a Point on this file's Redis and Postgres; closed after the test. `clock` is the registry's. */
+  point(overrides?: PointConfigInput, clock?: () => number): Promise<string>;
   redisUrl(): string;
   /** false when Redis is the shared one from REDIS_URL (no SCRIPT FLUSH there) */
   redisPrivate(): boolean;
@@ -134,8 +153,8 @@ export function pointsOnRealBackends(): PointsOnRealBackends {
     await Promise.all([redis.close(), postgres.close()]);
   });
   return {
-    async point(overrides = {}) {
-      const started = await startTestPoint(redis, postgres, overrides);
+    async point(overrides = {}, clock?: () => number) {
+      const started = await startTestPoint(redis, postgres, overrides, undefined, clock);
       open.push(started);
       return started.point.url;
     },

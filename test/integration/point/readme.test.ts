@@ -86,7 +86,7 @@ describe(`README: the Point's examples run as written`, () => {
     const secret = 'the README cluster secret';
     const point = await startTestPoint(redis, postgres, { clusterSecret: secret });
     open = point;
-    const helpers = block('point-api').split('\n').filter((line) => /^(json|pubkey|post)\(\)/.test(line)).join('\n');
+    const helpers = block('point-api').split('\n').filter((line) => /^(json|post|keypair|pubkey|reg)\(\)/.test(line)).join('\n');
     const result = await run(`${helpers}\n${block('point-join-token')}`, { POINT: point.point.url, CLUSTER_SECRET: secret });
     expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
     expect(result.stdout).toMatch(/"key":"[A-Za-z0-9_-]{43}"/);
