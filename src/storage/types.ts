@@ -42,6 +42,8 @@ export interface PutRequest {
   check?: ((current: SiblingSet, phase: CheckPhase) => void) | undefined;
   /** copies elsewhere before the commit (write copies > 1); throws to refuse the write, leaving nothing */
   replicate?: Replicate | undefined;
+  /** the id of the client token that authorised the write, put into the (signed) version; absent for an anonymous write */
+  tokenId?: string | undefined;
 }
 
 /**
@@ -64,6 +66,8 @@ export interface DeleteRequest {
   context?: VectorClock | undefined;
   check?: ((current: SiblingSet, phase: CheckPhase) => void) | undefined;
   replicate?: Replicate | undefined;
+  /** the id of the client token that authorised the delete, put into the (signed) tombstone */
+  tokenId?: string | undefined;
 }
 
 export interface ListPage {
