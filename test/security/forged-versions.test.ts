@@ -14,6 +14,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { createServer, type Server } from 'node:http';
 import { request } from 'undici';
 import { startCluster, waitMembership, putBlob, versionsOf, type Cluster, type ClusterNode } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/wait.js';
@@ -22,6 +23,9 @@ import { rogue, type Rogue } from '../helpers/rogue.js';
 import { joinTokenFor } from '../../src/bootstrap/caller.js';
 import { PROTOCOL_VERSION } from '../../src/gossip/core/messages.js';
 import { versionSigningBytes } from '../../src/consensus/version-bytes.js';
+import { EMPTY_SHA256 } from '../../src/consensus/schema.js';
+import { signRequest } from '../../src/gossip/shell/signing.js';
+import { STAGE_VERSION_HEADER, stageSignedMaterial } from '../../src/gossip/shell/http-transport.js';
 import type { Version } from '../../src/consensus/types.js';
 import { checkVersionSignature, signVersion } from '../../src/identity/version-signature.js';
 
@@ -58,11 +62,10 @@ afterAll(async () => {
   await cluster?.close();
 });
 
-/** A rogue registered at the Point as a member, on its own loopback address. */
-async function member(): Promise<Rogue> {
-  const r = rogue();
+/** A rogue registered at the Point as a member, on its own loopback address (and port, when it serves one). */
+async function member(r = rogue(), port?: number): Promise<Rogue> {
   opened.push(r);
-  const port = await freePort(r.host);
+  port ??= await freePort(r.host);
   const reg = await r.point(cluster.point.url, 'POST', '/reg', { port, publicKey: r.identity.publicKey, joinToken: joinTokenFor(SECRET, r.identity.publicKey) });
   expect(reg.status, JSON.stringify(reg.json)).toBe(201);
   return r;
@@ -214,6 +217,68 @@ describe('forged versions from a registered member', () => {
     await refusedByAll(r, took, 'unsigned', before, [{ key: honest.key, etag: honest.etag }, { key: ownKey }]);
     // the genuine version applied where the message was taken in (the rest of a message still applies)
     for (const node of took) expect(bare((await versionsOf(node, genuineKey)).json.winner?.etag)).toBe(genuine.sha256);
+  });
+
+  it('a forgery in the answer to a node\'s own lookup: refused, never stored, the peer that answered reported', async () => {
+    const r = rogue();
+    const port = await freePort(r.host);
+    const key = randomUUID();
+    const fields = { ...overwrite(node0().id, key), clock: { [node0().id]: 1 } };
+    const forged = { ...fields, originKey: node0Key(), signature: r.identity.sign(versionSigningBytes(fields)) };
+    // it answers every lookup with the forgery, and takes every message
+    const server: Server = createServer((req, res) => {
+      if (req.method === 'GET' && req.url?.startsWith('/gossip/keys/') === true) {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ versions: [forged], held: [] }));
+      } else {
+        res.statusCode = 204;
+        res.end();
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(port, r.host, resolve));
+    try {
+      await member(r, port);
+      // a message makes it a member of node 0 (the Point vouched for it), so node 0's lookups ask it
+      expect((await r.send(node0(), message(r.identity.id, []))).status).toBe(204);
+      const before = await refused(node0(), 'bad_signature');
+      await waitFor(async () => {
+        // a GET of a key node 0 never heard of asks its peers; the rogue's answer is refused, so the key stays unknown
+        const res = await request(`${node0().url}/blobs/${key}`);
+        await res.body.dump();
+        expect(res.statusCode).toBe(404);
+        return await refused(node0(), 'bad_signature') > before;
+      }, { what: 'node 0 to ask the rogue and refuse its answer', timeoutMs: 30_000, intervalMs: 200 });
+      await waitFor(async () => (await reports(r.host)).reporters.includes(node0().id), { what: 'node 0 to report the rogue', timeoutMs: 30_000, intervalMs: 100 });
+      for (const node of nodes()) expect((await versionsOf(node, key)).status).toBe(404);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('a staged write (write copies) whose version is unsigned or altered: 400 GOSSIP_ERR_BAD_MESSAGE and the sender reported; its genuine one is taken', async () => {
+    const r = await member();
+    const stage = async (version: Record<string, unknown>): Promise<{ status: number; code?: string }> => {
+      const path = `/gossip/stage/${EMPTY_SHA256}`;
+      const header = Buffer.from(JSON.stringify(version)).toString('base64url');
+      const headers = { ...signRequest(r.identity, 'PUT', path, stageSignedMaterial(header, EMPTY_SHA256), Date.now(), randomUUID()), [STAGE_VERSION_HEADER]: header, 'content-length': '0' };
+      const res = await request(`${node0().url}${path}`, { method: 'PUT', headers, body: '', dispatcher: r.agent });
+      const text = await res.body.text();
+      return { status: res.statusCode, ...(text === '' ? {} : { code: (JSON.parse(text) as { error: { code: string } }).error.code }) };
+    };
+    const tomb = {
+      key: randomUUID(), clock: { [r.identity.id]: 1 }, timestamp: { wall: Date.now(), logical: 0 }, origin: r.identity.id,
+      sha256: EMPTY_SHA256, size: 0, contentType: 'application/octet-stream', tombstone: true,
+    };
+    const genuine = signVersion(r.identity, tomb);
+    expect(await stage(genuine)).toEqual({ status: 204 });
+    const before = [await refused(node0(), 'unsigned'), await refused(node0(), 'bad_signature')];
+    expect(await stage({ ...tomb, key: randomUUID() })).toEqual({ status: 400, code: 'GOSSIP_ERR_BAD_MESSAGE' });
+    expect(await refused(node0(), 'unsigned')).toBe((before[0] ?? 0) + 1);
+    await waitFor(async () => (await reports(r.host)).reporters.includes(node0().id), { what: 'node 0 to report the rogue', timeoutMs: 30_000, intervalMs: 100 });
+    // reported: its vouch is forgotten, the Point is asked again; once banned everything it sends is refused
+    const altered = await stage({ ...genuine, key: randomUUID() });
+    expect([400, 401, 403]).toContain(altered.status);
+    if (altered.status === 400) expect(await refused(node0(), 'bad_signature')).toBe((before[1] ?? 0) + 1);
   });
 
   it('a forgery sent to one node is not relayed: the others never hear of it while honest writes after it reach them', async () => {
