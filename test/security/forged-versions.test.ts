@@ -157,6 +157,8 @@ async function refusedByAll(r: Rogue, took: ClusterNode[], reason: string, befor
 describe('honest writes', () => {
   it('replicate, and the version written on one node carries its origin signature and verifies on the others', async () => {
     expect(honest.version).toMatchObject({ key: honest.key, origin: node0().id, sha256: honest.etag });
+    // nothing honest was refused anywhere (no false positives): no node counted a refusal yet
+    for (const reason of ['unsigned', 'bad_signature', 'key_mismatch']) expect(await refusedEverywhere(reason)).toEqual([0, 0, 0]);
     expect(checkVersionSignature(honest.version)).toBeUndefined();
     const reader = await member();
     for (const node of nodes().slice(1)) {
