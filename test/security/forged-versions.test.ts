@@ -259,7 +259,7 @@ describe('forged versions from a registered member', () => {
 
   it('a staged write (write copies) whose version is unsigned or altered: 400 GOSSIP_ERR_BAD_MESSAGE and the sender reported; its genuine one is taken', async () => {
     const r = await member();
-    const stage = async (version: Record<string, unknown>): Promise<{ status: number; code?: string }> => {
+    const stage = async (version: object): Promise<{ status: number; code?: string }> => {
       const path = `/gossip/stage/${EMPTY_SHA256}`;
       const header = Buffer.from(JSON.stringify(version)).toString('base64url');
       const headers = { ...signRequest(r.identity, 'PUT', path, stageSignedMaterial(header, EMPTY_SHA256), Date.now(), randomUUID()), [STAGE_VERSION_HEADER]: header, 'content-length': '0' };
