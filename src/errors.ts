@@ -42,7 +42,7 @@ export const ERROR_CODES = {
   CDN_ERR_REVOCATIONS_FULL: { status: 507, description: 'The node holds as many live revocations as it may (100000); the revocation was not stored. They are dropped as the tokens they name expire.' },
 
   // ---- node-to-node -------------------------------------------------------
-  GOSSIP_ERR_BAD_MESSAGE: { status: 400, description: 'A gossip message is malformed, oversized or of an unsupported protocol version.' },
+  GOSSIP_ERR_BAD_MESSAGE: { status: 400, description: 'A gossip message is malformed, oversized or of an unsupported protocol version, or carries a version not signed by its origin where the whole request is refused (an originKey that does not derive the origin id; a staged write).' },
   GOSSIP_ERR_UNSIGNED: { status: 401, description: 'A node-to-node request carries no signature.' },
   GOSSIP_ERR_BAD_SIGNATURE: { status: 401, description: 'The signature does not verify against the sender\'s public key.' },
   GOSSIP_ERR_STALE: { status: 401, description: 'The signed timestamp is outside the accepted window.' },

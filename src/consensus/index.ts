@@ -47,7 +47,18 @@ export {
   MAX_HEADER_FIELD_CHARS,
   SHA256_HEX_PATTERN,
   VERSION_KEY_PATTERN,
+  ORIGIN_KEY_MISMATCH,
   hlcSchema,
   vectorClockSchema,
   versionSchema,
 } from './schema.js';
+export {
+  ORIGIN_KEY_PATTERN,
+  SIGNATURE_PATTERN,
+  TOKEN_ID_PATTERN,
+  VERSION_SIGNING_DOMAIN,
+  originKeyMatches,
+  versionSigningBytes,
+  versionSigningText,
+} from './version-bytes.js';
+export type { SignedFields } from './version-bytes.js';

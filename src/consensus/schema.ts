@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { MAX_HLC_LOGICAL } from './hlc.js';
 import type { HlcTimestamp, Version, VectorClock } from './types.js';
 import { NODE_ID_PATTERN, VectorClockError, normalizeClock } from './vector-clock.js';
+import { ORIGIN_KEY_PATTERN, SIGNATURE_PATTERN, TOKEN_ID_PATTERN, originKeyMatches } from './version-bytes.js';
 
 /** A key: UUID text, lower case (the version and variant nibbles are not checked). */
 export const VERSION_KEY_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -48,8 +49,19 @@ export const hlcSchema = z
 const headerField = z.string().max(MAX_HEADER_FIELD_CHARS).regex(PRINTABLE_ASCII, 'must be printable ASCII');
 
 /**
+ * The zod issue `params` a version whose `originKey` does not derive its
+ * `origin` is refused with: a receiver can tell a forgery in another node's
+ * name from a merely malformed message.
+ */
+export const ORIGIN_KEY_MISMATCH = { refusal: 'key_mismatch' } as const;
+
+/**
  * A Version. Strict: unknown fields are refused. A tombstone must carry size 0
- * and EMPTY_SHA256. The output is frozen and has no `cacheControl` property
+ * and EMPTY_SHA256. `originKey` and `signature` come together or not at all
+ * (unsigned versions are older than signing, or the simulator's; the node's
+ * shell refuses them from peers), and `originKey` must derive `origin`; the
+ * signature itself is checked by the shell, not here. The output is frozen
+ * and has no `cacheControl`, `tokenId`, `originKey` or `signature` property
  * when none was given.
  */
 export const versionSchema = z
@@ -63,9 +75,19 @@ export const versionSchema = z
     contentType: headerField.min(1),
     cacheControl: headerField.optional(),
     tombstone: z.boolean(),
+    tokenId: z.string().regex(TOKEN_ID_PATTERN, 'must be 1 to 64 base64url characters').optional(),
+    originKey: z.string().regex(ORIGIN_KEY_PATTERN, 'must be base64url of 32 bytes').optional(),
+    signature: z.string().regex(SIGNATURE_PATTERN, 'must be base64url of 64 bytes').optional(),
   })
   .refine((v) => !v.tombstone || (v.size === 0 && v.sha256 === EMPTY_SHA256), {
     message: 'a tombstone has size 0 and the sha256 of the empty string',
+  })
+  .refine((v) => (v.originKey === undefined) === (v.signature === undefined), {
+    message: 'originKey and signature come together',
+  })
+  .refine((v) => v.originKey === undefined || originKeyMatches(v.origin, v.originKey), {
+    message: 'origin is not the node id of originKey',
+    params: ORIGIN_KEY_MISMATCH,
   })
   .transform((v): Version => {
     const out: { -readonly [K in keyof Version]: Version[K] } = {
@@ -79,5 +101,8 @@ export const versionSchema = z
       tombstone: v.tombstone,
     };
     if (v.cacheControl !== undefined) out.cacheControl = v.cacheControl;
+    if (v.tokenId !== undefined) out.tokenId = v.tokenId;
+    if (v.originKey !== undefined) out.originKey = v.originKey;
+    if (v.signature !== undefined) out.signature = v.signature;
     return Object.freeze(out);
   });

@@ -34,6 +34,21 @@ export interface Version {
   /** the client's Cache-Control, if it sent one */
   readonly cacheControl?: string | undefined;
   readonly tombstone: boolean;
+  /**
+   * the id of the client token that authorised the write (signed with the
+   * rest); absent for an anonymous write
+   */
+  readonly tokenId?: string | undefined;
+  /**
+   * the origin's Ed25519 public key, base64url of its 32 raw bytes; `origin`
+   * is the id derived from it. With `signature`: the origin's signature over
+   * the version (version-bytes.ts). Both are absent only on versions written
+   * before versions were signed, and in the simulator; a node's shell refuses
+   * such versions from peers (src/gossip/shell/version-verifier.ts).
+   */
+  readonly originKey?: string | undefined;
+  /** base64url Ed25519 signature (64 bytes) by `originKey` over versionSigningBytes */
+  readonly signature?: string | undefined;
 }
 
 /** The causally maximal versions of one key, in canonical order (winner first). */

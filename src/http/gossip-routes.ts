@@ -99,6 +99,7 @@ export function gossipRoutes(gossip: GossipRuntime, store: BlobStore, logger: Lo
       throw new CdnError('GOSSIP_ERR_BAD_MESSAGE', 'the staged version does not parse');
     }
     if (version.sha256 !== sha || version.origin !== sender.id) throw new CdnError('GOSSIP_ERR_BAD_MESSAGE', 'a node stages only its own writes, under their sha256');
+    gossip.admitStaged(version, sender, ip);
     if (version.size > store.options.maxBlobBytes) throw new CdnError('CDN_ERR_TOO_LARGE', `a staged body of ${version.size} bytes is over this node's maximum`);
     await store.stageRemote(version, version.tombstone ? undefined : req);
     if (!version.tombstone) gossip.bodyBytesStagedReceived += version.size;
@@ -109,7 +110,8 @@ export function gossipRoutes(gossip: GossipRuntime, store: BlobStore, logger: Lo
     await authenticate(req, 'GET', req.path, EMPTY, peerIp(req));
     const key = parseGuid(String(req.params.guid));
     // a key held back while this node rejoins is not offered here either (tombstones.ts)
-    const versions = gossip.core.tombstones.mayOffer(key) ? store.siblings(key) : [];
+    // unsigned versions (written before versions were signed, by another node) stay here: peers would refuse them
+    const versions = gossip.core.tombstones.mayOffer(key) ? store.siblings(key).filter((v) => v.signature !== undefined) : [];
     sendJson(res, 200, { versions, held: versions.filter((v) => !v.tombstone && store.hasBody(v.sha256)).map((v) => v.sha256) });
   });
 

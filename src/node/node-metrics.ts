@@ -44,5 +44,9 @@ export function exportGossipMetrics(m: NodeMetrics, gossip: Pick<GossipRuntime, 
     () => Object.fromEntries(gossip.peerClocks.all().map((o) => [o.peer, o.offsetMs / 1000])), 'peer');
   m.labelledGauge('cdn_clock_peers', 'Peers heard from lately (total) and those further off than --max-clock-skew (beyond)',
     () => { const v = gossip.peerClocks.verdict(); return { total: v.peers, beyond: v.beyond }; }, 'view');
+  m.mirrorCounter('cdn_versions_refused_total', 'Versions from peers refused because their origin did not sign them as they are: unsigned, key_mismatch (originKey is not the origin\'s), bad_signature; the peer is reported to the Point',
+    () => gossip.metrics().versionsRefused, 'reason');
+  m.mirrorCounter('cdn_version_signature_checks_total', 'Origin signatures of versions from peers: verified (an Ed25519 check) or cached (verified before)',
+    () => gossip.metrics().signatureChecks, 'result');
   m.labelledGauge('cdn_placement_members', 'Members bodies are placed on, this node included', () => ({ members: gossip.metrics().custody.placementMembers }), 'view');
 }

@@ -10,6 +10,7 @@ import { Router } from 'express';
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from '../log.js';
 import { loadOrCreateIdentity, type NodeIdentity } from '../identity/keystore.js';
+import { signVersion } from '../identity/version-signature.js';
 import { HybridLogicalClock } from '../consensus/hlc.js';
 import { monotonicClock, wallClock, type Clock } from '../wall-clock.js';
 import { BlobStore } from '../storage/blob-store.js';
@@ -72,7 +73,7 @@ export class CdnNode {
     try {
       store = await BlobStore.open(
         { dataDir: config.dataDir, maxBlobBytes: config.maxBlobBytes, quotaBytes: config.quotaBytes, tombstoneGraceMs: config.tombstoneGraceMs },
-        { nodeId: identity.id, clock, logger: log.child({ component: 'storage' }) },
+        { nodeId: identity.id, clock, logger: log.child({ component: 'storage' }), sign: (fields) => signVersion(identity, fields) },
       );
     } catch (err) {
       wall.stop?.();

@@ -18,7 +18,7 @@ import { CdnError } from '../errors.js';
 import { HlcDriftError, type HybridLogicalClock } from '../consensus/hlc.js';
 import type { SiblingSet, VectorClock, Version } from '../consensus/types.js';
 import { normalizeClock } from '../consensus/vector-clock.js';
-import { liveWinner, mergeVersion, nextClock, pickWinner } from '../consensus/versions.js';
+import { liveWinner, mergeVersion, nextClock, pickWinner, toSiblingSet } from '../consensus/versions.js';
 import { EMPTY_SHA256 } from '../consensus/schema.js';
 import { MetaLog } from './meta-log.js';
 import { parseRecord, replayRecords, type LogRecord } from './meta-records.js';
@@ -36,6 +36,14 @@ export interface StoreDeps {
   nodeId: string;
   clock: HybridLogicalClock;
   logger: Logger;
+  /**
+   * Signs a version this node mints (put, delete) with the node's identity
+   * key (src/identity/version-signature.ts), returning it with `originKey`
+   * and `signature`. The node injects it, so storage holds no key material;
+   * without it (tests of storage alone) versions stay unsigned, and peers
+   * refuse them.
+   */
+  sign?: ((fields: Version) => Version) | undefined;
 }
 
 /** Maps an error from the file system to the code the client sees. */
@@ -105,6 +113,7 @@ export class BlobStore {
     }
     const state = replayRecords(replay.records, this.nodeId, this.index);
     this.ownCounter = state.ownCounter;
+    await this.signOwnUnsigned();
     for (const set of this.index.values()) for (const v of set) this.ref(v.sha256, 1);
     for (const v of state.staged.values()) {
       this.staged.add(v, Date.now());
@@ -122,6 +131,28 @@ export class BlobStore {
     }
     this.opened = true;
     this.deps.logger.info({ keys: this.index.size, bodies: this.bodies.size, bytes: this.quota.used }, 'storage opened');
+  }
+
+  /**
+   * Versions this node minted before versions were signed carry no signature,
+   * and peers refuse unsigned versions. This node holds the key: it signs its
+   * own now, once, and logs the signed sets. Others' unsigned versions stay
+   * as they are: kept and served here, never sent to a peer (the transport
+   * leaves them out), since only their origin could sign them.
+   */
+  private async signOwnUnsigned(): Promise<void> {
+    const { sign } = this.deps;
+    if (sign === undefined) return;
+    const records: LogRecord[] = [];
+    for (const [key, set] of [...this.index.entries()]) {
+      if (!set.some((v) => v.origin === this.nodeId && v.signature === undefined)) continue;
+      const signed = toSiblingSet(set.map((v) => (v.origin === this.nodeId && v.signature === undefined ? sign(v) : v)));
+      this.index.set(key, signed);
+      records.push({ t: 'k', key, versions: [...signed] });
+    }
+    if (records.length === 0) return;
+    await this.log.append(records);
+    this.deps.logger.info({ keys: records.length }, 'signed this node\'s versions written before versions were signed');
   }
 
   private ref(sha: string, delta: number): void {
@@ -255,7 +286,7 @@ export class BlobStore {
       return await this.gate.shared(() => this.locks.run(req.key, async () => {
         const current = this.siblings(req.key);
         req.check?.(current, 'commit');
-        const version: Version = {
+        const version = this.mint({
           key: req.key,
           clock: this.stampClock(current, req.context),
           timestamp: this.deps.clock.now(),
@@ -265,7 +296,8 @@ export class BlobStore {
           contentType: req.contentType,
           cacheControl: req.cacheControl,
           tombstone: false,
-        };
+          tokenId: req.tokenId,
+        });
         if (req.replicate !== undefined) {
           const from = tmpPath ?? this.paths.bodyPath(written.sha256);
           await req.replicate(version, () => createReadStream(from));
@@ -294,7 +326,7 @@ export class BlobStore {
         const current = this.siblings(req.key);
         req.check?.(current, 'commit');
         if (liveWinner(current) === undefined && req.context === undefined) return undefined;
-        const version: Version = {
+        const version = this.mint({
           key: req.key,
           clock: this.stampClock(current, req.context),
           timestamp: this.deps.clock.now(),
@@ -303,13 +335,22 @@ export class BlobStore {
           size: 0,
           contentType: TOMBSTONE_CONTENT_TYPE,
           tombstone: true,
-        };
+          tokenId: req.tokenId,
+        });
         if (req.replicate !== undefined) await req.replicate(version, undefined);
         return this.commit(req.key, current, version, undefined);
       }));
     } catch (err) {
       throw storageError(err);
     }
+  }
+
+  /** A new version of this node's, signed when the node gave a signer; absent optional fields are left out. */
+  private mint(fields: Version): Version {
+    const v: { -readonly [K in keyof Version]: Version[K] } = { ...fields };
+    if (v.cacheControl === undefined) delete v.cacheControl;
+    if (v.tokenId === undefined) delete v.tokenId;
+    return this.deps.sign === undefined ? v : this.deps.sign(v);
   }
 
   /**

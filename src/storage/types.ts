@@ -42,7 +42,7 @@ export interface PutRequest {
   check?: ((current: SiblingSet, phase: CheckPhase) => void) | undefined;
   /** copies elsewhere before the commit (write copies > 1); throws to refuse the write, leaving nothing */
   replicate?: Replicate | undefined;
-  /** the id (jti) of the client token that authorised the write; undefined: anonymous */
+  /** the id of the client token that authorised the write, put into the (signed) version; absent for an anonymous write */
   tokenId?: string | undefined;
 }
 
@@ -66,7 +66,7 @@ export interface DeleteRequest {
   context?: VectorClock | undefined;
   check?: ((current: SiblingSet, phase: CheckPhase) => void) | undefined;
   replicate?: Replicate | undefined;
-  /** the id (jti) of the client token that authorised the delete; undefined: anonymous */
+  /** the id of the client token that authorised the delete, put into the (signed) tombstone */
   tokenId?: string | undefined;
 }
 

@@ -24,6 +24,8 @@ export interface Rogue {
   agent: Agent;
   /** POSTs a gossip message to a node, signed by this rogue unless `headers` replace the signature */
   send(node: Pick<ClusterNode, 'url'>, body: string, headers?: Record<string, string>): Promise<Answer & { headers: Record<string, string> }>;
+  /** a signed GET of a node-to-node path (e.g. /gossip/keys/{guid}), as a member would ask */
+  get(node: Pick<ClusterNode, 'url'>, path: string): Promise<Answer>;
   /** calls the Point from this rogue's address */
   point(pointUrl: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<Answer>;
   /**
@@ -50,6 +52,10 @@ export function rogue(identity = generateIdentity(), host = nextHost()): Rogue {
       const signed = headers ?? signRequest(identity, 'POST', '/gossip/message', body, Date.now(), randomBytes(16).toString('base64url'));
       const res = await request(`${node.url}/gossip/message`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...signed }, dispatcher: agent });
       return { ...(await answer(res)), headers: signed };
+    },
+    async get(node, path) {
+      const headers = signRequest(identity, 'GET', path, '', Date.now(), randomBytes(16).toString('base64url'));
+      return answer(await request(`${node.url}${path}`, { method: 'GET', headers, dispatcher: agent }));
     },
     async point(pointUrl, method, path, body) {
       const res = await request(`${pointUrl}${path}`, {

@@ -17,6 +17,7 @@ import { freePort } from '../helpers/net.js';
 import { rogue, ping, type Rogue } from '../helpers/rogue.js';
 import { generateIdentity } from '../../src/identity/keystore.js';
 import { signRequest } from '../../src/gossip/shell/signing.js';
+import { signVersion } from '../../src/identity/version-signature.js';
 import { joinTokenFor } from '../../src/bootstrap/caller.js';
 import { PROTOCOL_VERSION } from '../../src/gossip/core/messages.js';
 
@@ -222,10 +223,11 @@ describe('admission and bans', () => {
     await new Promise<void>((resolve) => server.listen(port, bad.host, resolve));
     await register(bad, port);
     try {
-      const version = {
+      // signed by its own key: a well-formed version of its own, so only the bytes it serves are wrong
+      const version = signVersion(bad.identity, {
         key: randomUUID(), clock: { [bad.identity.id]: 1 }, timestamp: { wall: Date.now(), logical: 0 }, origin: bad.identity.id,
         sha256: sha, size: good.length, contentType: 'application/octet-stream', tombstone: false,
-      };
+      });
       const message = JSON.stringify({ v: PROTOCOL_VERSION, from: bad.identity.id, type: 'versions', versions: [version], held: [sha], hops: 0 });
       const bansBefore = await pointBans();
       for (const node of cluster.nodes.slice(0, 2)) expect((await bad.send(node, message)).status).toBe(204);

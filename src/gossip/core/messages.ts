@@ -11,9 +11,15 @@ import { versionSchema } from '../../consensus/schema.js';
 import { NODE_ID_PATTERN } from '../../identity/node-id.js';
 import { MAX_CLOCK_COUNTER, MAX_CLOCK_ENTRIES } from '../../consensus/vector-clock.js';
 
-export const PROTOCOL_VERSION_MIN = 1;
-export const PROTOCOL_VERSION_MAX = 1;
-export const PROTOCOL_VERSION = 1;
+/**
+ * 2: versions carry their origin's key and signature (and the token id that
+ * authorised the write), and a node refuses unsigned ones; a version-1 node
+ * sends neither, and its strict schema refuses the new fields, so the two do
+ * not speak (issue 13).
+ */
+export const PROTOCOL_VERSION_MIN = 2;
+export const PROTOCOL_VERSION_MAX = 2;
+export const PROTOCOL_VERSION = 2;
 
 /** Named bounds on what one message may carry. */
 export const LIMITS = {

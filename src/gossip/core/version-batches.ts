@@ -11,9 +11,13 @@ import { LIMITS } from './messages.js';
 /** Room kept for the envelope, `held` (≤ 256 × 67 bytes) and piggybacked membership updates. */
 const RESERVED_BYTES = 64 * 1024;
 
-/** An upper bound on a version's JSON size (a clock entry is at most ~34 bytes). */
+/**
+ * An upper bound on a version's JSON size (a clock entry is at most ~34
+ * bytes; the origin's key and signature add ~165, a token id its length + 13).
+ */
 export function versionBytesBound(v: Version): number {
-  return 320 + v.contentType.length + (v.cacheControl?.length ?? 0) + 40 * Object.keys(v.clock).length;
+  const signed = (v.originKey === undefined ? 0 : 60) + (v.signature === undefined ? 0 : 105) + (v.tokenId === undefined ? 0 : v.tokenId.length + 14);
+  return 320 + v.contentType.length + (v.cacheControl?.length ?? 0) + 40 * Object.keys(v.clock).length + signed;
 }
 
 /** Groups whole sets into batches that each fit one message. */

@@ -40,6 +40,18 @@ export function stageSignedMaterial(versionHeader: string, sha256: string): stri
 }
 const MAX_KEY_ANSWER_BYTES = 256 * 1024;
 
+/**
+ * A message without the unsigned versions it would carry: those were written
+ * before versions were signed, by another node (a node signs its own when it
+ * opens its store), and every peer refuses them. They stay where they are,
+ * served locally, never relayed.
+ */
+function signedOnly(message: GossipMessage): GossipMessage {
+  if (message.type !== 'versions' && message.type !== 'unstage') return message;
+  if (message.versions.every((v) => v.signature !== undefined)) return message;
+  return { ...message, versions: message.versions.filter((v) => v.signature !== undefined) };
+}
+
 export interface TransportStats {
   sent: number;
   failed: number;
@@ -103,7 +115,7 @@ export class HttpTransport implements Transport {
       this.stats.dropped++;
       return;
     }
-    const body = JSON.stringify(message);
+    const body = JSON.stringify(signedOnly(message));
     const path = message.type === 'revocations' ? REVOCATIONS_PATH : MESSAGE_PATH;
     void queue.add(async () => {
       try {

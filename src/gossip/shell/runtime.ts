@@ -13,7 +13,9 @@ import { CdnError, isCdnError } from '../../errors.js';
 import { formatHostPort } from '../../host-port.js';
 import type { NodeIdentity } from '../../identity/keystore.js';
 import type { Version } from '../../consensus/types.js';
-import { versionSchema } from '../../consensus/schema.js';
+import { ORIGIN_KEY_MISMATCH, versionSchema } from '../../consensus/schema.js';
+import { ZodError } from 'zod';
+import { VersionVerifier, type RefusedVersion, type VerifierStats } from './version-verifier.js';
 import { GossipCore } from '../core/gossip-core.js';
 import type { MembershipOptions } from '../core/membership-config.js';
 import type { DataPlaneConfig } from '../core/data-plane-config.js';
@@ -63,6 +65,10 @@ export interface GossipMetrics {
   bodyBytes: { fetched: number; served: number; streamed: number; staged_sent: number; staged_received: number };
   bodyQueue: number;
   custody: CustodyStats;
+  /** versions from peers refused by their origin signature, by reason (version-verifier.ts) */
+  versionsRefused: VerifierStats['refused'];
+  /** origin signatures checked, and versions accepted from the verified-signature cache */
+  signatureChecks: { verified: number; cached: number };
 }
 
 /** A verified sender the Point vouched for, with the address it serves on. */
@@ -76,6 +82,11 @@ export interface RuntimeStore extends VersionStore, BodySink {
   /** staged writes from other nodes (write copies > 1), still waiting */
   stagedVersions(): readonly { readonly version: Version; readonly since: number }[];
   unstageVersion(version: Version): Promise<void>;
+}
+
+/** The host of a peer's HOST:PORT address, brackets of an IPv6 literal removed: what the Point bans. */
+function hostOf(address: string): string {
+  return address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
 }
 
 export const PEERS_FILE = 'peers.json';
@@ -102,6 +113,8 @@ export class GossipRuntime {
   /** peers' clock offsets and whether they accept our messages */
   readonly peerClocks: PeerClocks;
   private readonly badMessages = new Map<string, number>();
+  /** every version from a peer passes here before the core or the store sees it */
+  readonly verifier = new VersionVerifier();
   private tickTimer: NodeJS.Timeout | undefined;
   private persistTimer: NodeJS.Timeout | undefined;
   private stagedTimer: NodeJS.Timeout | undefined;
@@ -153,7 +166,7 @@ export class GossipRuntime {
       onBadPeer: (peer, reason) => {
         // Ask the Point about it again before its next request is believed.
         this.auth.forget(peer.id);
-        this.badPeer(peer.address.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''), reason);
+        this.badPeer(hostOf(peer.address), reason);
       },
       logger: logger.child({ part: 'body-fetcher' }),
     }, options.bodyFetcher);
@@ -210,12 +223,26 @@ export class GossipRuntime {
     try {
       message = parseGossipMessage(JSON.parse(body.toString('utf8')));
     } catch (err) {
+      if (err instanceof ZodError && err.issues.some((i) => i.code === 'custom' && i.params?.refusal === ORIGIN_KEY_MISMATCH.refusal)) {
+        // a version whose key is not its origin's is a forgery in another node's name, not a slip: refused whole, reported at once
+        this.verifier.stats.refused.key_mismatch++;
+        this.refused(sender.peer, ip, 'gossip', 'key_mismatch', 1);
+        throw new CdnError('GOSSIP_ERR_BAD_MESSAGE', 'a version\'s originKey is not the key of its origin');
+      }
       this.malformed(ip, 'unparseable gossip message');
       throw new CdnError('GOSSIP_ERR_BAD_MESSAGE', err instanceof Error ? err.message.slice(0, 300) : 'malformed message');
     }
     if (message.from !== sender.id) {
       this.malformed(ip, 'message from field does not match the signer');
       throw new CdnError('GOSSIP_ERR_BAD_MESSAGE', 'the message says it is from another node than the one that signed it');
+    }
+    if (message.type === 'versions' || message.type === 'unstage') {
+      // versions whose origin did not sign them as they are go no further; the rest of the message still applies
+      const { kept, refused } = this.verifier.filter(message.versions);
+      if (refused.length > 0) {
+        this.refusedVersions(refused, sender.peer, ip, 'gossip');
+        message = { ...message, versions: kept };
+      }
     }
     this.contact();
     if (message.type === 'unstage') {
@@ -307,6 +334,33 @@ export class GossipRuntime {
     }
   }
 
+  /**
+   * A staged write (PUT /gossip/stage): its version must carry its origin's
+   * signature like any other. @throws GOSSIP_ERR_BAD_MESSAGE when it does not
+   * (the sender is reported).
+   */
+  admitStaged(version: Version, sender: AdmittedSender, ip: string): void {
+    const reason = this.verifier.check(version);
+    if (reason === undefined) return;
+    this.refusedVersions([{ version, reason }], sender.peer, ip, 'stage');
+    throw new CdnError('GOSSIP_ERR_BAD_MESSAGE', 'the staged version is not signed by its origin');
+  }
+
+  /** Versions a peer sent that failed their origin signature: dropped by the caller; logged, and the peer reported. */
+  private refusedVersions(refused: readonly RefusedVersion[], peer: PeerInfo, ip: string, path: string): void {
+    const first = refused[0];
+    if (first === undefined) return;
+    this.logger.warn({ peer: peer.id, ip, path, refused: refused.length, reason: first.reason, key: first.version.key, origin: first.version.origin },
+      'refused versions not signed by their origin');
+    this.refused(peer, ip, path, first.reason, refused.length);
+  }
+
+  private refused(peer: PeerInfo, ip: string, path: string, reason: string, count: number): void {
+    // ask the Point about it again before its next request is believed
+    this.auth.forget(peer.id);
+    this.badPeer(ip, `sent ${count} version(s) failing their origin signature (${reason}, via ${path})`);
+  }
+
   private malformed(ip: string, reason: string): void {
     const n = (this.badMessages.get(ip) ?? 0) + 1;
     this.badMessages.set(ip, n);
@@ -360,7 +414,10 @@ export class GossipRuntime {
     const answers = await Promise.all(peers.map(async (peer) => {
       try {
         const parsed = keyAnswer.safeParse(await this.transport.fetchVersions(peer, key, this.options.runtime.lookupTimeoutMs));
-        return parsed.success ? parsed.data.versions.filter((v) => v.key === key) : [];
+        if (!parsed.success) return [];
+        const { kept, refused } = this.verifier.filter(parsed.data.versions.filter((v) => v.key === key));
+        if (refused.length > 0) this.refusedVersions(refused, peer, hostOf(peer.address), 'lookup');
+        return kept;
       } catch {
         return [];
       }
@@ -443,6 +500,8 @@ export class GossipRuntime {
       },
       bodyQueue: f.queued,
       custody: this.core.custody.stats(),
+      versionsRefused: { ...this.verifier.stats.refused },
+      signatureChecks: { verified: this.verifier.stats.verified, cached: this.verifier.stats.cacheHits },
     };
   }
 
