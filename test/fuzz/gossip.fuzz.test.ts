@@ -17,7 +17,7 @@ import { freePort } from '../helpers/net.js';
 import { generateIdentity, type NodeIdentity } from '../../src/identity/keystore.js';
 import { signRequest, SIGNATURE_HEADERS } from '../../src/gossip/shell/signing.js';
 import { PointClient } from '../../src/bootstrap/client.js';
-import { LIMITS, PROTOCOL_VERSION } from '../../src/gossip/core/messages.js';
+import { LIMITS, PROTOCOL_VERSION, PROTOCOL_VERSION_MAX, PROTOCOL_VERSION_MIN } from '../../src/gossip/core/messages.js';
 import { badGuidSegment, brokenJson, hexString } from './arbitraries.js';
 import { FC_OPTIONS, sendErrorCases, type ErrorCase, expectRawRefused, fails, FuzzClient, inBatches, rawExchange, type Expected } from './harness.js';
 
@@ -142,16 +142,16 @@ describe('gossip endpoints under generated bad input', () => {
     const from = rogue.identity.id;
     const broken = fc.constantFrom(...bases(from)).chain(({ base, optional }) => brokenJson(base, optional));
     const otherSender = fc.constantFrom(...cluster.nodes.map((n) => n.id)).map((id) => ({ label: 'from another node', body: JSON.stringify({ v: PROTOCOL_VERSION, from: id, type: 'ping', seq: 1 }) }));
-    const badVersion = fc.oneof(fc.integer({ max: 0 }), fc.integer({ min: 2 })).map((v) => ({ label: `v=${v}`, body: JSON.stringify({ v, from, type: 'ping', seq: 1 }) }));
+    const badVersion = fc.oneof(fc.integer({ max: PROTOCOL_VERSION_MIN - 1 }), fc.integer({ min: PROTOCOL_VERSION_MAX + 1 })).map((v) => ({ label: `v=${v}`, body: JSON.stringify({ v, from, type: 'ping', seq: 1 }) }));
     const badType = fc.stringMatching(/^[a-z-]{1,12}$/).filter((t) => !['ping', 'ack', 'ping-req', 'nack', 'members', 'versions', 'ae-nodes', 'ae-keys', 'ae-want', 'leave'].includes(t))
       .map((type) => ({ label: `type=${type}`, body: JSON.stringify({ v: PROTOCOL_VERSION, from, type, seq: 1 }) }));
     const overLimit = fc.constantFrom(
-      { label: 'versions > max', body: JSON.stringify({ v: 1, from, type: 'versions', versions: Array.from({ length: LIMITS.maxVersions + 1 }, () => ({})), held: [], hops: 0 }) },
-      { label: 'held > max', body: JSON.stringify({ v: 1, from, type: 'versions', versions: [], held: Array.from({ length: LIMITS.maxHeld + 1 }, () => 'a'.repeat(64)), hops: 0 }) },
-      { label: 'updates > max', body: JSON.stringify({ v: 1, from, type: 'ping', seq: 1, updates: Array.from({ length: LIMITS.maxPiggybackUpdates + 1 }, () => ({})) }) },
-      { label: 'ae keys > max', body: JSON.stringify({ v: 1, from, type: 'ae-want', sid: 'x', keys: Array.from({ length: LIMITS.maxAeWant + 1 }, () => randomUUID()) }) },
-      { label: 'hops > max', body: JSON.stringify({ v: 1, from, type: 'versions', versions: [], held: [], hops: LIMITS.maxHops + 1 }) },
-      { label: 'body > 1 MiB', body: JSON.stringify({ v: 1, from, type: 'ping', seq: 1, pad: 'x'.repeat(LIMITS.maxMessageBytes) }) },
+      { label: 'versions > max', body: JSON.stringify({ v: PROTOCOL_VERSION, from, type: 'versions', versions: Array.from({ length: LIMITS.maxVersions + 1 }, () => ({})), held: [], hops: 0 }) },
+      { label: 'held > max', body: JSON.stringify({ v: PROTOCOL_VERSION, from, type: 'versions', versions: [], held: Array.from({ length: LIMITS.maxHeld + 1 }, () => 'a'.repeat(64)), hops: 0 }) },
+      { label: 'updates > max', body: JSON.stringify({ v: PROTOCOL_VERSION, from, type: 'ping', seq: 1, updates: Array.from({ length: LIMITS.maxPiggybackUpdates + 1 }, () => ({})) }) },
+      { label: 'ae keys > max', body: JSON.stringify({ v: PROTOCOL_VERSION, from, type: 'ae-want', sid: 'x', keys: Array.from({ length: LIMITS.maxAeWant + 1 }, () => randomUUID()) }) },
+      { label: 'hops > max', body: JSON.stringify({ v: PROTOCOL_VERSION, from, type: 'versions', versions: [], held: [], hops: LIMITS.maxHops + 1 }) },
+      { label: 'body > 1 MiB', body: JSON.stringify({ v: PROTOCOL_VERSION, from, type: 'ping', seq: 1, pad: 'x'.repeat(LIMITS.maxMessageBytes) }) },
     );
     const cases = fc.oneof({ arbitrary: broken, weight: 8 }, otherSender, badVersion, badType, overLimit).map(({ label, body }): Case => ({
       what: label, req: { method: 'POST', path: message, headers: { ...json, ...signed(rogue.identity, 'POST', message, body) }, body }, expect: fails('GOSSIP_ERR_BAD_MESSAGE'),

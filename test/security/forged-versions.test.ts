@@ -66,7 +66,7 @@ afterAll(async () => {
 async function member(r = rogue(), port?: number): Promise<Rogue> {
   opened.push(r);
   port ??= await freePort(r.host);
-  const reg = await r.point(cluster.point.url, 'POST', '/reg', { port, publicKey: r.identity.publicKey, joinToken: joinTokenFor(SECRET, r.identity.publicKey) });
+  const reg = await r.register(cluster.point.url, port, { joinToken: joinTokenFor(SECRET, r.identity.publicKey) });
   expect(reg.status, JSON.stringify(reg.json)).toBe(201);
   return r;
 }

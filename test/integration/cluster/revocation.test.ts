@@ -88,7 +88,7 @@ describe('revocation across a cluster', { timeout: 180_000 }, () => {
     const forged = await new SignJWT({ revokes: jti, iat: Math.floor(Date.now() / 1000), exp }).setProtectedHeader({ alg: 'EdDSA', typ: 'cdn-revocation+jwt' }).sign(stranger);
     const member = rogue();
     try {
-      const reg = await member.point(cluster.point.url, 'POST', '/reg', { port: 7000, publicKey: member.identity.publicKey });
+      const reg = await member.register(cluster.point.url, 7000);
       expect(reg.status, JSON.stringify(reg.json)).toBe(201);
       const sent = await member.send(a, JSON.stringify({ v: PROTOCOL_VERSION, from: member.identity.id, type: 'revocations', items: [forged] }));
       expect(sent.status, JSON.stringify(sent.json)).toBe(204);
