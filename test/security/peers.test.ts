@@ -100,7 +100,7 @@ describe('gossip authenticity', () => {
     expect((await versionsOf(node, swapped.key)).status).toBe(404);
 
     // Malformed messages from a registered peer are 400 GOSSIP_ERR_BAD_MESSAGE.
-    for (const bad of ['not json', '{"v":1}', JSON.stringify({ v: 99, from: peer.identity.id, type: 'ping', seq: 1 }), JSON.stringify({ v: 1, from: peer.identity.id, type: 'ping', seq: 1, extra: 1 })]) {
+    for (const bad of ['not json', '{"v":1}', JSON.stringify({ v: 99, from: peer.identity.id, type: 'ping', seq: 1 }), JSON.stringify({ v: PROTOCOL_VERSION, from: peer.identity.id, type: 'ping', seq: 1, extra: 1 })]) {
       expect(await peer.send(node, bad)).toMatchObject({ status: 400, code: 'GOSSIP_ERR_BAD_MESSAGE' });
     }
   });
