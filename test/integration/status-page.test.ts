@@ -36,6 +36,9 @@ it('shows every node of a running demo, live, with no CSP violation', { timeout:
   await waitFor(() => demo.output().includes('Press Ctrl-C') || (demo.hasExited() && Promise.reject(new Error(demo.output()))), { what: 'the demo to start', timeoutMs: 90_000, intervalMs: 100 });
   const urls = [...demo.output().matchAll(/node \d+ {2}(http:\/\/\S+)/g)].map((m) => m[1] as string);
   expect(urls).toHaveLength(3);
+  // the demo's nodes take writes with the admin token it prints
+  const token = /TOKEN=(\S+)/.exec(demo.output())?.[1];
+  expect(token).toBeDefined();
   const ids = await Promise.all(urls.map(async (u) => ((await (await fetch(`${u}/cluster`)).json()) as { id: string }).id));
   // gossip needs a moment for every node to know every other
   await waitFor(async () => {
@@ -63,7 +66,7 @@ it('shows every node of a running demo, live, with no CSP violation', { timeout:
 
   // A write on node 3 shows up as node 3's count on node 1's page, and in the activity feed.
   const key = randomUUID();
-  expect((await fetch(`${urls[2]}/blobs/${key}`, { method: 'PUT', body: 'watch this' })).status).toBe(201);
+  expect((await fetch(`${urls[2]}/blobs/${key}`, { method: 'PUT', body: 'watch this', headers: { authorization: `Bearer ${token}` } })).status).toBe(201);
   await page.locator(`#nodes tr[data-node-id="${ids[2]}"] td:nth-child(6)`, { hasText: /^1$/ }).waitFor({ timeout: 30_000 });
   // each peer's clock offset, measured from its answers (the demo's clocks agree: well under a second)
   await page.locator(`#nodes tr[data-node-id="${ids[2]}"] td:nth-child(5)`, { hasText: /^[+-]?0\.\d\d s$/ }).waitFor({ timeout: 30_000 });
