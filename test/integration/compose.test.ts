@@ -17,7 +17,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomUUID, X509Certificate } from 'node:crypto';
 import { parse } from 'yaml';
-import { startCli, stopAll, waitHealthy, type CliProcess } from '../helpers/process.js';
+import { CLI as cli, startCli, stopAll, waitHealthy, type CliProcess } from '../helpers/process.js';
 import { freePort } from '../helpers/net.js';
 import { waitFor } from '../helpers/wait.js';
 import { removeDir, tempDir } from '../helpers/node.js';
@@ -55,6 +55,19 @@ function withFlag(args: string[], flag: string, value: string): string[] {
   const i = args.indexOf(flag);
   expect(i, `${flag} in ${args.join(' ')}`).toBeGreaterThanOrEqual(0);
   return args.map((a, j) => (j === i + 1 ? value : a));
+}
+
+/** What compose's interpolation makes of `${NAME:?message}` (a required variable): its value from .env, here `vars`. */
+function interpolated(env: Record<string, string> | undefined, vars: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env ?? {}).map(([k, v]) => [k, v.replace(/\$\{(\w+):\?[^}]*\}/g, (_m, name: string) => vars[name] ?? '')]));
+}
+
+/** The cluster's admin key, made as the README's Docker section says (the .env's AUTH_PUBLIC_KEY is its public key). */
+async function adminKey(cleanups: (() => Promise<void>)[]): Promise<{ publicKey: string; keyFile: string }> {
+  const dir = await tempDir('gcdn-compose-admin-');
+  cleanups.push(() => removeDir(dir));
+  const made = await run(process.execPath, [cli, 'auth', 'init', '--dir', dir], { timeout: 30_000 });
+  return { publicKey: made.stdout.trim(), keyFile: join(dir, 'admin-key.pem') };
 }
 
 describe('docker-compose.yml', () => {
@@ -160,7 +173,11 @@ describe('the compose services as plain processes', () => {
     expect(point.output()).not.toMatch(/embedded/i);
     await healthcheck(pointSvc, '127.0.0.1:8080', `127.0.0.1:${pointPort}`);
 
+    // The node's AUTH_PUBLIC_KEY is `${AUTH_PUBLIC_KEY:?...}`, which compose fills from .env.
+    const admin = await adminKey(cleanups);
+    const token = (await run(process.execPath, [cli, 'auth', 'token', '--admin-key', admin.keyFile, '--scope', 'write', '--ttl', '1h'], { timeout: 30_000 })).stdout.trim();
     const nodeSvc = service('node');
+    expect(nodeSvc.environment?.AUTH_PUBLIC_KEY).toMatch(/^\$\{AUTH_PUBLIC_KEY:\?.+\}$/);
     const nodes: { url: string; proc: CliProcess }[] = [];
     for (let i = 0; i < 2; i++) {
       const host = nextHost();
@@ -168,7 +185,7 @@ describe('the compose services as plain processes', () => {
       const dataDir = await tempDir('gcdn-compose-');
       cleanups.push(() => removeDir(dataDir));
       const args = withFlag(withFlag(nodeSvc.command ?? [], '--host', host), '--port', String(port));
-      const env = { ...nodeSvc.environment, BOOTSTRAP_URL: (nodeSvc.environment?.BOOTSTRAP_URL ?? '').replace('point:8080', `127.0.0.1:${pointPort}`), DATA_DIR: dataDir };
+      const env = { ...interpolated(nodeSvc.environment, { AUTH_PUBLIC_KEY: admin.publicKey }), BOOTSTRAP_URL: (nodeSvc.environment?.BOOTSTRAP_URL ?? '').replace('point:8080', `127.0.0.1:${pointPort}`), DATA_DIR: dataDir };
       const proc = startCli(args, { env });
       const url = `http://${host}:${port}`;
       await waitHealthy(proc, `${url}/readyz`, 60_000);
@@ -183,7 +200,9 @@ describe('the compose services as plain processes', () => {
     }, { what: 'node a to see node b alive', timeoutMs: 60_000, intervalMs: 200 });
 
     const key = randomUUID();
-    expect((await fetch(`${a.url}/blobs/${key}`, { method: 'PUT', body: 'hello, compose' })).status).toBe(201);
+    // authenticated: an anonymous write is refused, one with a token the admin key signed is taken
+    expect((await fetch(`${a.url}/blobs/${key}`, { method: 'PUT', body: 'anonymous' })).status).toBe(401);
+    expect((await fetch(`${a.url}/blobs/${key}`, { method: 'PUT', body: 'hello, compose', headers: { authorization: `Bearer ${token}` } })).status).toBe(201);
     const body = await waitFor(async () => {
       const res = await fetch(`${b.url}/blobs/${key}`);
       return res.status === 200 ? res.text() : undefined;
@@ -279,7 +298,8 @@ describe('docker-compose.tls.yml (the TLS variant)', () => {
     const port = await freePort('127.0.0.1');
     const dataDir = await tempDir('gcdn-compose-tls-node-');
     cleanups.push(() => removeDir(dataDir));
-    const nodeEnv: Record<string, string> = { ...service('node').environment, ...files(over('node').environment), DATA_DIR: dataDir };
+    const admin = await adminKey(cleanups);
+    const nodeEnv: Record<string, string> = { ...interpolated(service('node').environment, { AUTH_PUBLIC_KEY: admin.publicKey }), ...files(over('node').environment), DATA_DIR: dataDir };
     nodeEnv.BOOTSTRAP_URL = (nodeEnv.BOOTSTRAP_URL ?? '').replace('point:8080', `127.0.0.1:${pointPort}`);
     const node = startCli(withFlag(withFlag(service('node').command ?? [], '--host', '127.0.0.1'), '--port', String(port)), { env: nodeEnv });
     await waitFor(async () => {
