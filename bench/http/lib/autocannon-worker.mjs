@@ -1,23 +1,25 @@
 /**
  * Runs one autocannon measurement in its own process (the fallback when wrk
  * is not installed) and prints one `BENCH_JSON {...}` line.
- * argv[2]: JSON { url, mode: 'get'|'put', paths, size, connections, durationS }
+ * argv[2]: JSON { url, mode: 'get'|'put', paths, size, connections, durationS, headers? }
+ * (https URLs work: autocannon does not verify the server's certificate)
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import process from 'node:process';
 import autocannon from 'autocannon';
 
 const spec = JSON.parse(process.argv[2]);
+const extra = spec.headers ?? {};
 let requests;
 if (spec.mode === 'get') {
   // each connection walks the list from a different place
   const shuffled = [...spec.paths].sort(() => Math.random() - 0.5);
-  requests = shuffled.map((path) => ({ method: 'GET', path }));
+  requests = shuffled.map((path) => ({ method: 'GET', path, headers: extra }));
 } else {
   const base = randomBytes(spec.size - 36);
   requests = [{
     method: 'PUT',
-    headers: { 'content-type': 'application/octet-stream' },
+    headers: { 'content-type': 'application/octet-stream', ...extra },
     setupRequest(req) {
       const id = randomUUID();
       return { ...req, path: `/blobs/${id}`, body: Buffer.concat([base, Buffer.from(id)]) };

@@ -122,9 +122,9 @@ export async function runWrk({ wrk, url, script, connections, threads, durationS
 }
 
 /** One measurement with autocannon, in a child process of its own. */
-export async function runAutocannon({ url, mode, paths, size, connections, durationS }) {
+export async function runAutocannon({ url, mode, paths, size, connections, durationS, headers }) {
   let stdout = '';
-  const spec = JSON.stringify({ url, mode, paths, size, connections, durationS });
+  const spec = JSON.stringify({ url, mode, paths, size, connections, durationS, headers });
   const child = spawnTracked('autocannon', process.execPath, [join(HERE, 'autocannon-worker.mjs'), spec], {
     onStdout: (d) => { stdout += d; },
   });
