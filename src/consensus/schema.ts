@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { MAX_HLC_LOGICAL } from './hlc.js';
 import type { HlcTimestamp, Version, VectorClock } from './types.js';
 import { NODE_ID_PATTERN, VectorClockError, normalizeClock } from './vector-clock.js';
-import { ORIGIN_KEY_PATTERN, SIGNATURE_PATTERN, TOKEN_ID_PATTERN, originKeyMatches } from './version-bytes.js';
+import { ORIGIN_KEY_PATTERN, SIGNATURE_PATTERN, TOKEN_ID_PATTERN, originKeyMatches, versionFields } from './version-bytes.js';
 
 /** A key: UUID text, lower case (the version and variant nibbles are not checked). */
 export const VERSION_KEY_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -89,20 +89,4 @@ export const versionSchema = z
     message: 'origin is not the node id of originKey',
     params: ORIGIN_KEY_MISMATCH,
   })
-  .transform((v): Version => {
-    const out: { -readonly [K in keyof Version]: Version[K] } = {
-      key: v.key,
-      clock: v.clock,
-      timestamp: v.timestamp,
-      origin: v.origin,
-      sha256: v.sha256,
-      size: v.size,
-      contentType: v.contentType,
-      tombstone: v.tombstone,
-    };
-    if (v.cacheControl !== undefined) out.cacheControl = v.cacheControl;
-    if (v.tokenId !== undefined) out.tokenId = v.tokenId;
-    if (v.originKey !== undefined) out.originKey = v.originKey;
-    if (v.signature !== undefined) out.signature = v.signature;
-    return Object.freeze(out);
-  });
+  .transform((v): Version => Object.freeze(versionFields(v)));

@@ -60,3 +60,26 @@ export function originKeyMatches(origin: string, originKey: string): boolean {
   if (raw.length !== 32 || raw.toString('base64url') !== originKey) return false;
   return origin === `n${createHash('sha256').update(raw).digest('hex').slice(0, 16)}`;
 }
+
+/**
+ * A fresh, writable copy of a version's fields, in the canonical order, with
+ * no property for an absent optional field (so two equal versions are equal
+ * objects, whatever `undefined`s the input carried).
+ */
+export function versionFields(v: Version): { -readonly [K in keyof Version]: Version[K] } {
+  const out: { -readonly [K in keyof Version]: Version[K] } = {
+    key: v.key,
+    clock: v.clock,
+    timestamp: v.timestamp,
+    origin: v.origin,
+    sha256: v.sha256,
+    size: v.size,
+    contentType: v.contentType,
+    tombstone: v.tombstone,
+  };
+  if (v.cacheControl !== undefined) out.cacheControl = v.cacheControl;
+  if (v.tokenId !== undefined) out.tokenId = v.tokenId;
+  if (v.originKey !== undefined) out.originKey = v.originKey;
+  if (v.signature !== undefined) out.signature = v.signature;
+  return out;
+}

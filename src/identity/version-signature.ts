@@ -7,7 +7,7 @@
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import type { Version } from '../consensus/types.js';
-import { originKeyMatches, versionSigningBytes, type SignedFields } from '../consensus/version-bytes.js';
+import { originKeyMatches, versionFields, versionSigningBytes, type SignedFields } from '../consensus/version-bytes.js';
 import type { NodeIdentity } from './keystore.js';
 
 /** Why a version is refused: no signature at all, a key that is not its origin's, or a signature that does not verify. */
@@ -20,18 +20,8 @@ export const VERSION_REFUSALS: readonly VersionRefusal[] = ['unsigned', 'key_mis
  */
 export function signVersion(identity: Pick<NodeIdentity, 'id' | 'publicKey' | 'sign'>, fields: SignedFields): Version {
   if (fields.origin !== identity.id) throw new Error(`a node signs only its own versions (origin ${fields.origin}, this node ${identity.id})`);
-  const out: { -readonly [K in keyof Version]: Version[K] } = {
-    key: fields.key,
-    clock: fields.clock,
-    timestamp: fields.timestamp,
-    origin: fields.origin,
-    sha256: fields.sha256,
-    size: fields.size,
-    contentType: fields.contentType,
-    tombstone: fields.tombstone,
-  };
-  if (fields.cacheControl !== undefined) out.cacheControl = fields.cacheControl;
-  if (fields.tokenId !== undefined) out.tokenId = fields.tokenId;
+  // a signed copy is made from the fields alone: any signature the input carried is replaced
+  const out = versionFields({ ...fields, originKey: undefined, signature: undefined });
   out.originKey = identity.publicKey;
   out.signature = identity.sign(versionSigningBytes(out));
   return Object.freeze(out);

@@ -58,6 +58,15 @@ export function nextHost(): string {
   return `127.0.0.${hostCounter}`;
 }
 
+/** Removes a test cluster's data dirs, its database and Redis keys, and stops its private services. */
+export async function releaseBackends(b: { dirs: string[]; db: { drop(): Promise<void> }; redis: Service; postgres: Service; prefix: string }): Promise<void> {
+  for (const d of b.dirs) await removeDir(d);
+  await b.db.drop().catch(() => undefined);
+  if (!b.redis.private) await dropPrefix(b.redis.url, b.prefix).catch(() => undefined);
+  await b.redis.close();
+  await b.postgres.close();
+}
+
 export async function startCluster(size: number, options: { nodeArgs?: string[]; pointArgs?: string[]; privateServices?: boolean } = {}): Promise<Cluster> {
   const { startPrivateRedis, startPrivatePostgres } = await import('./services.js');
   const redis = options.privateServices === true ? await startPrivateRedis() : await redisForTests();
@@ -107,11 +116,7 @@ export async function startCluster(size: number, options: { nodeArgs?: string[];
     async close() {
       await Promise.all(cluster.nodes.map((n) => n.proc.stop(5000)));
       await point.proc.stop(5000);
-      for (const d of dirs) await removeDir(d);
-      await db.drop().catch(() => undefined);
-      if (!redis.private) await dropPrefix(redis.url, prefix).catch(() => undefined);
-      await redis.close();
-      await postgres.close();
+      await releaseBackends({ dirs, db, redis, postgres, prefix });
     },
   };
   // A cluster that fails to start stops what it started (a failed beforeAll never reaches close()).

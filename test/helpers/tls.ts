@@ -16,8 +16,8 @@ import { startCli, type CliProcess } from './process.js';
 import { freePort } from './net.js';
 import { waitFor } from './wait.js';
 import { removeDir, tempDir } from './node.js';
-import { nextHost } from './cluster.js';
-import { dropPrefix, freshDatabase, postgresForTests, redisForTests, uniquePrefix } from './services.js';
+import { nextHost, releaseBackends } from './cluster.js';
+import { freshDatabase, postgresForTests, redisForTests, uniquePrefix } from './services.js';
 
 const run = promisify(execFile);
 const MAKE_CERTS = fileURLToPath(new URL('../../scripts/make-certs.sh', import.meta.url));
@@ -135,11 +135,7 @@ export async function startTlsCluster(size: number, ca: TestCa, options: {
     },
     async close() {
       await Promise.all(started.map((p) => p.stop(5000)));
-      for (const d of dirs) await removeDir(d);
-      await db.drop().catch(() => undefined);
-      if (!redis.private) await dropPrefix(redis.url, prefix).catch(() => undefined);
-      await redis.close();
-      await postgres.close();
+      await releaseBackends({ dirs, db, redis, postgres, prefix });
     },
   };
   try {

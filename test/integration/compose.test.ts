@@ -22,7 +22,7 @@ import { freePort } from '../helpers/net.js';
 import { waitFor } from '../helpers/wait.js';
 import { removeDir, tempDir } from '../helpers/node.js';
 import { nextHost } from '../helpers/cluster.js';
-import { dropPrefix, freshDatabase, postgresForTests, redisForTests, uniquePrefix } from '../helpers/services.js';
+import { dropPrefix, freshDatabase, postgresForTests, redisForTests, uniquePrefix, type Service } from '../helpers/services.js';
 
 const run = promisify(execFile);
 const root = new URL('../../', import.meta.url);
@@ -68,6 +68,18 @@ async function adminKey(cleanups: (() => Promise<void>)[]): Promise<{ publicKey:
   cleanups.push(() => removeDir(dir));
   const made = await run(process.execPath, [cli, 'auth', 'init', '--dir', dir], { timeout: 30_000 });
   return { publicKey: made.stdout.trim(), keyFile: join(dir, 'admin-key.pem') };
+}
+
+/** Redis and a fresh PostgreSQL database for one Point, released by `cleanups`. */
+async function backends(cleanups: (() => Promise<void>)[]): Promise<{ redis: Service; db: { url: string }; prefix: string }> {
+  const redis = await redisForTests();
+  const postgres = await postgresForTests();
+  const db = await freshDatabase(postgres.url);
+  const prefix = uniquePrefix();
+  cleanups.push(async () => { await redis.close(); await postgres.close(); });
+  cleanups.push(() => db.drop());
+  cleanups.push(() => (redis.private ? Promise.resolve() : dropPrefix(redis.url, prefix)));
+  return { redis, db, prefix };
 }
 
 describe('docker-compose.yml', () => {
@@ -154,13 +166,7 @@ describe('the compose services as plain processes', () => {
   }
 
   it('a Point and two nodes started exactly as compose starts them form a cluster', { timeout: 120_000 }, async () => {
-    const redis = await redisForTests();
-    const postgres = await postgresForTests();
-    const db = await freshDatabase(postgres.url);
-    const prefix = uniquePrefix();
-    cleanups.push(async () => { await redis.close(); await postgres.close(); });
-    cleanups.push(() => db.drop());
-    cleanups.push(() => (redis.private ? Promise.resolve() : dropPrefix(redis.url, prefix)));
+    const { redis, db, prefix } = await backends(cleanups);
 
     const pointSvc = service('point');
     const pointPort = await freePort();
@@ -272,13 +278,7 @@ describe('docker-compose.tls.yml (the TLS variant)', () => {
     await run('sh', [fileURLToPath(new URL('scripts/make-certs.sh', root)), certs], { timeout: 60_000 });
     const files = (env: Record<string, string> | undefined): Record<string, string> =>
       Object.fromEntries(Object.entries(env ?? {}).map(([k, v]) => [k, v.replace(/^\/certs\//, `${certs}/`)]));
-    const redis = await redisForTests();
-    const postgres = await postgresForTests();
-    const db = await freshDatabase(postgres.url);
-    const prefix = uniquePrefix();
-    cleanups.push(async () => { await redis.close(); await postgres.close(); });
-    cleanups.push(() => db.drop());
-    cleanups.push(() => (redis.private ? Promise.resolve() : dropPrefix(redis.url, prefix)));
+    const { redis, db, prefix } = await backends(cleanups);
 
     const pointPort = await freePort();
     const pointEnv = { ...service('point').environment, ...files(over('point').environment), REDIS_URL: redis.url, DATABASE_URL: db.url, POINT_REDIS_PREFIX: prefix };
