@@ -21,9 +21,15 @@ let keyDir: string;
 let keyFile: string;
 
 async function put(node: ClusterNode, token: string): Promise<number> {
-  const res = await request(`${node.url}/blobs/${randomUUID()}`, { method: 'PUT', body: 'x', headers: { authorization: `Bearer ${token}` } });
-  await res.body.dump();
-  return res.statusCode;
+  try {
+    const res = await request(`${node.url}/blobs/${randomUUID()}`, { method: 'PUT', body: 'x', headers: { authorization: `Bearer ${token}` } });
+    await res.body.dump();
+    return res.statusCode;
+  } catch (err) {
+    // a node that stopped answering: say whether it died, and with what last words
+    const state = node.proc.hasExited() ? 'has exited' : 'is running';
+    throw new Error(`${node.url} (${state}): ${(err as Error).message}; its output ends:\n${node.proc.output().slice(-3000)}`, { cause: err });
+  }
 }
 
 async function token(file: string): Promise<string> {
