@@ -50,12 +50,20 @@ export interface Cluster {
   close(): Promise<void>;
 }
 
+/**
+ * Each vitest worker takes its own /24 of loopback (127.0.<worker + 1>.x), so
+ * files running at the same time never share an address: two workers once
+ * drew the same 127.0.0.x and the same free port, the second node failed to
+ * bind while the first answered for it, and died with the other file's
+ * cluster. 127.0.0.x stays for the chaos harness and fixed addresses.
+ */
+const hostNet = `127.0.${(Number(process.env.VITEST_POOL_ID ?? 0) % 250) + 1}`;
 let hostCounter = 10 + Math.floor(Math.random() * 100);
 
 /** A loopback address no other test in this run uses. */
 export function nextHost(): string {
   hostCounter = hostCounter >= 250 ? 10 : hostCounter + 1;
-  return `127.0.0.${hostCounter}`;
+  return `${hostNet}.${hostCounter}`;
 }
 
 /** Removes a test cluster's data dirs, its database and Redis keys, and stops its private services. */
