@@ -9,6 +9,7 @@ import { startCli, waitHealthy, type CliProcess } from './process.js';
 import { freePort } from './net.js';
 import { waitFor } from './wait.js';
 import { tempDir, removeDir } from './node.js';
+import { loadOrCreateIdentity } from '../../src/identity/keystore.js';
 import { freshDatabase, postgresForTests, redisForTests, uniquePrefix, dropPrefix, type Service } from './services.js';
 
 export interface ClusterPoint {
@@ -98,6 +99,12 @@ export async function startCluster(size: number, options: { nodeArgs?: string[];
       throw err;
     });
     const view = (await (await request(`${url}/cluster`)).body.json()) as { id: string };
+    // the node that answers must be this one (its key is in its data dir), not another process at the address
+    const own = await loadOrCreateIdentity(dataDir);
+    if (view.id !== own.id || proc.hasExited()) {
+      await proc.kill9();
+      throw new Error(`${url} answered as ${view.id}, not as the node started there (${own.id}); its output:\n${proc.output().slice(-2000)}`);
+    }
     return { index, host, port, url, dataDir, proc, id: view.id, args: extra, env };
   };
 
