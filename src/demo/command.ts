@@ -92,8 +92,12 @@ async function runDemo(flags: DemoFlags): Promise<void> {
 
   // The demo's own PORT / DATA_DIR twins must not leak into its children, nor settings that would
   // make them something other than this demo: a Point on external Redis/PostgreSQL, nodes that all
-  // advertise one address.
-  const { PORT: _port, DATA_DIR: _dataDir, REDIS_URL: _redis, DATABASE_URL: _database, ADVERTISE: _advertise, ...env } = process.env;
+  // advertise one address, TLS files (the demo speaks plain HTTP on loopback and checks its
+  // children so), reads that need tokens its printed examples do not send.
+  const {
+    PORT: _port, DATA_DIR: _dataDir, REDIS_URL: _redis, DATABASE_URL: _database, ADVERTISE: _advertise,
+    TLS_CERT: _tlsCert, TLS_KEY: _tlsKey, TLS_CA: _tlsCa, PRIVATE_READS: _privateReads, ...env
+  } = process.env;
   const supervisor = new Supervisor({
     cli: CLI,
     env: { ...env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', [PARENT_PID_ENV]: String(process.pid) },

@@ -96,7 +96,10 @@ describe('a demo of a Point and three nodes', { timeout: 120_000 }, () => {
     dir = await tempDir('gcdn-demo-');
     dirs.push(dir);
     const base = demoBasePort();
-    demo = startCli(['demo', '--nodes', '3', '--base-port', String(base), '--data-dir', dir], { cwd: REPO });
+    // settings from the shell that would make the demo's nodes something else (HTTPS with files
+    // that do not exist, private reads) are not passed on: everything below runs as it would without them
+    const shell = { TLS_CERT: join(dir, 'no-such.pem'), TLS_KEY: join(dir, 'no-such.key'), TLS_CA: join(dir, 'no-such-ca.pem'), PRIVATE_READS: '1' };
+    demo = startCli(['demo', '--nodes', '3', '--base-port', String(base), '--data-dir', dir], { cwd: REPO, env: shell });
     await waitFor(() => {
       if (demo.hasExited()) throw new Error(`the demo exited:\n${demo.output()}`);
       return demo.output().includes('starting the Point');
