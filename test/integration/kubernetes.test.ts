@@ -1,0 +1,492 @@
+/**
+ * deploy/kubernetes/, proved as far as we can without a cluster (there is
+ * none here): every manifest parses, every object is valid against the
+ * Kubernetes schema for its apiVersion and kind (kubernetes-models: ajv
+ * validators generated from the Kubernetes OpenAPI spec; and, for fields the
+ * schema leaves open, the TypeScript types generated from the same spec, whose
+ * excess-property check refuses unknown fields as `kubectl apply`'s strict
+ * field validation does); the containers' args and environment are accepted
+ * by the real CLI's option definitions (the commander commands of src/),
+ * probes, Services, Secrets and volumes fit together, and the pods are
+ * locked down. Then the node's exact environment is given to the real CLI:
+ * the Secret's placeholder key is refused at start.
+ */
+import { describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments, parse } from 'yaml';
+import ts from 'typescript';
+import { Command } from 'commander';
+import type { IContainer, IEnvVar, IPodSpec, IPodTemplateSpec, IProbe, IService, ISecret, IConfigMap } from 'kubernetes-models/v1';
+import type { IStatefulSet, IDeployment } from 'kubernetes-models/apps/v1';
+import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import { registerNodeCommand } from '../../src/node/command.js';
+import { registerBootstrapCommand } from '../../src/bootstrap/command.js';
+import { NODE_DEFAULTS } from '../../src/node/config.js';
+import { POINT_DEFAULTS } from '../../src/bootstrap/config.js';
+
+const run = promisify(execFile);
+const root = new URL('../../', import.meta.url);
+const dir = new URL('deploy/kubernetes/', root);
+
+interface K8sObject { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> } }
+interface Kustomization { namespace: string; resources: string[]; images: { name: string; newName: string; newTag: string }[] }
+type Workload = IStatefulSet | IDeployment;
+
+/** Every manifest but kustomization.yaml, each document parsed strictly (a duplicate key or a syntax error fails). */
+const files = readdirSync(dir).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').sort();
+const objects: { file: string; object: K8sObject }[] = files.flatMap((file) => {
+  const docs = parseAllDocuments(readFileSync(new URL(file, dir), 'utf8'));
+  return (Array.isArray(docs) ? docs : [docs]).map((doc) => {
+    if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors.map((e) => e.message).join('; ')}`);
+    return { file, object: doc.toJS() as K8sObject };
+  });
+});
+const kustomization = parse(readFileSync(new URL('kustomization.yaml', dir), 'utf8')) as Kustomization;
+const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { version: string };
+
+function ofKind<T>(kind: string): T[] {
+  return objects.filter((o) => o.object.kind === kind).map((o) => o.object as unknown as T);
+}
+function named<T extends K8sObject>(list: T[], name: string): T {
+  const found = list.find((o) => o.metadata.name === name);
+  if (found === undefined) throw new Error(`no ${name} among ${list.map((o) => o.metadata.name).join(', ')}`);
+  return found;
+}
+const workloads: (Workload & K8sObject)[] = [...ofKind<Workload & K8sObject>('StatefulSet'), ...ofKind<Workload & K8sObject>('Deployment')];
+const services = ofKind<IService & K8sObject>('Service');
+function template(w: Workload): IPodTemplateSpec & { spec: IPodSpec } {
+  const t = w.spec?.template;
+  if (t?.spec === undefined) throw new Error('a workload without a pod spec');
+  return t as IPodTemplateSpec & { spec: IPodSpec };
+}
+function container(w: Workload & K8sObject, name: string): IContainer {
+  const c = template(w).spec.containers.find((x) => x.name === name);
+  if (c === undefined) throw new Error(`${w.metadata.name} has no container ${name}`);
+  return c;
+}
+/** The project's containers: the image kustomization.yaml maps to the registry. */
+const ours = workloads.flatMap((w) => template(w).spec.containers.filter((c) => c.image === kustomization.images[0]?.name).map((c) => ({ w, c })));
+
+/** The model class of an apiVersion and kind, from kubernetes-models (`apps/v1` + `StatefulSet` -> kubernetes-models/apps/v1/StatefulSet). */
+async function model(apiVersion: string, kind: string): Promise<new (data: unknown) => { validate(): void }> {
+  if (!/^([a-z0-9.-]+\/)?v\d+(alpha\d+|beta\d+)?$/.test(apiVersion) || !/^[A-Z][A-Za-z]+$/.test(kind)) throw new Error(`not an apiVersion and kind: ${apiVersion} ${kind}`);
+  const mod = (await import(/* @vite-ignore */ `kubernetes-models/${apiVersion}/${kind}`)) as Record<string, unknown>;
+  const ctor = mod[kind];
+  if (typeof ctor !== 'function') throw new Error(`kubernetes-models has no ${apiVersion} ${kind}`);
+  return ctor as new (data: unknown) => { validate(): void };
+}
+
+/** The schema's verdict on one object: undefined when valid, else the validator's message (each path and rule). */
+async function schemaErrors(object: K8sObject): Promise<string | undefined> {
+  const Model = await model(object.apiVersion, object.kind);
+  try {
+    new Model(object).validate();
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+/**
+ * TypeScript's verdict on the objects typed as their kubernetes-models
+ * interfaces: each one an object literal, so a field the Kubernetes types do
+ * not have (a misspelt `readinesProbe`) is an excess-property error. One
+ * program for all; the messages name the object.
+ */
+function strictTypeErrors(list: K8sObject[]): string[] {
+  const here = fileURLToPath(new URL('kubernetes-strict.ts', import.meta.url));
+  const source = list.map((o, i) => {
+    const module = o.apiVersion === 'v1' ? 'kubernetes-models/v1' : `kubernetes-models/${o.apiVersion}`;
+    return `import type { I${o.kind} as T${i} } from '${module}';\nexport const o${i}: T${i} = ${JSON.stringify(o)};\n`;
+  }).join('');
+  const options: ts.CompilerOptions = { strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, skipLibCheck: true, types: [] };
+  const host = ts.createCompilerHost(options);
+  const read = host.getSourceFile.bind(host);
+  host.getSourceFile = (name, lang, ...rest) => (name === here ? ts.createSourceFile(name, source, lang) : read(name, lang, ...rest));
+  const fileExists = host.fileExists.bind(host);
+  host.fileExists = (name) => name === here || fileExists(name);
+  const program = ts.createProgram([here], options, host);
+  return ts.getPreEmitDiagnostics(program).map((d) => {
+    const text = ts.flattenDiagnosticMessageText(d.messageText, '\n');
+    const line = d.file !== undefined && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start).line : -1;
+    const which = line >= 0 ? list[Math.floor(line / 2)] : undefined;
+    return `${which === undefined ? '?' : `${which.kind} ${which.metadata.name}`}: ${text}`;
+  });
+}
+
+// ---- the CLI side ----
+
+type Register = (program: Command) => void;
+const ROLES: Record<string, { register: Register; name: string }> = {
+  node: { register: registerNodeCommand, name: 'node' },
+  bootstrap: { register: registerBootstrapCommand, name: 'bootstrap' },
+};
+
+function subcommand(register: Register, name: string): { program: Command; cmd: Command } {
+  const program = new Command();
+  register(program);
+  const cmd = program.commands.find((c) => c.name() === name);
+  if (cmd === undefined) throw new Error(`no ${name} command`);
+  return { program, cmd };
+}
+
+/** The environment twins of a subcommand's flags, as the real CLI defines them. */
+function envTwins(role: string): Set<string> {
+  const r = ROLES[role];
+  if (r === undefined) throw new Error(`no role ${role}`);
+  return new Set(subcommand(r.register, r.name).cmd.options.flatMap((o) => (o.envVar === undefined ? [] : [o.envVar])));
+}
+
+/** Sample values for what the kubelet fills in: the downward API's fields (never dialled). */
+const FIELD_SAMPLES: Record<string, string> = { 'status.podIP': '192.0.2.17', 'metadata.name': 'node-0' };
+
+/**
+ * A container's environment as the kubelet makes it: values, Secret and
+ * ConfigMap keys (from the manifests), downward-API fields (samples), and
+ * `$(NAME)` expanded from the variables defined before it.
+ */
+function resolvedEnv(env: IEnvVar[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of env) {
+    const from = e.valueFrom;
+    let value: string;
+    if (from?.secretKeyRef !== undefined) value = secretValue('Secret', from.secretKeyRef.name ?? '', from.secretKeyRef.key);
+    else if (from?.configMapKeyRef !== undefined) value = secretValue('ConfigMap', from.configMapKeyRef.name ?? '', from.configMapKeyRef.key);
+    else if (from?.fieldRef !== undefined) value = FIELD_SAMPLES[from.fieldRef.fieldPath] ?? `sample-${from.fieldRef.fieldPath}`;
+    else value = (e.value ?? '').replace(/\$\((\w+)\)/g, (m, name: string) => out[name] ?? m);
+    out[e.name] = value;
+  }
+  return out;
+}
+
+/** A key of a Secret or ConfigMap in the manifests (throws naming it when missing). */
+function secretValue(kind: 'Secret' | 'ConfigMap', name: string, key: string): string {
+  const holder = objects.map((o) => o.object).find((o) => o.kind === kind && o.metadata.name === name) as (ISecret & IConfigMap & K8sObject) | undefined;
+  if (holder === undefined) throw new Error(`no ${kind} ${name} in the manifests`);
+  const { stringData, data } = holder as { stringData?: Record<string, string>; data?: Record<string, string> };
+  if (stringData?.[key] !== undefined) return stringData[key];
+  if (data?.[key] !== undefined) return kind === 'Secret' ? Buffer.from(data[key], 'base64').toString('utf8') : data[key];
+  throw new Error(`${kind} ${name} has no key ${key}`);
+}
+
+/**
+ * The variables a container sets that are not an environment twin of one of
+ * its role's flags. A downward-API field used only inside another
+ * variable's `$(NAME)` is allowed (the kubelet cannot append a port itself).
+ */
+function strayEnv(env: IEnvVar[], twins: Set<string>): string[] {
+  return env.filter((e) => !twins.has(e.name)).filter((e) => {
+    const helper = e.valueFrom?.fieldRef !== undefined && env.some((o) => o !== e && twins.has(o.name) && (o.value ?? '').includes(`$(${e.name})`));
+    return !helper;
+  }).map((e) => e.name);
+}
+
+/**
+ * The flags the real CLI makes of a container's args and environment: the
+ * role's commander command with its action swapped for a capture. An unknown
+ * flag, a stray argument or a value its parser refuses throws. The process's
+ * own values of the role's variables are set aside meanwhile.
+ */
+function cliFlags(args: string[], env: Record<string, string>): { role: string; flags: Record<string, unknown> } {
+  const [role, ...rest] = args;
+  const r = role === undefined ? undefined : ROLES[role];
+  if (r === undefined) throw new Error(`args must start with a role (${Object.keys(ROLES).join(', ')}): ${args.join(' ')}`);
+  const { program, cmd } = subcommand(r.register, r.name);
+  program.exitOverride();
+  cmd.exitOverride();
+  cmd.configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+  let flags: Record<string, unknown> | undefined;
+  cmd.action((f: Record<string, unknown>) => { flags = f; });
+  const saved = new Map([...envTwins(role as string), ...Object.keys(env)].map((k) => [k, process.env[k]]));
+  try {
+    for (const k of saved.keys()) Reflect.deleteProperty(process.env, k);
+    Object.assign(process.env, env);
+    program.parse(['node', 'gossip-cdn', role as string, ...rest], { from: 'node' });
+  } finally {
+    for (const [k, v] of saved) {
+      if (v === undefined) Reflect.deleteProperty(process.env, k);
+      else process.env[k] = v;
+    }
+  }
+  if (flags === undefined) throw new Error('the command did not run');
+  return { role: role as string, flags };
+}
+
+/** The number of a container port given by name or number. */
+function portNumber(c: IContainer, port: number | string | undefined): number | undefined {
+  if (typeof port === 'number') return c.ports?.some((p) => p.containerPort === port) ? port : undefined;
+  return c.ports?.find((p) => p.name === port)?.containerPort;
+}
+
+function selects(selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
+  if (selector === undefined || Object.keys(selector).length === 0) return false;
+  return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+}
+
+// ---- the tests ----
+
+describe('deploy/kubernetes: the manifests', () => {
+  it('are the files kustomization.yaml lists, every object in the one namespace it names', () => {
+    expect([...kustomization.resources].sort()).toEqual(files);
+    const namespaces = ofKind<K8sObject>('Namespace');
+    expect(namespaces.map((n) => n.metadata.name)).toEqual([kustomization.namespace]);
+    for (const { object } of objects) expect((object.metadata as { namespace?: string }).namespace, `${object.kind} ${object.metadata.name} leaves the namespace to kustomize`).toBeUndefined();
+    expect(objects.map((o) => o.object.kind).sort()).toEqual(expect.arrayContaining(['Deployment', 'Namespace', 'PodDisruptionBudget', 'Secret', 'Service', 'StatefulSet']));
+  });
+
+  it('every object is valid against the Kubernetes schema of its apiVersion and kind', async () => {
+    for (const { file, object } of objects) {
+      expect(await schemaErrors(object), `${file}: ${object.kind} ${object.metadata.name}`).toBeUndefined();
+    }
+  });
+
+  it('no object has a field the Kubernetes types do not know (strict field validation)', () => {
+    expect(strictTypeErrors(objects.map((o) => o.object))).toEqual([]);
+  });
+
+  it('the validators refuse broken objects (so the two checks above can fail)', async () => {
+    const node = structuredClone(named(ofKind<IStatefulSet & K8sObject>('StatefulSet'), 'node'));
+    const spec = node.spec as { selector?: unknown; template: { spec: { containers: { ports: { containerPort: unknown }[] }[] } } };
+    delete spec.selector;
+    (spec.template.spec.containers[0] as { ports: { containerPort: unknown }[] }).ports[0] = { containerPort: 'seven thousand' };
+    const errors = await schemaErrors(node);
+    expect(errors).toContain('must have required property selector');
+    expect(errors).toContain('containerPort must be integer');
+    const service = structuredClone(named(services, 'point'));
+    (service.spec as { type?: string }).type = 'Everywhere';
+    expect(await schemaErrors(service)).toMatch(/type must be equal to one of the allowed values/);
+    const pdb = { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'x' }, spec: { maxUnavailable: [1] } };
+    expect(await schemaErrors(pdb)).toMatch(/maxUnavailable/);
+    // a misspelt field, which the schema alone lets through
+    const typo = structuredClone(named(ofKind<IStatefulSet & K8sObject>('StatefulSet'), 'node'));
+    const c = (typo.spec as unknown as { template: { spec: { containers: Record<string, unknown>[] } } }).template.spec.containers[0] as Record<string, unknown>;
+    c.readinesProbe = c.readinessProbe;
+    delete c.readinessProbe;
+    expect(await schemaErrors(typo)).toBeUndefined();
+    const strict = strictTypeErrors([typo]);
+    expect(strict.join('\n')).toMatch(/StatefulSet node: .*readinesProbe.* does not exist in type 'IContainer'/s);
+    await expect(model('v1', 'NoSuchKind')).rejects.toThrow();
+  });
+});
+
+describe('deploy/kubernetes: the containers run the real CLI', () => {
+  it('the project\'s containers are the node StatefulSet and the Point Deployment, on the image kustomization.yaml maps, tagged with the package version', () => {
+    expect(ours.map(({ w, c }) => `${w.kind}/${w.metadata.name}/${c.name}`).sort()).toEqual(['Deployment/point/point', 'StatefulSet/node/node']);
+    expect(kustomization.images).toEqual([{ name: 'gossip-cdn', newName: expect.any(String), newTag: pkg.version }]);
+    for (const { c } of ours) {
+      // the image's ENTRYPOINT (node dist/cli.js) stays: args only
+      expect(c.command).toBeUndefined();
+      expect(c.imagePullPolicy).toBe('IfNotPresent');
+    }
+    expect(readFileSync(new URL('Dockerfile', root), 'utf8')).toContain('ENTRYPOINT ["node", "dist/cli.js"]');
+  });
+
+  it('every variable a container sets is an environment twin of a flag of its role', () => {
+    for (const { w, c } of ours) {
+      const role = c.args?.[0] ?? '';
+      expect(strayEnv(c.env ?? [], envTwins(role)), `${w.metadata.name}: variables the ${role} command does not read`).toEqual([]);
+    }
+    // the check can fail: a misspelt twin, and a helper variable nothing uses
+    const twins = envTwins('node');
+    expect(strayEnv([{ name: 'BOOTSTRAP_URLS', value: 'http://point:8080' }, { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }], twins)).toEqual(['BOOTSTRAP_URLS', 'POD_NAME']);
+    expect(envTwins('node')).toContain('ADVERTISE');
+    expect(envTwins('bootstrap')).toContain('REDIS_URL');
+  });
+
+  it('the args and environment parse with the real options, and a misspelt flag or a bad value does not', () => {
+    for (const { w, c } of ours) {
+      expect(() => cliFlags(c.args ?? [], resolvedEnv(c.env ?? [])), `${w.metadata.name}`).not.toThrow();
+    }
+    const point = container(named(workloads, 'point'), 'point');
+    expect(() => cliFlags([...(point.args ?? []), '--prot', '8080'], {})).toThrow(/unknown option '--prot'/);
+    expect(() => cliFlags(['bootstrap', '--port', 'eighty'], {})).toThrow(/expected an integer/);
+    expect(() => cliFlags(['node', 'extra'], {})).toThrow(/too many arguments|unknown command/);
+  });
+
+  it('a node listens on 0.0.0.0 on its container port, advertises its pod IP on it, keeps its data on its own volume and finds the Point by its Service', () => {
+    const sts = named(ofKind<IStatefulSet & K8sObject>('StatefulSet'), 'node');
+    const c = container(sts, 'node');
+    const env = resolvedEnv(c.env ?? []);
+    const { flags } = cliFlags(c.args ?? [], env);
+    const port = portNumber(c, 'http');
+    expect(port).toBeDefined();
+    expect(flags.host).toBe('0.0.0.0');
+    expect(Number(flags.port)).toBe(port);
+    // the pod IP from the downward API, with the same port
+    const podIp = (c.env ?? []).find((e) => e.valueFrom?.fieldRef?.fieldPath === 'status.podIP');
+    expect(podIp).toBeDefined();
+    expect(flags.advertise).toBe(`${FIELD_SAMPLES['status.podIP']}:${port}`);
+    // 0.0.0.0 needs the admin key (README "Access"): it comes from the Secret
+    expect(c.env?.find((e) => e.name === 'AUTH_PUBLIC_KEY')?.valueFrom?.secretKeyRef?.name).toBe('gossip-cdn');
+    expect(flags.authPublicKey).toBeTruthy();
+    // DATA_DIR is the mount of the per-pod volume claim
+    const mount = c.volumeMounts?.find((m) => m.mountPath === flags.dataDir);
+    expect(mount, `a volume mounted at ${String(flags.dataDir)}`).toBeDefined();
+    expect(sts.spec?.volumeClaimTemplates?.map((t) => t.metadata?.name)).toContain(mount?.name);
+    expect(template(sts).spec.volumes?.some((v) => v.name === mount?.name) ?? false, 'not an emptyDir or another pod volume').toBe(false);
+    // the Point's URL names the point Service, on the port the Point listens on
+    const url = new URL(String(flags.bootstrap));
+    const pointSvc = named(services, url.hostname);
+    const svcPort = pointSvc.spec?.ports?.find((p) => p.port === Number(url.port));
+    expect(svcPort).toBeDefined();
+    const point = named(workloads, 'point');
+    expect(selects(pointSvc.spec?.selector, template(point).metadata?.labels)).toBe(true);
+    const pointC = container(point, 'point');
+    const pointFlags = cliFlags(pointC.args ?? [], resolvedEnv(pointC.env ?? [])).flags;
+    expect(portNumber(pointC, svcPort?.targetPort)).toBe(pointFlags.port);
+  });
+
+  it('the Point listens on 0.0.0.0 on its container port and reaches Redis and PostgreSQL through their Services', () => {
+    const c = container(named(workloads, 'point'), 'point');
+    const { flags } = cliFlags(c.args ?? [], resolvedEnv(c.env ?? []));
+    expect(flags.host).toBe('0.0.0.0');
+    expect(flags.port).toBe(portNumber(c, 'http'));
+    for (const [flag, workload] of [['redisUrl', 'redis'], ['databaseUrl', 'postgres']] as const) {
+      const url = new URL(String(flags[flag]));
+      const svc = named(services, url.hostname);
+      const svcPort = svc.spec?.ports?.find((p) => p.port === Number(url.port));
+      expect(svcPort, `${flag} ${url.host}`).toBeDefined();
+      const w = named(workloads, workload);
+      expect(selects(svc.spec?.selector, template(w).metadata?.labels)).toBe(true);
+      expect(portNumber(container(w, workload), svcPort?.targetPort)).toBe(Number(url.port));
+    }
+    // the banlist URL carries the password PostgreSQL is started with
+    const dbUrl = new URL(String(flags.databaseUrl));
+    const pg = resolvedEnv(container(named(workloads, 'postgres'), 'postgres').env ?? []);
+    expect(decodeURIComponent(dbUrl.password)).toBe(pg.POSTGRES_PASSWORD);
+    expect(dbUrl.username).toBe(pg.POSTGRES_USER);
+    expect(dbUrl.pathname).toBe(`/${pg.POSTGRES_DB}`);
+  });
+});
+
+describe('deploy/kubernetes: the objects fit together', () => {
+  it('probes: readiness on /readyz and liveness on /healthz, on the port the process listens on', () => {
+    for (const { w, c } of ours) {
+      const { flags } = cliFlags(c.args ?? [], resolvedEnv(c.env ?? []));
+      const probe = (p: IProbe | undefined, path: string): void => {
+        expect(p?.httpGet?.path, `${w.metadata.name} ${path}`).toBe(path);
+        expect(portNumber(c, p?.httpGet?.port), `${w.metadata.name} ${path} port`).toBe(Number(flags.port));
+        expect(p?.httpGet?.scheme ?? 'HTTP').toBe('HTTP');
+      };
+      probe(c.readinessProbe, '/readyz');
+      probe(c.livenessProbe, '/healthz');
+    }
+    for (const w of workloads) {
+      for (const c of template(w).spec.containers) {
+        expect(c.readinessProbe, `${w.metadata.name}/${c.name} readiness`).toBeDefined();
+        expect(c.livenessProbe, `${w.metadata.name}/${c.name} liveness`).toBeDefined();
+      }
+    }
+  });
+
+  it('each workload selects its own pods; each Service selects one workload\'s pods on a port they expose', () => {
+    for (const w of workloads) {
+      expect(selects(w.spec?.selector.matchLabels, template(w).metadata?.labels), w.metadata.name).toBe(true);
+      const others = workloads.filter((o) => o !== w && selects(w.spec?.selector.matchLabels, template(o).metadata?.labels));
+      expect(others.map((o) => o.metadata.name), `${w.metadata.name}'s selector also takes`).toEqual([]);
+    }
+    for (const svc of services) {
+      const matched = workloads.filter((w) => selects(svc.spec?.selector, template(w).metadata?.labels));
+      expect(matched.length, `Service ${svc.metadata.name}`).toBe(1);
+      const w = matched[0] as Workload;
+      for (const p of svc.spec?.ports ?? []) {
+        const exposed = template(w).spec.containers.some((c) => portNumber(c, p.targetPort ?? p.port) !== undefined);
+        expect(exposed, `Service ${svc.metadata.name} port ${p.port} -> ${String(p.targetPort)}`).toBe(true);
+      }
+    }
+    // every StatefulSet is governed by a Service that selects it; the nodes' is headless
+    for (const sts of ofKind<IStatefulSet & K8sObject>('StatefulSet')) {
+      const svc = named(services, sts.spec?.serviceName ?? '');
+      expect(selects(svc.spec?.selector, template(sts).metadata?.labels)).toBe(true);
+    }
+    const peers = named(services, named(ofKind<IStatefulSet & K8sObject>('StatefulSet'), 'node').spec?.serviceName ?? '');
+    expect(peers.spec?.clusterIP).toBe('None');
+    // and a normal Service for client traffic
+    const clients = services.filter((s) => s !== peers && selects(s.spec?.selector, template(named(workloads, 'node')).metadata?.labels));
+    expect(clients.map((s) => s.spec?.clusterIP ?? 'assigned')).toEqual(['assigned']);
+  });
+
+  it('a PodDisruptionBudget keeps all but one node up through voluntary disruptions', () => {
+    const pdbs = ofKind<IPodDisruptionBudget & K8sObject>('PodDisruptionBudget');
+    const node = named(workloads, 'node');
+    const mine = pdbs.filter((p) => selects(p.spec?.selector?.matchLabels, template(node).metadata?.labels));
+    expect(mine).toHaveLength(1);
+    expect(mine[0]?.spec?.maxUnavailable).toBe(1);
+    expect((node.spec?.replicas ?? 1)).toBeGreaterThan(1);
+  });
+
+  it('every Secret and ConfigMap key a container reads is in the manifests', () => {
+    let refs = 0;
+    for (const w of workloads) {
+      for (const c of template(w).spec.containers) {
+        for (const e of c.env ?? []) {
+          const s = e.valueFrom?.secretKeyRef;
+          const m = e.valueFrom?.configMapKeyRef;
+          if (s !== undefined) { refs++; expect(() => secretValue('Secret', s.name ?? '', s.key), `${w.metadata.name}/${c.name} ${e.name}`).not.toThrow(); }
+          if (m !== undefined) { refs++; expect(() => secretValue('ConfigMap', m.name ?? '', m.key), `${w.metadata.name}/${c.name} ${e.name}`).not.toThrow(); }
+        }
+        for (const from of c.envFrom ?? []) {
+          refs++;
+          const kind = from.secretRef !== undefined ? 'Secret' : 'ConfigMap';
+          const name = from.secretRef?.name ?? from.configMapRef?.name ?? '';
+          expect(objects.some((o) => o.object.kind === kind && o.object.metadata.name === name), `${kind} ${name}`).toBe(true);
+        }
+      }
+    }
+    expect(refs).toBeGreaterThanOrEqual(3);
+    expect(() => secretValue('Secret', 'gossip-cdn', 'NO_SUCH_KEY')).toThrow(/has no key NO_SUCH_KEY/);
+  });
+
+  it('every pod runs locked down: non-root (the image\'s node user, uid 1000, for ours), no privilege escalation, no capabilities, read-only root, RuntimeDefault seccomp, with requests and limits', () => {
+    for (const w of workloads) {
+      const pod = template(w).spec;
+      expect(pod.securityContext?.runAsNonRoot, w.metadata.name).toBe(true);
+      expect(pod.securityContext?.seccompProfile?.type, w.metadata.name).toBe('RuntimeDefault');
+      for (const c of pod.containers) {
+        const where = `${w.metadata.name}/${c.name}`;
+        expect(c.securityContext?.allowPrivilegeEscalation, where).toBe(false);
+        expect(c.securityContext?.capabilities?.drop, where).toEqual(['ALL']);
+        expect(c.securityContext?.capabilities?.add, where).toBeUndefined();
+        expect(c.securityContext?.privileged ?? false, where).toBe(false);
+        expect(c.securityContext?.readOnlyRootFilesystem, where).toBe(true);
+        expect(c.securityContext?.runAsUser ?? pod.securityContext?.runAsUser, where).toBeGreaterThan(0);
+        for (const kind of ['requests', 'limits'] as const) {
+          expect(Object.keys(c.resources?.[kind] ?? {}).sort(), `${where} ${kind}`).toEqual(['cpu', 'memory']);
+        }
+      }
+    }
+    expect(readFileSync(new URL('Dockerfile', root), 'utf8')).toMatch(/^USER node$/m);
+    for (const { w, c } of ours) {
+      expect(c.securityContext?.runAsUser ?? template(w).spec.securityContext?.runAsUser, w.metadata.name).toBe(1000);
+    }
+    // a node's volume is writable by that user
+    expect(template(named(workloads, 'node')).spec.securityContext?.fsGroup).toBe(1000);
+  });
+
+  it('a node gets the time its graceful leave takes before SIGKILL, after a preStop pause that takes it out of the Services first', () => {
+    const node = named(workloads, 'node');
+    const c = container(node, 'node');
+    const pause = c.lifecycle?.preStop?.sleep?.seconds ?? 0;
+    expect(pause).toBeGreaterThanOrEqual(2);
+    // stop(): leave flush, then in-flight requests' grace, then the Point link (its loop, 500 ms, and the remove call)
+    const leaveMs = NODE_DEFAULTS.runtime.leaveFlushMs + NODE_DEFAULTS.shutdownGraceMs + 500 + NODE_DEFAULTS.pointLink.requestTimeoutMs;
+    const grace = template(node).spec.terminationGracePeriodSeconds ?? 30;
+    expect(grace * 1000, `${pause} s preStop + ${leaveMs} ms of leaving`).toBeGreaterThanOrEqual(pause * 1000 + leaveMs + 2_000);
+    const point = named(workloads, 'point');
+    expect((template(point).spec.terminationGracePeriodSeconds ?? 30) * 1000).toBeGreaterThan(POINT_DEFAULTS.shutdownGraceMs);
+  });
+});
+
+describe('deploy/kubernetes: the node\'s environment, given to the real CLI', () => {
+  it('the Secret\'s placeholder admin key is refused at start, naming the flag, so an unreplaced secret.yaml cannot go unnoticed', async () => {
+    const c = container(named(workloads, 'node'), 'node');
+    const { CLI } = await import('../helpers/process.js');
+    const env = { ...process.env, ...resolvedEnv(c.env ?? []), DATA_DIR: fileURLToPath(new URL('./does-not-matter/', import.meta.url)) };
+    const failed = await run(process.execPath, [CLI, ...(c.args ?? [])], { env, timeout: 30_000 }).then(() => undefined, (err: { code?: number; stderr?: string }) => err);
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toMatch(/--auth-public-key \(AUTH_PUBLIC_KEY\).*Ed25519 public key/);
+  });
+});
