@@ -480,6 +480,20 @@ describe('deploy/kubernetes: the objects fit together', () => {
   });
 });
 
+describe('README "Kubernetes"', () => {
+  const readme = readFileSync(new URL('README.md', root), 'utf8');
+  const section = readme.slice(readme.indexOf('<!-- kubernetes:start -->'), readme.indexOf('<!-- kubernetes:end -->'));
+
+  it('says the manifests were validated, not run; names every file and every variable our containers set; applies them as kustomize', () => {
+    expect(section).toMatch(/Validated, not run/);
+    expect(section).toMatch(/not been applied/);
+    for (const file of [...files, 'kustomization.yaml']) expect(section, file).toContain(`\`${file}\``);
+    for (const { c } of ours) for (const e of c.env ?? []) expect(section, e.name).toContain(e.name);
+    expect(section).toContain('kubectl apply -k deploy/kubernetes');
+    expect(section).toContain(`gossip-cdn:${pkg.version}`);
+  });
+});
+
 describe('deploy/kubernetes: the node\'s environment, given to the real CLI', () => {
   it('the Secret\'s placeholder admin key is refused at start, naming the flag, so an unreplaced secret.yaml cannot go unnoticed', async () => {
     const c = container(named(workloads, 'node'), 'node');
