@@ -11,7 +11,7 @@
  * locked down. Then the node's exact environment is given to the real CLI:
  * the Secret's placeholder key is refused at start.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -26,6 +26,14 @@ import { registerNodeCommand } from '../../src/node/command.js';
 import { registerBootstrapCommand } from '../../src/bootstrap/command.js';
 import { NODE_DEFAULTS } from '../../src/node/config.js';
 import { POINT_DEFAULTS } from '../../src/bootstrap/config.js';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { CLI, startCli, stopAll, waitHealthy, type CliProcess } from '../helpers/process.js';
+import { freePort } from '../helpers/net.js';
+import { waitFor } from '../helpers/wait.js';
+import { removeDir, tempDir } from '../helpers/node.js';
+import { nextHost } from '../helpers/cluster.js';
+import { dropPrefix, freshDatabase, postgresForTests, redisForTests, uniquePrefix } from '../helpers/services.js';
 
 const run = promisify(execFile);
 const root = new URL('../../', import.meta.url);
@@ -148,14 +156,15 @@ const FIELD_SAMPLES: Record<string, string> = { 'status.podIP': '192.0.2.17', 'm
  * ConfigMap keys (from the manifests), downward-API fields (samples), and
  * `$(NAME)` expanded from the variables defined before it.
  */
-function resolvedEnv(env: IEnvVar[]): Record<string, string> {
+function resolvedEnv(env: IEnvVar[], given: { fields?: Record<string, string>; secrets?: Record<string, string> } = {}): Record<string, string> {
   const out: Record<string, string> = {};
+  const fields = { ...FIELD_SAMPLES, ...given.fields };
   for (const e of env) {
     const from = e.valueFrom;
     let value: string;
-    if (from?.secretKeyRef !== undefined) value = secretValue('Secret', from.secretKeyRef.name ?? '', from.secretKeyRef.key);
+    if (from?.secretKeyRef !== undefined) value = given.secrets?.[from.secretKeyRef.key] ?? secretValue('Secret', from.secretKeyRef.name ?? '', from.secretKeyRef.key);
     else if (from?.configMapKeyRef !== undefined) value = secretValue('ConfigMap', from.configMapKeyRef.name ?? '', from.configMapKeyRef.key);
-    else if (from?.fieldRef !== undefined) value = FIELD_SAMPLES[from.fieldRef.fieldPath] ?? `sample-${from.fieldRef.fieldPath}`;
+    else if (from?.fieldRef !== undefined) value = fields[from.fieldRef.fieldPath] ?? `sample-${from.fieldRef.fieldPath}`;
     else value = (e.value ?? '').replace(/\$\((\w+)\)/g, (m, name: string) => out[name] ?? m);
     out[e.name] = value;
   }
@@ -327,16 +336,20 @@ describe('deploy/kubernetes: the containers run the real CLI', () => {
     expect(mount, `a volume mounted at ${String(flags.dataDir)}`).toBeDefined();
     expect(sts.spec?.volumeClaimTemplates?.map((t) => t.metadata?.name)).toContain(mount?.name);
     expect(template(sts).spec.volumes?.some((v) => v.name === mount?.name) ?? false, 'not an emptyDir or another pod volume').toBe(false);
-    // the Point's URL names the point Service, on the port the Point listens on
-    const url = new URL(String(flags.bootstrap));
-    const pointSvc = named(services, url.hostname);
-    const svcPort = pointSvc.spec?.ports?.find((p) => p.port === Number(url.port));
-    expect(svcPort).toBeDefined();
+    // each Point URL (a comma-separated list is one edit away) names a Service of the Point, on the port it listens on
     const point = named(workloads, 'point');
-    expect(selects(pointSvc.spec?.selector, template(point).metadata?.labels)).toBe(true);
     const pointC = container(point, 'point');
     const pointFlags = cliFlags(pointC.args ?? [], resolvedEnv(pointC.env ?? [])).flags;
-    expect(portNumber(pointC, svcPort?.targetPort)).toBe(pointFlags.port);
+    const urls = String(flags.bootstrap).split(',').map((u) => new URL(u.trim()));
+    expect(urls.length).toBeGreaterThanOrEqual(1);
+    for (const url of urls) {
+      expect(url.protocol).toBe('http:');
+      const pointSvc = named(services, url.hostname);
+      const svcPort = pointSvc.spec?.ports?.find((p) => p.port === Number(url.port));
+      expect(svcPort, url.href).toBeDefined();
+      expect(selects(pointSvc.spec?.selector, template(point).metadata?.labels)).toBe(true);
+      expect(portNumber(pointC, svcPort?.targetPort)).toBe(pointFlags.port);
+    }
   });
 
   it('the Point listens on 0.0.0.0 on its container port and reaches Redis and PostgreSQL through their Services', () => {
@@ -497,10 +510,98 @@ describe('README "Kubernetes"', () => {
 describe('deploy/kubernetes: the node\'s environment, given to the real CLI', () => {
   it('the Secret\'s placeholder admin key is refused at start, naming the flag, so an unreplaced secret.yaml cannot go unnoticed', async () => {
     const c = container(named(workloads, 'node'), 'node');
-    const { CLI } = await import('../helpers/process.js');
-    const env = { ...process.env, ...resolvedEnv(c.env ?? []), DATA_DIR: fileURLToPath(new URL('./does-not-matter/', import.meta.url)) };
-    const failed = await run(process.execPath, [CLI, ...(c.args ?? [])], { env, timeout: 30_000 }).then(() => undefined, (err: { code?: number; stderr?: string }) => err);
+    const dir = await tempDir('gcdn-kube-refused-');
+    const env = { ...process.env, ...resolvedEnv(c.env ?? []), DATA_DIR: join(dir, 'data') };
+    const failed = await run(process.execPath, [CLI, ...(c.args ?? [])], { env, timeout: 30_000 })
+      .then(() => undefined, (err: { code?: number; stderr?: string }) => err)
+      .finally(() => removeDir(dir));
     expect(failed?.code).toBe(1);
     expect(failed?.stderr).toMatch(/--auth-public-key \(AUTH_PUBLIC_KEY\).*Ed25519 public key/);
+  });
+});
+
+/** `args` with the value after `flag` replaced. */
+function withFlag(args: string[], flag: string, value: string): string[] {
+  const i = args.indexOf(flag);
+  expect(i, `${flag} in ${args.join(' ')}`).toBeGreaterThanOrEqual(0);
+  return args.map((a, j) => (j === i + 1 ? value : a));
+}
+
+describe('deploy/kubernetes: the Point and two nodes started with the manifests\' args and environment', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    await stopAll();
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  });
+
+  it('pass their probes, form a cluster at the advertised addresses, replicate, and a SIGTERM leaves gracefully within the grace period', { timeout: 180_000 }, async () => {
+    // Only addresses substituted: a loopback address of its own stands for each pod IP (the downward
+    // API's status.podIP, where the pod listens), free ports for 8080/7000, the test's Redis and
+    // PostgreSQL for the Services', a temp dir for each volume claim, a real admin key for the Secret's.
+    const redis = await redisForTests();
+    const postgres = await postgresForTests();
+    const db = await freshDatabase(postgres.url);
+    const prefix = uniquePrefix();
+    cleanups.push(async () => { await redis.close(); await postgres.close(); });
+    cleanups.push(() => db.drop());
+    cleanups.push(() => (redis.private ? Promise.resolve() : dropPrefix(redis.url, prefix)));
+
+    const pointW = named(workloads, 'point');
+    const pointC = container(pointW, 'point');
+    const pointPort = await freePort();
+    const pointEnv = { ...resolvedEnv(pointC.env ?? []), REDIS_URL: redis.url, DATABASE_URL: db.url, POINT_REDIS_PREFIX: prefix };
+    const point = startCli(withFlag(withFlag(pointC.args ?? [], '--host', '127.0.0.1'), '--port', String(pointPort)), { env: pointEnv });
+    const pointUrl = `http://127.0.0.1:${pointPort}`;
+    await waitHealthy(point, `${pointUrl}${pointC.readinessProbe?.httpGet?.path ?? '?'}`, 60_000);
+    expect((await fetch(`${pointUrl}${pointC.livenessProbe?.httpGet?.path ?? '?'}`)).status).toBe(200);
+
+    const adminDir = await tempDir('gcdn-kube-admin-');
+    cleanups.push(() => removeDir(adminDir));
+    const publicKey = (await run(process.execPath, [CLI, 'auth', 'init', '--dir', adminDir], { timeout: 30_000 })).stdout.trim();
+    const token = (await run(process.execPath, [CLI, 'auth', 'token', '--admin-key', join(adminDir, 'admin-key.pem'), '--scope', 'write', '--ttl', '1h'], { timeout: 30_000 })).stdout.trim();
+
+    const nodeW = named(workloads, 'node');
+    const nodeC = container(nodeW, 'node');
+    const manifestPort = String(portNumber(nodeC, 'http'));
+    const nodes: { url: string; address: string; proc: CliProcess }[] = [];
+    for (let i = 0; i < 2; i++) {
+      const host = nextHost();
+      const port = String(await freePort(host));
+      const dataDir = await tempDir('gcdn-kube-node-');
+      cleanups.push(() => removeDir(dataDir));
+      const env = resolvedEnv(nodeC.env ?? [], { fields: { 'status.podIP': host }, secrets: { AUTH_PUBLIC_KEY: publicKey } });
+      expect(env.ADVERTISE).toBe(`${host}:${manifestPort}`);
+      env.ADVERTISE = `${host}:${port}`;
+      env.BOOTSTRAP_URL = (env.BOOTSTRAP_URL ?? '').replace(/\/\/point:8080$/, `//127.0.0.1:${pointPort}`);
+      env.DATA_DIR = dataDir;
+      const proc = startCli(withFlag(withFlag(nodeC.args ?? [], '--host', host), '--port', port), { env });
+      const url = `http://${host}:${port}`;
+      await waitHealthy(proc, `${url}${nodeC.readinessProbe?.httpGet?.path ?? '?'}`, 60_000);
+      expect((await fetch(`${url}${nodeC.livenessProbe?.httpGet?.path ?? '?'}`)).status).toBe(200);
+      nodes.push({ url, address: env.ADVERTISE, proc });
+    }
+    const [a, b] = nodes as [typeof nodes[0], typeof nodes[0]];
+    const peerState = async (from: string, address: string): Promise<string | undefined> => {
+      const view = await (await fetch(`${from}/cluster`)).json() as { peers: { address: string; state: string }[] };
+      return view.peers.find((p) => p.address === address)?.state;
+    };
+    await waitFor(async () => (await peerState(a.url, b.address)) === 'alive', { what: 'node a to see node b alive at its advertised address', timeoutMs: 60_000, intervalMs: 200 });
+
+    const key = randomUUID();
+    expect((await fetch(`${a.url}/blobs/${key}`, { method: 'PUT', body: 'anonymous' })).status).toBe(401);
+    expect((await fetch(`${a.url}/blobs/${key}`, { method: 'PUT', body: 'hello, kubernetes', headers: { authorization: `Bearer ${token}` } })).status).toBe(201);
+    const body = await waitFor(async () => {
+      const res = await fetch(`${b.url}/blobs/${key}`);
+      return res.status === 200 ? res.text() : undefined;
+    }, { what: 'the blob to be readable on node b', timeoutMs: 60_000, intervalMs: 200 });
+    expect(body).toBe('hello, kubernetes');
+
+    // what the kubelet does after the preStop pause: SIGTERM, then SIGKILL at the grace period's end
+    const graceMs = (template(nodeW).spec.terminationGracePeriodSeconds ?? 30) * 1000 - (nodeC.lifecycle?.preStop?.sleep?.seconds ?? 0) * 1000;
+    const started = performance.now();
+    const code = await b.proc.stop(graceMs);
+    const tookMs = performance.now() - started;
+    expect(code, `node b's exit (${Math.round(tookMs)} ms of ${graceMs} ms)\n${b.proc.output()}`).toBe(0);
+    await waitFor(async () => (await peerState(a.url, b.address)) === 'left', { what: 'node a to see node b left', timeoutMs: 30_000, intervalMs: 200 });
   });
 });
