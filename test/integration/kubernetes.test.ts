@@ -34,6 +34,7 @@ import { waitFor } from '../helpers/wait.js';
 import { removeDir, tempDir } from '../helpers/node.js';
 import { nextHost } from '../helpers/cluster.js';
 import { dropPrefix, freshDatabase, postgresForTests, redisForTests, uniquePrefix } from '../helpers/services.js';
+import { onPath } from '../../scripts/test-prereqs.mjs';
 
 const run = promisify(execFile);
 const root = new URL('../../', import.meta.url);
@@ -517,6 +518,51 @@ describe('deploy/kubernetes: the node\'s environment, given to the real CLI', ()
       .finally(() => removeDir(dir));
     expect(failed?.code).toBe(1);
     expect(failed?.stderr).toMatch(/--auth-public-key \(AUTH_PUBLIC_KEY\).*Ed25519 public key/);
+  });
+});
+
+/**
+ * kubectl (its built-in kustomize and its client-side generators; no cluster
+ * needed). This machine's image has it; elsewhere Debian's kubernetes-client.
+ */
+function kubectl(): string {
+  const path = onPath('kubectl');
+  if (path === undefined) throw new Error('test/integration/kubernetes.test.ts needs kubectl on PATH (no cluster): run apt-get install -y kubernetes-client');
+  return path;
+}
+
+describe('deploy/kubernetes: with kubectl (offline: kustomize and the client-side secret generator)', () => {
+  it('kubectl kustomize renders every object into the namespace, with the image name and tag set, and the rendered objects are valid too', async () => {
+    const rendered = (await run(kubectl(), ['kustomize', fileURLToPath(dir)], { timeout: 60_000 })).stdout;
+    const out = parseAllDocuments(rendered).map((d) => d.toJS() as K8sObject & { metadata: { namespace?: string } });
+    expect(out.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(objects.map((o) => `${o.object.kind}/${o.object.metadata.name}`).sort());
+    for (const o of out) {
+      expect(o.metadata.namespace, `${o.kind} ${o.metadata.name}`).toBe(o.kind === 'Namespace' ? undefined : kustomization.namespace);
+      expect(await schemaErrors(o), `${o.kind} ${o.metadata.name}`).toBeUndefined();
+    }
+    expect(strictTypeErrors(out)).toEqual([]);
+    const image = kustomization.images[0];
+    const images = out.filter((o) => o.kind === 'StatefulSet' || o.kind === 'Deployment')
+      .flatMap((o) => template(o as unknown as Workload).spec.containers.map((c) => c.image));
+    expect(images.filter((i) => i?.startsWith(`${image?.newName}:`)).sort()).toEqual([`${image?.newName}:${image?.newTag}`, `${image?.newName}:${image?.newTag}`]);
+  });
+
+  it('the secret the README and secret.yaml tell how to make has exactly the keys the containers read, and is a valid Secret', async () => {
+    const readme = readFileSync(new URL('README.md', root), 'utf8');
+    const section = readme.slice(readme.indexOf('<!-- kubernetes:start -->'), readme.indexOf('<!-- kubernetes:end -->'));
+    const header = readFileSync(new URL('secret.yaml', dir), 'utf8').split('\napiVersion:')[0] ?? '';
+    const literals = (text: string): string[] => [...text.matchAll(/--from-literal=(\w+)=/g)].map((m) => m[1] as string).sort();
+    const secret = named(ofKind<ISecret & K8sObject>('Secret'), 'gossip-cdn');
+    const keys = Object.keys({ ...secret.data, ...secret.stringData }).sort();
+    expect(literals(section)).toEqual(keys);
+    expect(literals(header)).toEqual(keys);
+    const read = workloads.flatMap((w) => template(w).spec.containers.flatMap((c) => (c.env ?? []).flatMap((e) => (e.valueFrom?.secretKeyRef?.name === 'gossip-cdn' ? [e.valueFrom.secretKeyRef.key] : []))));
+    expect([...new Set(read)].sort()).toEqual(keys);
+    const made = (await run(kubectl(), ['create', 'secret', 'generic', 'gossip-cdn', '--dry-run=client', '-o', 'yaml', ...keys.map((k) => `--from-literal=${k}=value-of-${k}`)], { timeout: 60_000 })).stdout;
+    const generated = parse(made) as ISecret & K8sObject;
+    expect(generated.metadata.name).toBe('gossip-cdn');
+    expect(Object.keys(generated.data ?? {}).sort()).toEqual(keys);
+    expect(await schemaErrors(generated)).toBeUndefined();
   });
 });
 
