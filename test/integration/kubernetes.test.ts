@@ -13,6 +13,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
+import { cp, writeFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -545,6 +546,20 @@ describe('deploy/kubernetes: with kubectl (offline: kustomize and the client-sid
     const images = out.filter((o) => o.kind === 'StatefulSet' || o.kind === 'Deployment')
       .flatMap((o) => template(o as unknown as Workload).spec.containers.map((c) => c.image));
     expect(images.filter((i) => i?.startsWith(`${image?.newName}:`)).sort()).toEqual([`${image?.newName}:${image?.newTag}`, `${image?.newName}:${image?.newTag}`]);
+  });
+
+  it('kubectl kustomize refuses a kustomization with a field it does not know, or a resource that is not there (so the render above can fail)', async () => {
+    const copy = await tempDir('gcdn-kube-kustomize-');
+    try {
+      await cp(fileURLToPath(dir), copy, { recursive: true });
+      const text = readFileSync(join(copy, 'kustomization.yaml'), 'utf8');
+      await writeFile(join(copy, 'kustomization.yaml'), `${text}imagez: []\n`);
+      await expect(run(kubectl(), ['kustomize', copy], { timeout: 60_000 })).rejects.toThrow(/unknown field \W*imagez/);
+      await writeFile(join(copy, 'kustomization.yaml'), text.replace('  - node.yaml', '  - nodes.yaml'));
+      await expect(run(kubectl(), ['kustomize', copy], { timeout: 60_000 })).rejects.toThrow(/nodes\.yaml/);
+    } finally {
+      await removeDir(copy);
+    }
   });
 
   it('the secret the README and secret.yaml tell how to make has exactly the keys the containers read, and is a valid Secret', async () => {
