@@ -1,15 +1,24 @@
 /**
  * deploy/kubernetes/, proved as far as we can without a cluster (there is
- * none here): every manifest parses, every object is valid against the
- * Kubernetes schema for its apiVersion and kind (kubernetes-models: ajv
- * validators generated from the Kubernetes OpenAPI spec; and, for fields the
- * schema leaves open, the TypeScript types generated from the same spec, whose
- * excess-property check refuses unknown fields as `kubectl apply`'s strict
- * field validation does); the containers' args and environment are accepted
- * by the real CLI's option definitions (the commander commands of src/),
- * probes, Services, Secrets and volumes fit together, and the pods are
- * locked down. Then the node's exact environment is given to the real CLI:
- * the Secret's placeholder key is refused at start.
+ * none here):
+ * - every manifest parses, and every object is valid against the Kubernetes
+ *   schema of its apiVersion and kind (kubernetes-models: ajv validators
+ *   generated from the Kubernetes OpenAPI spec) and has no field the
+ *   Kubernetes types generated from the same spec lack (TypeScript's
+ *   excess-property check: the schema leaves objects open, `kubectl apply`'s
+ *   strict field validation does not);
+ * - the containers' args and environment are accepted by the real CLI's
+ *   option definitions (the commander commands of src/), each variable the
+ *   twin of a flag of its role; probes, Services, Secret keys, volumes, the
+ *   PodDisruptionBudget, the pods' security settings and the stop grace fit;
+ * - kubectl, offline: kustomize renders them, the secret generator the README
+ *   shows makes the keys the containers read;
+ * - the real CLI: the node refuses the Secret's placeholder key, and a Point
+ *   and two nodes started with the manifests' args and environment (only
+ *   addresses substituted) pass their probes' paths, replicate, and leave
+ *   gracefully on SIGTERM within the grace period.
+ * Most checks are also run on broken copies (an object, a flag, a manifest),
+ * which they must refuse.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -20,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, parse } from 'yaml';
 import ts from 'typescript';
 import { Command } from 'commander';
-import type { IContainer, IEnvVar, IPodSpec, IPodTemplateSpec, IProbe, IService, ISecret, IConfigMap } from 'kubernetes-models/v1';
+import type { IContainer, IEnvVar, IPodSpec, IPodTemplateSpec, IService, ISecret, IConfigMap } from 'kubernetes-models/v1';
 import type { IStatefulSet, IDeployment } from 'kubernetes-models/apps/v1';
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { registerNodeCommand } from '../../src/node/command.js';
@@ -377,121 +386,203 @@ describe('deploy/kubernetes: the containers run the real CLI', () => {
   });
 });
 
+// ---- how the objects fit together: each check lists the problems it finds in a set of objects ----
+
+/** Views of one set of objects: the manifests, or a broken copy of them. */
+interface Objects { workloads: (Workload & K8sObject)[]; services: (IService & K8sObject)[]; pdbs: (IPodDisruptionBudget & K8sObject)[]; all: K8sObject[] }
+function objectsOf(list: K8sObject[]): Objects {
+  const of = <T>(kind: string): (T & K8sObject)[] => list.filter((o) => o.kind === kind) as (T & K8sObject)[];
+  return { workloads: [...of<IStatefulSet>('StatefulSet'), ...of<IDeployment>('Deployment')], services: of<IService>('Service'), pdbs: of<IPodDisruptionBudget>('PodDisruptionBudget'), all: list };
+}
+const manifests = objectsOf(objects.map((o) => o.object));
+/** A copy of the manifests with `change` made to it. */
+function broken(change: (o: Objects) => void): Objects {
+  const copy = objectsOf(structuredClone(objects.map((o) => o.object)));
+  change(copy);
+  return copy;
+}
+function ourContainers(o: Objects): { w: Workload & K8sObject; c: IContainer }[] {
+  return o.workloads.flatMap((w) => template(w).spec.containers.filter((c) => c.image === kustomization.images[0]?.name).map((c) => ({ w, c })));
+}
+
+/** Readiness on /readyz and liveness on /healthz, over HTTP on the port the CLI listens on; every container probed. */
+function probeProblems(o: Objects): string[] {
+  const problems: string[] = [];
+  for (const { w, c } of ourContainers(o)) {
+    const { flags } = cliFlags(c.args ?? [], resolvedEnv(c.env ?? []));
+    for (const [kind, p, path] of [['readiness', c.readinessProbe, '/readyz'], ['liveness', c.livenessProbe, '/healthz']] as const) {
+      const where = `${w.metadata.name}/${c.name} ${kind}`;
+      if (p?.httpGet?.path !== path) problems.push(`${where}: path ${String(p?.httpGet?.path)}, not ${path}`);
+      if (portNumber(c, p?.httpGet?.port) !== Number(flags.port)) problems.push(`${where}: port ${String(p?.httpGet?.port)}, not the --port ${String(flags.port)}`);
+      if ((p?.httpGet?.scheme ?? 'HTTP') !== 'HTTP') problems.push(`${where}: scheme ${String(p?.httpGet?.scheme)}`);
+    }
+  }
+  for (const w of o.workloads) {
+    for (const c of template(w).spec.containers) {
+      if (c.readinessProbe === undefined) problems.push(`${w.metadata.name}/${c.name}: no readiness probe`);
+      if (c.livenessProbe === undefined) problems.push(`${w.metadata.name}/${c.name}: no liveness probe`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Each workload selects its own pods and no other's; each Service selects
+ * one workload's pods, on ports they expose; each StatefulSet's governing
+ * Service selects it, the nodes' headless, beside one normal Service for
+ * clients; one PodDisruptionBudget over the nodes, one down at a time.
+ */
+function selectorProblems(o: Objects): string[] {
+  const problems: string[] = [];
+  const labels = (w: Workload): Record<string, string> | undefined => template(w).metadata?.labels;
+  for (const w of o.workloads) {
+    if (!selects(w.spec?.selector.matchLabels, labels(w))) problems.push(`${w.metadata.name}: its selector does not select its own pods`);
+    for (const other of o.workloads) if (other !== w && selects(w.spec?.selector.matchLabels, labels(other))) problems.push(`${w.metadata.name}: its selector also takes ${other.metadata.name}'s pods`);
+  }
+  for (const svc of o.services) {
+    const matched = o.workloads.filter((w) => selects(svc.spec?.selector, labels(w)));
+    if (matched.length !== 1) { problems.push(`Service ${svc.metadata.name} selects ${matched.length} workloads`); continue; }
+    const w = matched[0] as Workload;
+    for (const p of svc.spec?.ports ?? []) {
+      if (!template(w).spec.containers.some((c) => portNumber(c, p.targetPort ?? p.port) !== undefined)) problems.push(`Service ${svc.metadata.name} port ${p.port}: no container port ${String(p.targetPort)}`);
+    }
+  }
+  for (const sts of o.workloads.filter((w): w is IStatefulSet & K8sObject => w.kind === 'StatefulSet')) {
+    const svc = o.services.find((s) => s.metadata.name === sts.spec?.serviceName);
+    if (svc === undefined || !selects(svc.spec?.selector, labels(sts))) problems.push(`StatefulSet ${sts.metadata.name}: its serviceName ${String(sts.spec?.serviceName)} is no Service selecting it`);
+  }
+  const node = o.workloads.find((w) => w.metadata.name === 'node');
+  if (node === undefined) return [...problems, 'no node StatefulSet'];
+  const nodeServices = o.services.filter((s) => selects(s.spec?.selector, labels(node)));
+  const governing = (node as IStatefulSet).spec?.serviceName;
+  if (nodeServices.find((s) => s.metadata.name === governing)?.spec?.clusterIP !== 'None') problems.push('the nodes\' governing Service is not headless');
+  if (nodeServices.filter((s) => s.metadata.name !== governing && s.spec?.clusterIP === undefined).length !== 1) problems.push('not exactly one normal Service for the nodes\' clients');
+  const budgets = o.pdbs.filter((p) => selects(p.spec?.selector?.matchLabels, labels(node)));
+  if (budgets.length !== 1 || budgets[0]?.spec?.maxUnavailable !== 1) problems.push('not one PodDisruptionBudget of maxUnavailable 1 over the nodes');
+  if ((node.spec?.replicas ?? 1) < 2) problems.push('fewer than 2 nodes: a budget of one unavailable would block every drain');
+  return problems;
+}
+
+/** Every Secret and ConfigMap key (and whole Secret or ConfigMap) a container reads is among the objects. */
+function secretRefProblems(o: Objects): string[] {
+  const problems: string[] = [];
+  const has = (kind: string, name: string, key?: string): boolean => o.all.some((x) => {
+    if (x.kind !== kind || x.metadata.name !== name) return false;
+    const { stringData, data } = x as { stringData?: Record<string, string>; data?: Record<string, string> };
+    return key === undefined || stringData?.[key] !== undefined || data?.[key] !== undefined;
+  });
+  for (const w of o.workloads) {
+    for (const c of template(w).spec.containers) {
+      const where = `${w.metadata.name}/${c.name}`;
+      for (const e of c.env ?? []) {
+        const s = e.valueFrom?.secretKeyRef;
+        const m = e.valueFrom?.configMapKeyRef;
+        if (s !== undefined && s.optional !== true && !has('Secret', s.name ?? '', s.key)) problems.push(`${where} ${e.name}: no key ${s.key} in Secret ${String(s.name)}`);
+        if (m !== undefined && m.optional !== true && !has('ConfigMap', m.name ?? '', m.key)) problems.push(`${where} ${e.name}: no key ${m.key} in ConfigMap ${String(m.name)}`);
+      }
+      for (const from of c.envFrom ?? []) {
+        const [kind, name] = from.secretRef !== undefined ? ['Secret', from.secretRef.name ?? ''] : ['ConfigMap', from.configMapRef?.name ?? ''];
+        if (!has(kind, name)) problems.push(`${where}: no ${kind} ${name}`);
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * Every pod non-root with the runtime's seccomp profile; every container
+ * without privilege escalation or capabilities, on a read-only root, with
+ * CPU and memory requests and limits; ours as uid 1000 (the image's `node`
+ * user, the Dockerfile's USER), the nodes' volumes theirs (fsGroup).
+ */
+function securityProblems(o: Objects): string[] {
+  const problems: string[] = [];
+  for (const w of o.workloads) {
+    const pod = template(w).spec;
+    if (pod.securityContext?.runAsNonRoot !== true) problems.push(`${w.metadata.name}: runAsNonRoot is not set`);
+    if (pod.securityContext?.seccompProfile?.type !== 'RuntimeDefault') problems.push(`${w.metadata.name}: seccomp profile is not RuntimeDefault`);
+    for (const c of pod.containers) {
+      const where = `${w.metadata.name}/${c.name}`;
+      const sc = c.securityContext;
+      if (sc?.allowPrivilegeEscalation !== false) problems.push(`${where}: privilege escalation is not off`);
+      if (JSON.stringify(sc?.capabilities?.drop) !== '["ALL"]' || sc?.capabilities?.add !== undefined) problems.push(`${where}: capabilities are not all dropped`);
+      if (sc?.privileged === true) problems.push(`${where}: privileged`);
+      if (sc?.readOnlyRootFilesystem !== true) problems.push(`${where}: the root filesystem is writable`);
+      if (!((sc?.runAsUser ?? pod.securityContext?.runAsUser ?? 0) > 0)) problems.push(`${where}: no non-zero runAsUser`);
+      for (const kind of ['requests', 'limits'] as const) {
+        if (Object.keys(c.resources?.[kind] ?? {}).sort().join() !== 'cpu,memory') problems.push(`${where}: ${kind} are not cpu and memory`);
+      }
+    }
+  }
+  for (const { w, c } of ourContainers(o)) {
+    if ((c.securityContext?.runAsUser ?? template(w).spec.securityContext?.runAsUser) !== 1000) problems.push(`${w.metadata.name}/${c.name}: not uid 1000, the image's node user`);
+  }
+  const node = o.workloads.find((w) => w.metadata.name === 'node');
+  if (node !== undefined && template(node).spec.securityContext?.fsGroup !== 1000) problems.push('node: the volume is not given to group 1000 (fsGroup)');
+  return problems;
+}
+
+/**
+ * The node's grace period covers its preStop pause (at least 2 s, for the
+ * Services to stop routing to it) and its graceful leave as its own defaults
+ * time it: the leave flush, in-flight requests' grace, then the Point link
+ * (its loop, 500 ms, and the remove call), with 2 s to spare; the Point's
+ * covers its shutdown grace.
+ */
+function graceProblems(o: Objects): string[] {
+  const problems: string[] = [];
+  const node = o.workloads.find((w) => w.metadata.name === 'node');
+  const point = o.workloads.find((w) => w.metadata.name === 'point');
+  if (node === undefined || point === undefined) return ['no node or no point workload'];
+  const pause = template(node).spec.containers.find((c) => c.name === 'node')?.lifecycle?.preStop?.sleep?.seconds ?? 0;
+  if (pause < 2) problems.push(`node: a preStop pause of ${pause} s`);
+  const leaveMs = NODE_DEFAULTS.runtime.leaveFlushMs + NODE_DEFAULTS.shutdownGraceMs + 500 + NODE_DEFAULTS.pointLink.requestTimeoutMs;
+  const grace = (template(node).spec.terminationGracePeriodSeconds ?? 30) * 1000;
+  if (grace < pause * 1000 + leaveMs + 2_000) problems.push(`node: a grace of ${grace} ms for a ${pause} s pause and ${leaveMs} ms of leaving`);
+  if ((template(point).spec.terminationGracePeriodSeconds ?? 30) * 1000 <= POINT_DEFAULTS.shutdownGraceMs) problems.push('point: the grace period does not cover its shutdown grace');
+  return problems;
+}
+
 describe('deploy/kubernetes: the objects fit together', () => {
+  const nodeC = (o: Objects): IContainer => container(named(o.workloads, 'node'), 'node');
+  const pointC = (o: Objects): IContainer => container(named(o.workloads, 'point'), 'point');
+
   it('probes: readiness on /readyz and liveness on /healthz, on the port the process listens on', () => {
-    for (const { w, c } of ours) {
-      const { flags } = cliFlags(c.args ?? [], resolvedEnv(c.env ?? []));
-      const probe = (p: IProbe | undefined, path: string): void => {
-        expect(p?.httpGet?.path, `${w.metadata.name} ${path}`).toBe(path);
-        expect(portNumber(c, p?.httpGet?.port), `${w.metadata.name} ${path} port`).toBe(Number(flags.port));
-        expect(p?.httpGet?.scheme ?? 'HTTP').toBe('HTTP');
-      };
-      probe(c.readinessProbe, '/readyz');
-      probe(c.livenessProbe, '/healthz');
-    }
-    for (const w of workloads) {
-      for (const c of template(w).spec.containers) {
-        expect(c.readinessProbe, `${w.metadata.name}/${c.name} readiness`).toBeDefined();
-        expect(c.livenessProbe, `${w.metadata.name}/${c.name} liveness`).toBeDefined();
-      }
-    }
+    expect(probeProblems(manifests)).toEqual([]);
+    expect(probeProblems(broken((o) => { (nodeC(o).readinessProbe?.httpGet ?? { path: '' }).path = '/ready'; }))).toEqual(['node/node readiness: path /ready, not /readyz']);
+    expect(probeProblems(broken((o) => { (pointC(o).livenessProbe?.httpGet ?? { port: 0 }).port = 7000; }))).toEqual(['point/point liveness: port 7000, not the --port 8080']);
+    expect(probeProblems(broken((o) => { delete container(named(o.workloads, 'redis'), 'redis').livenessProbe; }))).toEqual(['redis/redis: no liveness probe']);
   });
 
-  it('each workload selects its own pods; each Service selects one workload\'s pods on a port they expose', () => {
-    for (const w of workloads) {
-      expect(selects(w.spec?.selector.matchLabels, template(w).metadata?.labels), w.metadata.name).toBe(true);
-      const others = workloads.filter((o) => o !== w && selects(w.spec?.selector.matchLabels, template(o).metadata?.labels));
-      expect(others.map((o) => o.metadata.name), `${w.metadata.name}'s selector also takes`).toEqual([]);
-    }
-    for (const svc of services) {
-      const matched = workloads.filter((w) => selects(svc.spec?.selector, template(w).metadata?.labels));
-      expect(matched.length, `Service ${svc.metadata.name}`).toBe(1);
-      const w = matched[0] as Workload;
-      for (const p of svc.spec?.ports ?? []) {
-        const exposed = template(w).spec.containers.some((c) => portNumber(c, p.targetPort ?? p.port) !== undefined);
-        expect(exposed, `Service ${svc.metadata.name} port ${p.port} -> ${String(p.targetPort)}`).toBe(true);
-      }
-    }
-    // every StatefulSet is governed by a Service that selects it; the nodes' is headless
-    for (const sts of ofKind<IStatefulSet & K8sObject>('StatefulSet')) {
-      const svc = named(services, sts.spec?.serviceName ?? '');
-      expect(selects(svc.spec?.selector, template(sts).metadata?.labels)).toBe(true);
-    }
-    const peers = named(services, named(ofKind<IStatefulSet & K8sObject>('StatefulSet'), 'node').spec?.serviceName ?? '');
-    expect(peers.spec?.clusterIP).toBe('None');
-    // and a normal Service for client traffic
-    const clients = services.filter((s) => s !== peers && selects(s.spec?.selector, template(named(workloads, 'node')).metadata?.labels));
-    expect(clients.map((s) => s.spec?.clusterIP ?? 'assigned')).toEqual(['assigned']);
-  });
-
-  it('a PodDisruptionBudget keeps all but one node up through voluntary disruptions', () => {
-    const pdbs = ofKind<IPodDisruptionBudget & K8sObject>('PodDisruptionBudget');
-    const node = named(workloads, 'node');
-    const mine = pdbs.filter((p) => selects(p.spec?.selector?.matchLabels, template(node).metadata?.labels));
-    expect(mine).toHaveLength(1);
-    expect(mine[0]?.spec?.maxUnavailable).toBe(1);
-    expect((node.spec?.replicas ?? 1)).toBeGreaterThan(1);
+  it('each workload selects its own pods; each Service one workload\'s, on ports they expose; the nodes\' headless and client Services; a PodDisruptionBudget keeps all but one node up', () => {
+    expect(selectorProblems(manifests)).toEqual([]);
+    expect(selectorProblems(broken((o) => { (named(o.services, 'point').spec ?? {}).selector = { 'app.kubernetes.io/component': 'pointe' }; }))).toEqual(['Service point selects 0 workloads']);
+    expect(selectorProblems(broken((o) => { ((named(o.services, 'node').spec?.ports ?? [])[0] ?? { port: 0 }).targetPort = 'gossip'; }))).toEqual(['Service node port 7000: no container port gossip']);
+    expect(selectorProblems(broken((o) => { delete (named(o.services, 'node-peers').spec ?? {}).clusterIP; }))).toContain('the nodes\' governing Service is not headless');
+    expect(selectorProblems(broken((o) => { (named(o.pdbs, 'node').spec ?? {}).maxUnavailable = 2; }))).toEqual(['not one PodDisruptionBudget of maxUnavailable 1 over the nodes']);
+    expect(selectorProblems(broken((o) => { (named(o.workloads, 'redis').spec?.selector.matchLabels ?? {})['app.kubernetes.io/component'] = 'postgres'; })).join('\n')).toMatch(/redis: its selector does not select its own pods/);
   });
 
   it('every Secret and ConfigMap key a container reads is in the manifests', () => {
-    let refs = 0;
-    for (const w of workloads) {
-      for (const c of template(w).spec.containers) {
-        for (const e of c.env ?? []) {
-          const s = e.valueFrom?.secretKeyRef;
-          const m = e.valueFrom?.configMapKeyRef;
-          if (s !== undefined) { refs++; expect(() => secretValue('Secret', s.name ?? '', s.key), `${w.metadata.name}/${c.name} ${e.name}`).not.toThrow(); }
-          if (m !== undefined) { refs++; expect(() => secretValue('ConfigMap', m.name ?? '', m.key), `${w.metadata.name}/${c.name} ${e.name}`).not.toThrow(); }
-        }
-        for (const from of c.envFrom ?? []) {
-          refs++;
-          const kind = from.secretRef !== undefined ? 'Secret' : 'ConfigMap';
-          const name = from.secretRef?.name ?? from.configMapRef?.name ?? '';
-          expect(objects.some((o) => o.object.kind === kind && o.object.metadata.name === name), `${kind} ${name}`).toBe(true);
-        }
-      }
-    }
-    expect(refs).toBeGreaterThanOrEqual(3);
-    expect(() => secretValue('Secret', 'gossip-cdn', 'NO_SUCH_KEY')).toThrow(/has no key NO_SUCH_KEY/);
+    expect(secretRefProblems(manifests)).toEqual([]);
+    const reads = manifests.workloads.flatMap((w) => template(w).spec.containers.flatMap((c) => (c.env ?? []).filter((e) => e.valueFrom?.secretKeyRef !== undefined)));
+    expect(reads.length).toBeGreaterThanOrEqual(3);
+    expect(secretRefProblems(broken((o) => { delete (o.all.find((x) => x.kind === 'Secret') as unknown as { stringData: Record<string, string> }).stringData.DATABASE_URL; }))).toEqual(['point/point DATABASE_URL: no key DATABASE_URL in Secret gossip-cdn']);
   });
 
   it('every pod runs locked down: non-root (the image\'s node user, uid 1000, for ours), no privilege escalation, no capabilities, read-only root, RuntimeDefault seccomp, with requests and limits', () => {
-    for (const w of workloads) {
-      const pod = template(w).spec;
-      expect(pod.securityContext?.runAsNonRoot, w.metadata.name).toBe(true);
-      expect(pod.securityContext?.seccompProfile?.type, w.metadata.name).toBe('RuntimeDefault');
-      for (const c of pod.containers) {
-        const where = `${w.metadata.name}/${c.name}`;
-        expect(c.securityContext?.allowPrivilegeEscalation, where).toBe(false);
-        expect(c.securityContext?.capabilities?.drop, where).toEqual(['ALL']);
-        expect(c.securityContext?.capabilities?.add, where).toBeUndefined();
-        expect(c.securityContext?.privileged ?? false, where).toBe(false);
-        expect(c.securityContext?.readOnlyRootFilesystem, where).toBe(true);
-        expect(c.securityContext?.runAsUser ?? pod.securityContext?.runAsUser, where).toBeGreaterThan(0);
-        for (const kind of ['requests', 'limits'] as const) {
-          expect(Object.keys(c.resources?.[kind] ?? {}).sort(), `${where} ${kind}`).toEqual(['cpu', 'memory']);
-        }
-      }
-    }
+    expect(securityProblems(manifests)).toEqual([]);
     expect(readFileSync(new URL('Dockerfile', root), 'utf8')).toMatch(/^USER node$/m);
-    for (const { w, c } of ours) {
-      expect(c.securityContext?.runAsUser ?? template(w).spec.securityContext?.runAsUser, w.metadata.name).toBe(1000);
-    }
-    // a node's volume is writable by that user
-    expect(template(named(workloads, 'node')).spec.securityContext?.fsGroup).toBe(1000);
+    expect(securityProblems(broken((o) => { (nodeC(o).securityContext ?? {}).readOnlyRootFilesystem = false; }))).toEqual(['node/node: the root filesystem is writable']);
+    expect(securityProblems(broken((o) => { (template(named(o.workloads, 'point')).spec.securityContext ?? {}).runAsUser = 999; }))).toEqual(['point/point: not uid 1000, the image\'s node user']);
+    expect(securityProblems(broken((o) => { (container(named(o.workloads, 'postgres'), 'postgres').securityContext ?? {}).capabilities = { drop: ['NET_RAW'] }; }))).toEqual(['postgres/postgres: capabilities are not all dropped']);
+    expect(securityProblems(broken((o) => { delete nodeC(o).resources?.limits; }))).toEqual(['node/node: limits are not cpu and memory']);
   });
 
   it('a node gets the time its graceful leave takes before SIGKILL, after a preStop pause that takes it out of the Services first', () => {
-    const node = named(workloads, 'node');
-    const c = container(node, 'node');
-    const pause = c.lifecycle?.preStop?.sleep?.seconds ?? 0;
-    expect(pause).toBeGreaterThanOrEqual(2);
-    // stop(): leave flush, then in-flight requests' grace, then the Point link (its loop, 500 ms, and the remove call)
-    const leaveMs = NODE_DEFAULTS.runtime.leaveFlushMs + NODE_DEFAULTS.shutdownGraceMs + 500 + NODE_DEFAULTS.pointLink.requestTimeoutMs;
-    const grace = template(node).spec.terminationGracePeriodSeconds ?? 30;
-    expect(grace * 1000, `${pause} s preStop + ${leaveMs} ms of leaving`).toBeGreaterThanOrEqual(pause * 1000 + leaveMs + 2_000);
-    const point = named(workloads, 'point');
-    expect((template(point).spec.terminationGracePeriodSeconds ?? 30) * 1000).toBeGreaterThan(POINT_DEFAULTS.shutdownGraceMs);
+    expect(graceProblems(manifests)).toEqual([]);
+    expect(graceProblems(broken((o) => { template(named(o.workloads, 'node')).spec.terminationGracePeriodSeconds = 10; })).join()).toMatch(/^node: a grace of 10000 ms/);
+    expect(graceProblems(broken((o) => { delete nodeC(o).lifecycle; }))).toEqual(['node: a preStop pause of 0 s']);
   });
 });
 
