@@ -22,7 +22,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
-import { cp, writeFile } from 'node:fs/promises';
+import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -34,7 +34,7 @@ import type { IStatefulSet, IDeployment } from 'kubernetes-models/apps/v1';
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { registerNodeCommand } from '../../src/node/command.js';
 import { registerBootstrapCommand } from '../../src/bootstrap/command.js';
-import { NODE_DEFAULTS } from '../../src/node/config.js';
+import { buildNodeConfig, NODE_DEFAULTS } from '../../src/node/config.js';
 import { POINT_DEFAULTS } from '../../src/bootstrap/config.js';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -45,6 +45,7 @@ import { removeDir, tempDir } from '../helpers/node.js';
 import { nextHost } from '../helpers/cluster.js';
 import { dropPrefix, freshDatabase, postgresForTests, redisForTests, uniquePrefix } from '../helpers/services.js';
 import { onPath } from '../../scripts/test-prereqs.mjs';
+import { requireTools } from '../helpers/prereqs.js';
 
 const run = promisify(execFile);
 const root = new URL('../../', import.meta.url);
@@ -653,7 +654,8 @@ describe('deploy/kubernetes: with kubectl (offline: kustomize and the client-sid
     }
   });
 
-  it('the secret the README and secret.yaml tell how to make has exactly the keys the containers read, and is a valid Secret', async () => {
+  it('the secret the README and secret.yaml tell how to make has exactly the keys the containers read, and the README\'s commands, run as written, make a Secret the cluster takes', async () => {
+    requireTools(['openssl']);
     const readme = readFileSync(new URL('README.md', root), 'utf8');
     const section = readme.slice(readme.indexOf('<!-- kubernetes:start -->'), readme.indexOf('<!-- kubernetes:end -->'));
     const header = readFileSync(new URL('secret.yaml', dir), 'utf8').split('\napiVersion:')[0] ?? '';
@@ -664,11 +666,33 @@ describe('deploy/kubernetes: with kubectl (offline: kustomize and the client-sid
     expect(literals(header)).toEqual(keys);
     const read = workloads.flatMap((w) => template(w).spec.containers.flatMap((c) => (c.env ?? []).flatMap((e) => (e.valueFrom?.secretKeyRef?.name === 'gossip-cdn' ? [e.valueFrom.secretKeyRef.key] : []))));
     expect([...new Set(read)].sort()).toEqual(keys);
-    const made = (await run(kubectl(), ['create', 'secret', 'generic', 'gossip-cdn', '--dry-run=client', '-o', 'yaml', ...keys.map((k) => `--from-literal=${k}=value-of-${k}`)], { timeout: 60_000 })).stdout;
-    const generated = parse(made) as ISecret & K8sObject;
-    expect(generated.metadata.name).toBe('gossip-cdn');
-    expect(Object.keys(generated.data ?? {}).sort()).toEqual(keys);
-    expect(await schemaErrors(generated)).toBeUndefined();
+
+    // the block, in a copy of the repository's deploy/ with gossip-cdn on PATH
+    const at = section.indexOf('<!-- readme-test:kube-secret -->');
+    expect(at, 'README has the kube-secret block').toBeGreaterThan(-1);
+    const script = /```sh\n([\s\S]*?)```/.exec(section.slice(at))?.[1] ?? '';
+    const cwd = await tempDir('gcdn-kube-secret-');
+    try {
+      await cp(fileURLToPath(dir), join(cwd, 'deploy', 'kubernetes'), { recursive: true });
+      await mkdir(join(cwd, 'bin'));
+      await writeFile(join(cwd, 'bin', 'gossip-cdn'), `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`, { mode: 0o755 });
+      await run('bash', ['-euo', 'pipefail', '-c', script], { cwd, env: { ...process.env, PATH: `${join(cwd, 'bin')}:${process.env.PATH ?? ''}` }, timeout: 60_000 });
+      const made = parse(readFileSync(join(cwd, 'deploy', 'kubernetes', 'secret.yaml'), 'utf8')) as ISecret & K8sObject;
+      expect(made.metadata.name).toBe('gossip-cdn');
+      expect(Object.keys(made.data ?? {}).sort()).toEqual(keys);
+      expect(await schemaErrors(made)).toBeUndefined();
+      const value = (k: string): string => Buffer.from(made.data?.[k] ?? '', 'base64').toString('utf8');
+      // the node takes its key on 0.0.0.0; the Point's URL carries PostgreSQL's password
+      expect(value('AUTH_PUBLIC_KEY')).toBe(readFileSync(join(cwd, 'admin', 'admin-key.pub'), 'utf8').trim());
+      expect(() => buildNodeConfig({ host: '0.0.0.0', authPublicKey: value('AUTH_PUBLIC_KEY') })).not.toThrow();
+      expect(() => buildNodeConfig({ host: '0.0.0.0', authPublicKey: secretValue('Secret', 'gossip-cdn', 'AUTH_PUBLIC_KEY') })).toThrow(/authPublicKey/);
+      expect(decodeURIComponent(new URL(value('DATABASE_URL')).password)).toBe(value('POSTGRES_PASSWORD'));
+      // and kustomize renders the cluster with it
+      const rendered = parseAllDocuments((await run(kubectl(), ['kustomize', join(cwd, 'deploy', 'kubernetes')], { timeout: 60_000 })).stdout).map((d) => d.toJS() as K8sObject & { data?: Record<string, string> });
+      expect(rendered.find((o) => o.kind === 'Secret')?.data).toEqual(made.data);
+    } finally {
+      await removeDir(cwd);
+    }
   });
 });
 
