@@ -502,6 +502,9 @@ function securityProblems(o: Objects): string[] {
     const pod = template(w).spec;
     if (pod.securityContext?.runAsNonRoot !== true) problems.push(`${w.metadata.name}: runAsNonRoot is not set`);
     if (pod.securityContext?.seccompProfile?.type !== 'RuntimeDefault') problems.push(`${w.metadata.name}: seccomp profile is not RuntimeDefault`);
+    if (pod.automountServiceAccountToken !== false) problems.push(`${w.metadata.name}: a service account token is mounted`);
+    // Service links would add REDIS_PORT=tcp://..., POINT_PORT=... to what the process reads
+    if (pod.enableServiceLinks !== false) problems.push(`${w.metadata.name}: Service links add variables to the environment`);
     for (const c of pod.containers) {
       const where = `${w.metadata.name}/${c.name}`;
       const sc = c.securityContext;
@@ -571,13 +574,14 @@ describe('deploy/kubernetes: the objects fit together', () => {
     expect(secretRefProblems(broken((o) => { delete (o.all.find((x) => x.kind === 'Secret') as unknown as { stringData: Record<string, string> }).stringData.DATABASE_URL; }))).toEqual(['point/point DATABASE_URL: no key DATABASE_URL in Secret gossip-cdn']);
   });
 
-  it('every pod runs locked down: non-root (the image\'s node user, uid 1000, for ours), no privilege escalation, no capabilities, read-only root, RuntimeDefault seccomp, with requests and limits', () => {
+  it('every pod runs locked down: non-root (the image\'s node user, uid 1000, for ours), no privilege escalation, no capabilities, read-only root, RuntimeDefault seccomp, no API token, no Service variables, with requests and limits', () => {
     expect(securityProblems(manifests)).toEqual([]);
     expect(readFileSync(new URL('Dockerfile', root), 'utf8')).toMatch(/^USER node$/m);
     expect(securityProblems(broken((o) => { (nodeC(o).securityContext ?? {}).readOnlyRootFilesystem = false; }))).toEqual(['node/node: the root filesystem is writable']);
     expect(securityProblems(broken((o) => { (template(named(o.workloads, 'point')).spec.securityContext ?? {}).runAsUser = 999; }))).toEqual(['point/point: not uid 1000, the image\'s node user']);
     expect(securityProblems(broken((o) => { (container(named(o.workloads, 'postgres'), 'postgres').securityContext ?? {}).capabilities = { drop: ['NET_RAW'] }; }))).toEqual(['postgres/postgres: capabilities are not all dropped']);
     expect(securityProblems(broken((o) => { delete nodeC(o).resources?.limits; }))).toEqual(['node/node: limits are not cpu and memory']);
+    expect(securityProblems(broken((o) => { delete template(named(o.workloads, 'point')).spec.enableServiceLinks; }))).toEqual(['point: Service links add variables to the environment']);
   });
 
   it('a node gets the time its graceful leave takes before SIGKILL, after a preStop pause that takes it out of the Services first', () => {
