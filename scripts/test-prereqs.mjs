@@ -77,6 +77,8 @@ export const PREREQUISITES = Object.freeze([
   { name: 'curl', debianPackage: 'curl', where: 'curl on PATH', find: () => onPath('curl') },
   { name: 'openssl', debianPackage: 'openssl', where: 'openssl on PATH', find: () => onPath('openssl') },
   { name: 'basenc', debianPackage: 'coreutils', where: 'basenc on PATH', find: () => onPath('basenc') },
+  // kustomize and the client-side secret generator, offline (no cluster): Debian's kubectl 1.20 suffices
+  { name: 'kubectl', debianPackage: 'kubernetes-client', where: 'kubectl on PATH', find: () => onPath('kubectl') },
 ]);
 
 const isRoot = () => process.getuid?.() === 0;

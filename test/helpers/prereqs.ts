@@ -38,8 +38,8 @@ export function requireServiceBinaries(services: readonly ('redis-server' | 'pos
   requirePrerequisites(services, who);
 }
 
-/** Command-line tools a test runs (curl, openssl, basenc). */
-export function requireTools(tools: readonly ('curl' | 'openssl' | 'basenc')[], who = thisTest()): void {
+/** Command-line tools a test runs (curl, openssl, basenc, kubectl). */
+export function requireTools(tools: readonly ('curl' | 'openssl' | 'basenc' | 'kubectl')[], who = thisTest()): void {
   requirePrerequisites(tools, who);
 }
 

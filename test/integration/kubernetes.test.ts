@@ -620,11 +620,12 @@ describe('deploy/kubernetes: the node\'s environment, given to the real CLI', ()
 
 /**
  * kubectl (its built-in kustomize and its client-side generators; no cluster
- * needed). This machine's image has it; elsewhere Debian's kubernetes-client.
+ * needed): a prerequisite of the suite, from Debian's kubernetes-client (1.20 suffices).
  */
 function kubectl(): string {
+  requireTools(['kubectl']);
   const path = onPath('kubectl');
-  if (path === undefined) throw new Error('test/integration/kubernetes.test.ts needs kubectl on PATH (no cluster): run apt-get install -y kubernetes-client');
+  if (path === undefined) throw new Error('kubectl: requireTools found it, but it is not on PATH');
   return path;
 }
 
