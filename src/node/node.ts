@@ -28,7 +28,7 @@ import { PointLink } from './point-link.js';
 import { advertisedAddress, advertisedPort, dialFrom } from './address.js';
 import { ReplicationLags } from './replication-lags.js';
 import { clusterView, readiness, type NodeState, type ReadinessState } from './node-view.js';
-import { exportConnectionMetrics, exportGossipMetrics } from './node-metrics.js';
+import { exportConnectionMetrics, exportGossipMetrics, exportPointMetrics } from './node-metrics.js';
 import { clockReason } from '../gossip/shell/peer-clocks.js';
 import { certificateNames, dialingOf, loadTls, schemeOf, type HttpServer, type TlsSetup } from '../tls.js';
 import { parsePublicKey } from '../auth/public-key.js';
@@ -202,6 +202,7 @@ export class CdnNode {
       },
     };
     exportGossipMetrics(ctx.metrics, gossip);
+    exportPointMetrics(ctx.metrics, point);
     this.store.onAdopted((versions) => {
       const now = this.wall.now();
       for (const v of versions) {

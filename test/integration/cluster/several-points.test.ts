@@ -67,6 +67,7 @@ describe('two Points on one Redis and one PostgreSQL', () => {
     await waitFor(async () => (await pointViewOf(n[2]!)).known.includes(B), { what: 'the node started with A only to learn B from /points', timeoutMs: 30_000, intervalMs: 100 });
     expect((await pointViewOf(n[2]!)).known).toEqual([A, B]);
     expect(await registrationsAt(B)).toBe(0);
+    expect(await (await request(`${n[0]!.url}/metrics`)).body.text()).toContain(`cdn_point_known{point="${A}"} 1`);
   });
 
   it('share one registry: a node registered at A is handed out by B\'s /look and vouched for by B\'s /check', async () => {
@@ -115,6 +116,11 @@ describe('two Points on one Redis and one PostgreSQL', () => {
       expect(node.proc.hasExited()).toBe(false);
     }
     expect(n.map((node) => node.proc.pid)).toEqual(pids);
+    // the node's metrics name the Point it is registered with
+    const metrics = await (await request(`${n[0]!.url}/metrics`)).body.text();
+    expect(metrics).toContain(`cdn_point_known{point="${B}"} 1`);
+    expect(metrics).toContain(`cdn_point_known{point="${A}"} 0`);
+    expect(metrics).toMatch(/^cdn_point_failovers_total\{reason="heartbeats"\} [1-9]/m);
     // B registered them (a fresh proof each), and hands them out
     expect(await registrationsAt(B)).toBeGreaterThanOrEqual(before + n.length);
     const ids = await lookAt(B);
