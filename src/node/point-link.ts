@@ -156,7 +156,7 @@ export class PointLink implements PeerRegistry {
           const { wait } = this.roster.registrationFailed();
           this.follow();
           if (failures === 1 || failures % 10 === 0 || this.client.url !== failed) {
-            this.logger.warn({ point: failed, err: this.lastError, state: this.state, next: this.client.url }, 'could not register with the Point; still serving, will try again');
+            this.logger.warn({ point: failed, err: this.lastError, state: this.state, next: this.client.url }, 'the Point is not answering as it should; still serving, will retry');
           }
           if (!wait) continue;
         } else if (this.roster.heartbeatFailed() === 'move') {
