@@ -38,6 +38,14 @@ function placementLine(p: ClusterView['placement']): string {
   return `placement replicas ${p.replicas}${zone}: ${owned}, ${cached}, hand-off ${p.handoff.bodies}, to fetch ${p.missing.bodies}`;
 }
 
+/** With several Points: the others known, and the moves away from a Point that stopped answering. */
+function otherPoints(point: ClusterView['point']): string {
+  const others = (point.known ?? []).filter((url) => url !== point.url);
+  if (others.length === 0) return '';
+  const moves = point.failovers ?? 0;
+  return `; also knows ${others.join(', ')}${moves > 0 ? `; moved ${moves} time${moves === 1 ? '' : 's'}` : ''}`;
+}
+
 export function renderCluster(view: ClusterView, now = Date.now()): string {
   const counts = new Map<string, number>();
   for (const p of view.peers) counts.set(p.state, (counts.get(p.state) ?? 0) + 1);
@@ -46,7 +54,7 @@ export function renderCluster(view: ClusterView, now = Date.now()): string {
     `node     ${view.id}`,
     `address  ${view.address}`,
     `up since ${view.startedAt}`,
-    `Point    ${view.point.url} (${view.point.state}${view.point.lastError === null ? '' : `: ${view.point.lastError}`})`,
+    `Point    ${view.point.url} (${view.point.state}${view.point.lastError === null ? '' : `: ${view.point.lastError}`})${otherPoints(view.point)}`,
     `blobs    ${view.blobs.live} live keys, ${view.blobs.bodies} bodies, ${size(view.blobs.bytes)} of ${size(view.blobs.quotaBytes)} quota`,
     placementLine(view.placement),
     `peers    ${summary}`,

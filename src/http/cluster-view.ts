@@ -37,7 +37,12 @@ export interface ClusterView {
   peers: PeerView[];
   clock: ClockView;
   blobs: { live: number; keys: number; bodies: number; bytes: number; quotaBytes: number };
-  point: { url: string; state: string; lastError: string | null };
+  /**
+   * The Point this node is registered with (or trying now), every Point it
+   * knows (its --bootstrap list, then those that Point named in /points), and
+   * how many times it moved away from a Point that stopped answering.
+   */
+  point: { url: string; state: string; lastError: string | null; known: string[]; failovers: number };
   /** versions adopted from peers lately: how long after their creation, and conflicts seen */
   replication: { samples: number; lagMedianMs: number | null; lagMaxMs: number | null; conflictsDetected: number; conflictsResolved: number };
   /**

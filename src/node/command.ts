@@ -6,6 +6,7 @@ import { Option, type Command } from 'commander';
 import { createLogger } from '../log.js';
 import { buildNodeConfig, NODE_DEFAULTS, parseSize, type NodeConfigInput } from './config.js';
 import { CdnNode } from './node.js';
+import { MAX_POINTS } from './point-roster.js';
 import { fail, flagError, onShutdownSignal } from '../cli-support.js';
 import { TLS_FLAGS } from '../tls.js';
 
@@ -47,7 +48,7 @@ interface NodeFlags {
 
 const FLAG_OF: Record<string, string> = {
   port: '--port (PORT)', host: '--host (HOST)', advertise: '--advertise (ADVERTISE)', dataDir: '--data-dir (DATA_DIR)',
-  bootstrapUrl: '--bootstrap (BOOTSTRAP_URL)', clusterSecret: '--cluster-secret (CLUSTER_SECRET)', logLevel: '--log-level (LOG_LEVEL)',
+  bootstrapUrls: '--bootstrap (BOOTSTRAP_URL)', clusterSecret: '--cluster-secret (CLUSTER_SECRET)', logLevel: '--log-level (LOG_LEVEL)',
   maxBlobBytes: '--max-blob-size (MAX_BLOB_SIZE)', quotaBytes: '--quota (DISK_QUOTA)',
   minUploadBytesPerSecond: '--min-upload-rate (MIN_UPLOAD_RATE)', stallWindowMs: '--stall-window (STALL_WINDOW_MS)',
   profile: '--gossip-profile (GOSSIP_PROFILE)',
@@ -95,7 +96,7 @@ export function registerNodeCommand(program: Command): void {
     .addOption(new Option('--host <host>', `address to listen on (default ${NODE_DEFAULTS.host})`).env('HOST'))
     .addOption(new Option('--advertise <host:port>', 'address peers should use to reach this node').env('ADVERTISE'))
     .addOption(new Option('--data-dir <dir>', 'where blobs, metadata and the node key live (default ./gossip-cdn-data/node-PORT)').env('DATA_DIR'))
-    .addOption(new Option('--bootstrap <url>', `the Point's URL (default ${NODE_DEFAULTS.bootstrapUrl})`).env('BOOTSTRAP_URL'))
+    .addOption(new Option('--bootstrap <urls>', `the Point's URL, or several Points' separated by commas (at most ${MAX_POINTS}): the node registers with the first that answers and moves to another when it stops answering (default ${NODE_DEFAULTS.bootstrapUrls.join(',')})`).env('BOOTSTRAP_URL'))
     .addOption(new Option('--cluster-secret <secret>', 'join token the Point requires').env('CLUSTER_SECRET'))
     .addOption(new Option('--max-blob-size <size>', 'largest body accepted, e.g. 512MB (default 5GiB)').env('MAX_BLOB_SIZE'))
     .addOption(new Option('--quota <size>', 'disk quota for bodies, e.g. 50GB (default 100GiB)').env('DISK_QUOTA'))
@@ -130,7 +131,7 @@ export function registerNodeCommand(program: Command): void {
       if (flags.host !== undefined) input.host = flags.host;
       if (flags.advertise !== undefined) input.advertise = flags.advertise;
       if (flags.dataDir !== undefined) input.dataDir = flags.dataDir;
-      if (flags.bootstrap !== undefined) input.bootstrapUrl = flags.bootstrap;
+      if (flags.bootstrap !== undefined) input.bootstrapUrls = flags.bootstrap;
       if (flags.clusterSecret !== undefined) input.clusterSecret = flags.clusterSecret;
       if (flags.maxBlobSize !== undefined) input.maxBlobBytes = flags.maxBlobSize;
       if (flags.quota !== undefined) input.quotaBytes = flags.quota;

@@ -23,6 +23,7 @@ import { RATE_LIMIT_OPTIONS } from '../http/rate-limit-config.js';
 import { POINT_LINK_OPTIONS } from './point-link-config.js';
 import { TLS_FILES_SCHEMA } from '../tls.js';
 import { isLoopbackHost, parsePublicKey } from '../auth/public-key.js';
+import { parsePointList } from './point-roster.js';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -55,6 +56,16 @@ const sizeOption = z.union([z.number(), z.string()], { error: SIZE_RULE }).trans
   return n;
 });
 
+/** `--bootstrap`: one Point's URL, or several separated by commas (point-roster.ts: at most MAX_POINTS, no repeats). */
+const pointList = z.union([z.string(), z.array(z.string())], { error: 'must be an http(s) URL, or several separated by commas' }).transform((value, ctx) => {
+  const parsed = parsePointList(value);
+  if ('error' in parsed) {
+    ctx.addIssue({ code: 'custom', message: parsed.error });
+    return z.NEVER;
+  }
+  return parsed.urls;
+});
+
 const hostPort = /^[^\s:/]+:\d{1,5}$|^\[[0-9a-fA-F:.]+\]:\d{1,5}$/;
 const PORT_RULE = 'must be a port number 0-65535';
 
@@ -78,7 +89,7 @@ const nodeSchema = z.strictObject({
   host: z.string().min(1, 'must not be empty'),
   advertise: z.string().regex(hostPort, 'must be HOST:PORT').optional(),
   dataDir: z.string().min(1, 'must not be empty').optional(),
-  bootstrapUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+  bootstrapUrls: pointList,
   clusterSecret: z.string().min(1, 'must not be empty').optional(),
   logLevel: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }),
   alone: z.boolean({ error: 'must be true or false' }),
@@ -128,8 +139,13 @@ const production = {
   port: 7000,
   /** Address to listen on. Loopback by default: a node is reachable from elsewhere only when asked to be. */
   host: '127.0.0.1',
-  /** The Point's URL. Unset `advertise`: peers reach us on the bound address. Unset `dataDir`: ./gossip-cdn-data/node-PORT. */
-  bootstrapUrl: 'http://127.0.0.1:8080',
+  /**
+   * The Points, in order of preference (`--bootstrap A,B`): the node registers
+   * with the first that answers, learns the others from its `/points`, and
+   * moves to the next when its Point stops answering (point-roster.ts).
+   * Unset `advertise`: peers reach us on the bound address. Unset `dataDir`: ./gossip-cdn-data/node-PORT.
+   */
+  bootstrapUrls: ['http://127.0.0.1:8080'],
   /** pino level; `debug` shows every failed gossip attempt, which is noisy under churn. */
   logLevel: 'info',
   /** Run without the Point and without peers, on purpose (ready at once). */

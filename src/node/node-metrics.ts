@@ -2,13 +2,15 @@
  * The node's own Prometheus series beside the HTTP server's: its client
  * connections (open, and closed at the --max-connections cap) and what the
  * gossip runtime counts (messages, bytes, transport problems, protocol
- * events, body traffic, peers by state, the body queue).
+ * events, body traffic, peers by state, the body queue), and which Point
+ * it talks to.
  */
 import type { HttpServer } from '../tls.js';
 import type { Socket } from 'node:net';
 import type { NodeMetrics } from '../http/metrics.js';
 import type { GossipRuntime } from '../gossip/shell/runtime.js';
 import type { CustodyStats } from '../gossip/core/custody.js';
+import type { PointLink } from './point-link.js';
 
 export function exportConnectionMetrics(metrics: NodeMetrics, server: HttpServer): void {
   const conns = { open: 0, dropped: 0 };
@@ -49,4 +51,12 @@ export function exportGossipMetrics(m: NodeMetrics, gossip: Pick<GossipRuntime, 
   m.mirrorCounter('cdn_version_signature_checks_total', 'Origin signatures of versions from peers: verified (an Ed25519 check) or cached (verified before)',
     () => gossip.metrics().signatureChecks, 'result');
   m.labelledGauge('cdn_placement_members', 'Members bodies are placed on, this node included', () => ({ members: gossip.metrics().custody.placementMembers }), 'view');
+}
+
+/** Which Point the node talks to, among those it knows, and its moves away from Points that stopped answering. */
+export function exportPointMetrics(m: NodeMetrics, point: Pick<PointLink, 'url' | 'known' | 'state' | 'failovers'>): void {
+  m.labelledGauge('cdn_point_known', 'Points this node knows (its --bootstrap list, then those its Point named): 1 for the one it is registered with, 0 for the others',
+    () => Object.fromEntries(point.known().map((url) => [url, url === point.url && point.state === 'registered' ? 1 : 0])), 'point');
+  m.mirrorCounter('cdn_point_failovers_total', 'Moves to another Point after the current one stopped answering heartbeats',
+    () => ({ heartbeats: point.failovers }), 'reason');
 }

@@ -19,7 +19,11 @@ export interface ReadinessState {
   /** running without the Point and peers on purpose (--alone) */
   readonly alone: boolean;
   readonly members: readonly MemberRecord[];
-  readonly point: { readonly url: string; readonly state: string | undefined; readonly lastError: string | null };
+  /** the Point registered with (or tried now), every Point known, and the moves away from a Point that stopped answering */
+  readonly point: {
+    readonly url: string; readonly state: string | undefined; readonly lastError: string | null;
+    readonly known: readonly string[]; readonly failovers: number;
+  };
   /** this node's clock against its peers'; absent when running alone */
   readonly clock?: ClockVerdict | undefined;
   /** peers that lately accepted, or refused, this node's messages; absent when running alone */
@@ -98,6 +102,8 @@ export function clusterView(s: NodeState): ClusterView {
       url: s.point.url,
       state: s.alone ? 'not used (--alone)' : s.point.state ?? 'not contacted',
       lastError: s.point.lastError,
+      known: [...s.point.known],
+      failovers: s.point.failovers,
     },
   };
 }

@@ -28,7 +28,7 @@ import { PointLink } from './point-link.js';
 import { advertisedAddress, advertisedPort, dialFrom } from './address.js';
 import { ReplicationLags } from './replication-lags.js';
 import { clusterView, readiness, type NodeState, type ReadinessState } from './node-view.js';
-import { exportConnectionMetrics, exportGossipMetrics } from './node-metrics.js';
+import { exportConnectionMetrics, exportGossipMetrics, exportPointMetrics } from './node-metrics.js';
 import { clockReason } from '../gossip/shell/peer-clocks.js';
 import { certificateNames, dialingOf, loadTls, schemeOf, type HttpServer, type TlsSetup } from '../tls.js';
 import { parsePublicKey } from '../auth/public-key.js';
@@ -160,8 +160,9 @@ export class CdnNode {
       this.logger.warn({ address: this.address, subject: served.certificate.subject, subjectAltName: served.certificate.subjectAltName },
         'the TLS certificate does not name the advertised host; peers verifying it will refuse this node');
     }
-    if (!this.config.alone && new URL(this.config.bootstrapUrl).protocol === 'http:') {
-      this.logger.warn({ point: this.config.bootstrapUrl }, 'TLS is on but the Point\'s URL is http://: registration and session keys travel in clear');
+    const plain = this.config.bootstrapUrls.filter((url) => new URL(url).protocol === 'http:');
+    if (!this.config.alone && plain.length > 0) {
+      this.logger.warn({ points: plain }, 'TLS is on but a Point\'s URL is http://: registration and session keys travel in clear');
     }
   }
 
@@ -169,7 +170,7 @@ export class CdnNode {
     const { config } = this;
     const localAddress = dialFrom(config.host);
     const self = { id: this.identity.id, address: this.address, publicKey: this.identity.publicKey };
-    const point = new PointLink(this.identity, { url: config.bootstrapUrl, port, localAddress, clusterSecret: config.clusterSecret, ca: this.tls.ca },
+    const point = new PointLink(this.identity, { urls: config.bootstrapUrls, port, localAddress, clusterSecret: config.clusterSecret, ca: this.tls.ca },
       config.pointLink, this.logger.child({ component: 'point' }), (peers) => this.gossip?.addPeersFromPoint(peers));
     const { runtime, membership, dataPlane, placement, transport, bodyFetcher } = config;
     const revocations = ctx.auth?.revocations;
@@ -201,6 +202,7 @@ export class CdnNode {
       },
     };
     exportGossipMetrics(ctx.metrics, gossip);
+    exportPointMetrics(ctx.metrics, point);
     this.store.onAdopted((versions) => {
       const now = this.wall.now();
       for (const v of versions) {
@@ -222,7 +224,13 @@ export class CdnNode {
       storageOpen: this.store.isOpen,
       alone: this.config.alone,
       members: this.gossip?.members() ?? [],
-      point: { url: this.config.bootstrapUrl, state: this.point?.state, lastError: this.point?.lastError ?? null },
+      point: {
+        url: this.point?.url ?? this.config.bootstrapUrls[0] ?? '',
+        state: this.point?.state,
+        lastError: this.point?.lastError ?? null,
+        known: this.point?.known() ?? [...this.config.bootstrapUrls],
+        failovers: this.point?.failovers ?? 0,
+      },
       clock: this.gossip?.peerClocks.verdict(),
       acceptance: this.gossip?.peerClocks.acceptance(),
     };

@@ -38,6 +38,18 @@ export interface PointLinkOptions {
   readonly requestTimeoutMs: number;
   /** Quick retries of a failed call (the client's own short backoff) before the link counts a failure. */
   readonly requestRetries: number;
+  /**
+   * With several Points (`--bootstrap A,B`): heartbeats in a row that fail
+   * (no connection, a timeout, an error answer other than 401; each after
+   * its quick retries) before the node moves to the next known Point and
+   * registers there (point-roster.ts). A Point that is down costs the node
+   * about failoverAfter × (requestTimeoutMs × (1 + requestRetries) + the
+   * retry delay) before it moves: with the defaults and a Point that hangs,
+   * ~3 × (4 s + ≤1 s) ≈ 15 s, within the Point's 30 s TTL; a closed port
+   * fails at once, ~1-2 s. Lower moves sooner, at the cost of leaving a
+   * Point over one slow moment.
+   */
+  readonly failoverAfter: number;
 }
 
 const schema = z.strictObject({
@@ -47,6 +59,7 @@ const schema = z.strictObject({
     .refine((r) => r.baseMs <= r.capMs, { path: ['baseMs'], message: 'must not exceed retry.capMs' }),
   requestTimeoutMs: integerIn(50, 60_000),
   requestRetries: integerIn(0, 10),
+  failoverAfter: integerIn(1, 100),
 });
 
 const production: PointLinkOptions = {
@@ -55,6 +68,7 @@ const production: PointLinkOptions = {
   retry: { baseMs: 250, capMs: 10_000 },
   requestTimeoutMs: 2_000,
   requestRetries: 1,
+  failoverAfter: 3,
 };
 
 /** Point link options: `pointLink.*` under the node. localTest: as production (its timings are the Point's TTL, which tests set). */

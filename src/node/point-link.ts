@@ -1,9 +1,16 @@
 /**
- * A node's relationship with the Point: register (retrying with backoff and
+ * A node's relationship with its Point: register (retrying with backoff and
  * jitter for as long as it takes, while the node serves), heartbeat at a third
  * of the TTL, register again when the Point forgets us, ask it for peers, ask
  * it to vouch for strangers, and pass on reports of bad peers. Nothing here
  * blocks the node: an unreachable Point only means fewer new peers.
+ *
+ * With several Points (`--bootstrap A,B`) the roster (point-roster.ts, pure)
+ * decides which one: the first that answers, then the others it names in
+ * `/points`; when the current one stops answering heartbeats the link moves
+ * to the next and registers there with a fresh proof, without a restart.
+ * Every call (look, check, reports, remove) goes to the current Point;
+ * reports that did not reach a Point that died are sent to the next one.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../log.js';
@@ -15,6 +22,7 @@ import type { NodeIdentity } from '../identity/keystore.js';
 import type { PeerRegistry, Vouch } from '../gossip/shell/peer-auth.js';
 import type { NodeId, PeerInfo } from '../gossip/core/types.js';
 import type { PointLinkOptions } from './point-link-config.js';
+import { MAX_POINTS, PointRoster } from './point-roster.js';
 
 /** Bounds on reports that wait for the Point (one per address). */
 const MAX_UNSENT_REPORTS = 64;
@@ -22,9 +30,12 @@ const MAX_REPORT_ATTEMPTS = 5;
 
 export type PointState = 'not contacted' | 'registering' | 'registered' | 'unreachable' | 'refused';
 
-/** Which Point, and what we register with it: facts of this node, not knobs (those are PointLinkOptions). */
+const REFUSALS: readonly string[] = ['POINT_ERR_BANNED', 'POINT_ERR_BAD_JOIN_TOKEN', 'POINT_ERR_ID_TAKEN', 'POINT_ERR_BAD_PROOF'];
+
+/** Which Points, and what we register with them: facts of this node, not knobs (those are PointLinkOptions). */
 export interface PointTarget {
-  url: string;
+  /** the Points in order of preference, canonical (parsePointList), at least one */
+  urls: readonly string[];
   /** the port peers reach us on (the Point takes our IP from the connection) */
   port: number;
   /** source address for connections to the Point, so it sees the address we serve on */
@@ -35,7 +46,10 @@ export interface PointTarget {
 }
 
 export class PointLink implements PeerRegistry {
-  private readonly client: PointClient;
+  private client: PointClient;
+  private readonly roster: PointRoster;
+  /** clients of Points we left, closing (their calls in flight end within their timeouts) */
+  private readonly closing = new Set<Promise<void>>();
   private sessionKey: string | undefined;
   private ttlSec = 30;
   private stopped = false;
@@ -53,10 +67,40 @@ export class PointLink implements PeerRegistry {
     private readonly logger: Logger,
     private readonly onPeers: (peers: { info: PeerInfo; vouch: Vouch }[]) => void,
   ) {
-    this.client = new PointClient({
-      url: target.url, localAddress: target.localAddress, clusterSecret: target.clusterSecret, ca: target.ca,
+    this.roster = new PointRoster(target.urls, { failoverAfter: options.failoverAfter });
+    this.client = this.clientFor(this.roster.current);
+  }
+
+  /** The Point this node is registered with, or trying now. */
+  get url(): string {
+    return this.roster.current;
+  }
+
+  /** Every Point this node knows: its --bootstrap list, then those the current Point named. */
+  known(): string[] {
+    return this.roster.known();
+  }
+
+  /** Times the node moved away from a Point that stopped answering. */
+  get failovers(): number {
+    return this.roster.failovers;
+  }
+
+  private clientFor(url: string): PointClient {
+    const { target, options } = this;
+    return new PointClient({
+      url, localAddress: target.localAddress, clusterSecret: target.clusterSecret, ca: target.ca,
       retries: options.requestRetries, timeoutMs: options.requestTimeoutMs,
     });
+  }
+
+  /** Talks to the roster's current Point from now on (if it is not the one we talk to). */
+  private follow(): void {
+    if (this.client.url === this.roster.current) return;
+    const old = this.client;
+    this.client = this.clientFor(this.roster.current);
+    const closed: Promise<void> = old.close().catch(() => undefined).finally(() => this.closing.delete(closed));
+    this.closing.add(closed);
   }
 
   start(): void {
@@ -79,16 +123,19 @@ export class PointLink implements PeerRegistry {
           this.ttlSec = reg.ttl;
           this.state = 'registered';
           this.lastError = null;
+          this.roster.registered();
           failures = 0;
           nextLook = 0;
-          this.logger.info({ point: this.target.url, ttl: reg.ttl }, 'registered with the Point');
+          this.logger.info({ point: this.client.url, ttl: reg.ttl }, 'registered with the Point');
         } else {
           await this.client.heartbeat(this.sessionKey);
           this.state = 'registered';
+          this.roster.heartbeatOk();
           failures = 0;
         }
         this.resendReports();
         if (performance.now() >= nextLook) {
+          await this.learnPoints();
           await this.lookOnce();
           nextLook = performance.now() + this.options.lookIntervalMs;
         }
@@ -98,15 +145,49 @@ export class PointLink implements PeerRegistry {
         failures++;
         this.lastError = err instanceof Error ? err.message : String(err);
         const code = isCdnError(err) ? err.code : undefined;
-        if (code === 'POINT_ERR_UNAUTHORIZED') {
+        if (code === 'POINT_ERR_UNAUTHORIZED' && this.sessionKey !== undefined) {
           this.sessionKey = undefined; // the Point forgot us (TTL lapsed, or it restarted): register again
           continue;
         }
-        this.state = code === 'POINT_ERR_BANNED' || code === 'POINT_ERR_BAD_JOIN_TOKEN' || code === 'POINT_ERR_ID_TAKEN' || code === 'POINT_ERR_BAD_PROOF' ? 'refused' : 'unreachable';
-        if (failures === 1 || failures % 10 === 0) this.logger.warn({ point: this.target.url, err: this.lastError, state: this.state }, 'the Point is not answering as it should; still serving, will retry');
+        const failed = this.client.url;
+        this.state = code !== undefined && REFUSALS.includes(code) ? 'refused' : 'unreachable';
+        if (this.sessionKey === undefined) {
+          // registration failed: the next Point at once, or a wait once every known Point failed in a row
+          const { wait } = this.roster.registrationFailed();
+          this.follow();
+          if (failures === 1 || failures % 10 === 0 || this.client.url !== failed) {
+            this.logger.warn({ point: failed, err: this.lastError, state: this.state, next: this.client.url }, 'the Point is not answering as it should; still serving, will retry');
+          }
+          if (!wait) continue;
+        } else if (this.roster.heartbeatFailed() === 'move') {
+          this.logger.warn({ point: failed, err: this.lastError, next: this.roster.current, failovers: this.roster.failovers },
+            'the Point stopped answering heartbeats: moving to another Point (still serving)');
+          this.sessionKey = undefined;
+          this.follow();
+          this.freshReportBudget();
+          continue;
+        } else if (failures === 1 || failures % 10 === 0) {
+          this.logger.warn({ point: failed, err: this.lastError, state: this.state }, 'the Point is not answering as it should; still serving, will retry');
+        }
         await this.sleep(backoffDelay(Math.min(failures, 10), this.options.retry, Math.random) + this.options.retry.baseMs);
       }
     }
+  }
+
+  /** Asks the current Point for the others (best effort): the roster merges them, bounded. */
+  private async learnPoints(): Promise<void> {
+    if (this.sessionKey === undefined) return;
+    try {
+      const answer = await this.client.points(this.sessionKey, MAX_POINTS);
+      if (this.roster.learn(answer.map((p) => p.url))) this.logger.info({ point: this.client.url, known: this.roster.known() }, 'learned the Points of this cluster');
+    } catch (err) {
+      this.logger.debug({ err }, 'could not ask the Point for the other Points');
+    }
+  }
+
+  /** Reports that failed against a Point we left get their full number of attempts at the next one. */
+  private freshReportBudget(): void {
+    for (const pending of this.unsentReports.values()) if (pending.attempts > 0) pending.attempts = 0;
   }
 
   private async lookOnce(): Promise<void> {
@@ -184,6 +265,6 @@ export class PointLink implements PeerRegistry {
     await Promise.race([this.loop, delay(500)]);
     const key = this.sessionKey;
     if (key !== undefined) await this.client.remove(key, this.identity.id).catch(() => undefined);
-    await this.client.close();
+    await Promise.all([this.client.close(), ...this.closing]);
   }
 }

@@ -27,13 +27,21 @@ describe('gossip-cdn node', () => {
   it.each([
     [['node', '--port', 'abc'], /--port \(PORT\): must be a port number/],
     [['node', '--port', '70000'], /port/],
-    [['node', '--bootstrap', 'not a url'], /bootstrap/],
+    [['node', '--bootstrap', 'not a url'], /^gossip-cdn: error: --bootstrap \(BOOTSTRAP_URL\): item 1 \(not a url\) must be an http\(s\) URL/],
+    [['node', '--bootstrap', 'http://127.0.0.1:8080,ftp://127.0.0.1:8081'], /--bootstrap \(BOOTSTRAP_URL\): item 2 \(ftp:\/\/127\.0\.0\.1:8081\) must be an http\(s\) URL/],
+    [['node', '--bootstrap', 'http://127.0.0.1:8080,http://127.0.0.1:8080/'], /--bootstrap \(BOOTSTRAP_URL\): item 2 .* names the same Point as an earlier one/],
+    [['node', '--bootstrap', 'http://127.0.0.1:8080,,http://127.0.0.1:8081'], /--bootstrap \(BOOTSTRAP_URL\): item 2 is empty/],
+    [['node', '--bootstrap', Array.from({ length: 17 }, (_, i) => `http://127.0.0.1:${8100 + i}`).join(',')], /--bootstrap \(BOOTSTRAP_URL\): must name at most 16 Points \(it names 17\)/],
     [['node', '--advertise', 'nohostport'], /advertise/],
     [['node', '--quota', 'lots'], /quota/],
     [['node', '--log-level', 'loud'], /--log-level/],
     [['node', '--no-such-flag'], /unknown option/],
   ])('%j → one-line error, non-zero exit', async (args, pattern) => {
     expectOneLineError(await runCli(args as string[]), pattern);
+  });
+
+  it('BOOTSTRAP_URL is checked as --bootstrap is', async () => {
+    expectOneLineError(await runCli(['node'], { env: { BOOTSTRAP_URL: 'http://127.0.0.1:8080, point:8080' } }), /^gossip-cdn: error: --bootstrap \(BOOTSTRAP_URL\): item 2 \(point:8080\) must be an http\(s\) URL/);
   });
 
   it('a taken port gives a one-line error that says so', async () => {

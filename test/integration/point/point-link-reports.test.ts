@@ -19,7 +19,7 @@ describe('PointLink reports', () => {
   test('a report made before the node registered is sent once it has, and counts toward the quorum', async () => {
     const url = await backends.point();
     const options = buildOptions(POINT_LINK_OPTIONS, { retry: { baseMs: 20, capMs: 200 } });
-    const link = new PointLink(generateIdentity(), { url, port: 7000, localAddress: '127.0.0.2' }, options, silentLogger(), () => undefined);
+    const link = new PointLink(generateIdentity(), { urls: [url], port: 7000, localAddress: '127.0.0.2' }, options, silentLogger(), () => undefined);
     const victim = '127.0.0.9';
     link.reportBadPeer(victim, 'sent a body whose sha256 does not match');
     link.start();

@@ -19,7 +19,7 @@ const view: ClusterView = {
   ],
   clock: { limitSeconds: 300, peers: 1, peersBeyond: 0, medianOffsetSeconds: 0.012, disagrees: false },
   blobs: { live: 3, keys: 4, bodies: 3, bytes: 3 * 1024 * 1024, quotaBytes: 1024 ** 3 },
-  point: { url: 'http://point:8080', state: 'registered', lastError: null },
+  point: { url: 'http://point:8080', state: 'registered', lastError: null, known: ['http://point:8080'], failovers: 0 },
   replication: { samples: 0, lagMedianMs: null, lagMaxMs: null, conflictsDetected: 0, conflictsResolved: 0 },
   placement: {
     replicas: 3, zone: 'eu-1', writeCopies: 1, members: 3,
@@ -29,6 +29,11 @@ const view: ClusterView = {
 };
 
 describe('renderCluster', () => {
+  it('names the current Point, the others it knows and its moves when it has several', () => {
+    const several = renderCluster({ ...view, point: { url: 'http://b:8080', state: 'registered', lastError: null, known: ['http://a:8080', 'http://b:8080'], failovers: 1 } }, now);
+    expect(several).toContain('Point    http://b:8080 (registered); also knows http://a:8080; moved 1 time\n');
+  });
+
   it('names the node, its counts, and one aligned row per peer sorted by address', () => {
     const text = renderCluster(view, now);
     expect(text).toContain('node     n0123456789abcdef');
@@ -40,6 +45,7 @@ describe('renderCluster', () => {
     expect(rows[0]).toMatch(/^n1111111111111111 {2}10\.0\.0\.3:7000 {2}alive {4}just now {6}—$/);
     expect(rows[1]).toMatch(/^nfedcba9876543210 {2}10\.0\.0\.4:7000 {2}suspect {2}10 s ago {6}\+0\.01 s$/);
     expect(text).not.toContain('clock    ');
+    expect(text).toContain('Point    http://point:8080 (registered)\n');
   });
 
   it('says when this node\'s clock disagrees with most of its peers', () => {

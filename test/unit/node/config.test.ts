@@ -54,7 +54,7 @@ describe('node config', () => {
     const c = buildNodeConfig();
     expect(c).toEqual(NODE_DEFAULTS);
     expect(c).toMatchObject({
-      profile: 'production', port: 7000, host: '127.0.0.1', bootstrapUrl: 'http://127.0.0.1:8080', logLevel: 'info', alone: false,
+      profile: 'production', port: 7000, host: '127.0.0.1', bootstrapUrls: ['http://127.0.0.1:8080'], logLevel: 'info', alone: false,
       maxBlobBytes: 5 * 1024 ** 3, quotaBytes: 100 * 1024 ** 3, tombstoneGraceMs: 86_400_000, tombstoneSweepMs: 600_000,
       minUploadBytesPerSecond: 1024, stallWindowMs: 30_000, bodyCacheBytes: 256 * 1024 ** 2, bodyCacheItemBytes: 2 * 1024 ** 2,
       defaultCacheControl: 'public, max-age=60', shutdownGraceMs: 10_000, replicationLagSamples: 256,
@@ -117,7 +117,7 @@ describe('node config', () => {
     expect(refused({ port: 'abc' }).message).toBe('port: must be a port number 0-65535');
     expect(refused({ port: '70000' }).option).toBe('port');
     expect(refused({ profile: 'fast' as never }).message).toBe('profile: must be production or local-test');
-    expect(refused({ bootstrapUrl: 'ftp://x' }).message).toBe('bootstrapUrl: must be an http(s) URL');
+    expect(refused({ bootstrapUrls: 'ftp://x' }).message).toBe('bootstrapUrls: item 1 (ftp://x) must be an http(s) URL without query or fragment');
     expect(refused({ advertise: 'nohostport' }).message).toBe('advertise: must be HOST:PORT');
   });
 

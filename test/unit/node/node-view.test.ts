@@ -15,7 +15,7 @@ const base: NodeState = {
   stopping: false, storageOpen: true, alone: false,
   store: { liveKeys: 3, keys: 4, bodies: 3, bodyBytes: 30, quotaBytes: 100, metaLogBytes: 9, corruptBodiesDetected: 0, conflictsDetected: 1, conflictsResolved: 1, stagedVersions: 0 },
   members: [], lags: { samples: 0, lagMedianMs: null, lagMaxMs: null },
-  point: { url: 'http://127.0.0.1:8080', state: 'unreachable', lastError: 'connect ECONNREFUSED' },
+  point: { url: 'http://127.0.0.1:8080', state: 'unreachable', lastError: 'connect ECONNREFUSED', known: ['http://127.0.0.1:8080', 'http://127.0.0.1:8081'], failovers: 1 },
   placement: { replicas: 2, zone: null, cacheBytes: 1000, writeCopies: 1 },
   custody: undefined,
   offsets: new Map(),
@@ -63,7 +63,7 @@ describe('clusterView', () => {
     expect(view.blobs).toEqual({ live: 3, keys: 4, bodies: 3, bytes: 30, quotaBytes: 100 });
     expect(view.replication).toEqual({ samples: 2, lagMedianMs: 40, lagMaxMs: 90, conflictsDetected: 1, conflictsResolved: 1 });
     expect(view.startedAt).toBe('2026-01-01T00:00:00.000Z');
-    expect(view.point).toEqual({ url: 'http://127.0.0.1:8080', state: 'unreachable', lastError: 'connect ECONNREFUSED' });
+    expect(view.point).toEqual({ url: 'http://127.0.0.1:8080', state: 'unreachable', lastError: 'connect ECONNREFUSED', known: ['http://127.0.0.1:8080', 'http://127.0.0.1:8081'], failovers: 1 });
   });
 
   it('shows custody\'s heaps, or every held body as owned when there is no custody (alone)', () => {
