@@ -166,7 +166,7 @@ export class Membership implements PeerSampler {
       this.retry.heardFrom(known, now);
     }
     // Answer where the verified message came from: a member that restarted at
-    // a new address (a container gets a new IP) is at its old one in the table
+    // a new address (a container started again can get a new IP) is at its old one in the table
     // until it refutes, and it can only refute once it hears our answers.
     const replyTo = sender ?? (known === undefined ? undefined : peerInfo(known));
     switch (msg.type) {
