@@ -165,7 +165,10 @@ export class Membership implements PeerSampler {
       known.lastContact = now;
       this.retry.heardFrom(known, now);
     }
-    const replyTo = known === undefined ? sender : peerInfo(known);
+    // Answer where the verified message came from: a member that restarted at
+    // a new address (a container started again can get a new IP) is at its old one in the table
+    // until it refutes, and it can only refute once it hears our answers.
+    const replyTo = sender ?? (known === undefined ? undefined : peerInfo(known));
     switch (msg.type) {
       case 'ping':
         this.detector.onPing(msg.seq, replyTo);
@@ -181,7 +184,8 @@ export class Membership implements PeerSampler {
         return;
       case 'members': {
         for (const u of msg.members) this.apply(u, msg.from, true);
-        const to = this.table.get(msg.from) ?? replyTo;
+        const member = this.table.get(msg.from);
+        const to = replyTo ?? (member === undefined ? undefined : peerInfo(member));
         if (msg.reply && to !== undefined) this.pushPull(to, false);
         return;
       }

@@ -252,6 +252,24 @@ describe('leave', () => {
     expect(h.stateOf(h.peer(1))).toMatchObject({ state: 'left', incarnation: 3 });
     expect(h.membership.peer(h.peer(1).id)).toBeUndefined();
   });
+
+  it('answers a member that left and came back at a new address there, so it refutes and is readmitted (a restarted container)', () => {
+    const h = new MembershipHarness();
+    h.know(2);
+    h.receive(h.peer(1), { type: 'leave', incarnation: 1 });
+    h.take();
+    // restarted with a new container IP: its messages, verified, come from the new address
+    const moved = { ...h.peer(1), address: '10.9.9.9:7000' };
+    h.receive(moved, { type: 'members', members: [h.claim(moved, 'alive', 0)], reply: true });
+    h.receive(moved, { type: 'ping', seq: 7 });
+    const sent = h.take();
+    expect(sent.map((s) => [s.message.type, s.to.address])).toEqual([['members', moved.address], ['ack', moved.address]]);
+    const sync = sent[0]!.message as { members: MemberUpdate[] };
+    expect(sync.members.find((m) => m.id === moved.id)).toMatchObject({ state: 'left', incarnation: 1 });
+    // it hears it left at 1, refutes at 2 from its new address: alive there
+    h.receive(moved, { type: 'ack', seq: 0 }, [h.claim(moved, 'alive', 2)]);
+    expect(h.stateOf(h.peer(1))).toMatchObject({ state: 'alive', incarnation: 2, address: moved.address });
+  });
 });
 
 describe('dead members', () => {
