@@ -536,6 +536,34 @@ async function main() {
     say(`    /healthz: registry redis up, banlist postgres up; ${live.length} live nodes in ${prefix}nodes; table banned in ${pg.POSTGRES_DB}`);
   });
 
+  await phase('docker kill of the first Point: the nodes register with the other, without restarting', async () => {
+    const all = await containers();
+    const points = all.filter((c) => c.State.Running && (config.services[serviceOf(c)].command ?? [])[0] === 'bootstrap');
+    if (points.length < 2) throw new Failure(`the file runs ${points.length} Point(s); fail-over needs two`);
+    const urls = (config.services.node.environment?.BOOTSTRAP_URL ?? '').split(',');
+    const first = urls[0]?.replace(/\/$/, '');
+    const victim = points.find((c) => first === `http://${serviceOf(c)}:8080`);
+    if (victim === undefined) throw new Failure(`no running Point for the first BOOTSTRAP_URL ${first}`);
+    const observers = [1, 2, 5];
+    const before = new Map(await Promise.all(observers.map(async (n) => [n, (await replica(n)).id])));
+    for (const n of observers) {
+      const v = await view(n);
+      if (v.point.url.replace(/\/$/, '') !== first) throw new Failure(`replica ${n} is registered with ${v.point.url}, not ${first}`);
+    }
+    await docker(['kill', victim.Id], 60_000);
+    for (const n of observers) {
+      await poll(`replica ${n} registered with another Point`, async () => {
+        const v = await view(n);
+        const url = v.point.url.replace(/\/$/, '');
+        return when(url !== first && urls.includes(url) && v.point.state === 'registered', url, `point ${url} ${v.point.state}`);
+      }, { timeoutMs: 120_000, intervalMs: 500 });
+      const r = await replica(n);
+      if (r.id !== before.get(n) || !r.running) throw new Failure(`replica ${n}'s container was replaced or stopped`);
+    }
+    const moved = await Promise.all(observers.map(async (n) => `${n}:${(await view(n)).point.url}`));
+    say(`    killed ${serviceOf(victim)}; ${moved.join(' ')}`);
+  });
+
   await phase('down -v leaves no container, network or volume', async () => {
     const all = await containers();
     const volumes = all.flatMap((c) => c.Mounts.filter((m) => m.Type === 'volume').map((m) => m.Name));

@@ -12,7 +12,8 @@
 # --advertise host (an IP SAN for an IP address, DNS for a name). The Point's
 # must name the host in the nodes' --bootstrap URL.
 #
-# Without NAME SANS: `point` (DNS:point, DNS:localhost, IP:127.0.0.1) and one
+# Without NAME SANS: `point` (DNS:point, DNS:point2, DNS:localhost, IP:127.0.0.1;
+# the compose file's two Points share it) and one
 # `node` certificate shared by every replica of the compose file's node
 # service, naming DNS:node, 127.0.0.1 and every address of the compose TLS
 # network (172.28.0.2-254), since a replica's address is not known before it
@@ -71,7 +72,7 @@ CONF
 }
 
 if [ $# -eq 0 ]; then
-  issue point "DNS:point,DNS:localhost,IP:127.0.0.1"
+  issue point "DNS:point,DNS:point2,DNS:localhost,IP:127.0.0.1"
   network=""
   i=2
   while [ "$i" -le 254 ]; do

@@ -84,8 +84,8 @@ async function backends(cleanups: (() => Promise<void>)[]): Promise<{ redis: Ser
 }
 
 describe('docker-compose.yml', () => {
-  it('has redis, postgres, point and node, with volumes and health checks', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['node', 'point', 'postgres', 'redis']);
+  it('has redis, postgres, two Points and node, with volumes and health checks', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['node', 'point', 'point2', 'postgres', 'redis']);
     const redis = service('redis');
     expect(redis.image).toMatch(/^redis:7/);
     expect(redis.healthcheck?.test.join(' ')).toContain('redis-cli ping');
@@ -100,17 +100,23 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('starts the Point after healthy Redis and Postgres, and nodes after a healthy Point', () => {
-    const point = service('point');
-    expect(point.build).toBe('.');
-    expect(point.command).toEqual(['bootstrap', '--host', '0.0.0.0', '--port', '8080']);
-    expect(point.depends_on).toEqual({ redis: { condition: 'service_healthy' }, postgres: { condition: 'service_healthy' } });
-    expect(point.healthcheck?.test.join(' ')).toContain('/healthz');
-    expect(point.ports).toEqual(['8080:8080']);
+  it('starts the Points after healthy Redis and Postgres, and nodes after healthy Points', () => {
+    for (const [name, hostPort, other] of [['point', 8080, 'point2'], ['point2', 8081, 'point']] as const) {
+      const point = service(name);
+      expect(point.build).toBe('.');
+      expect(point.command).toEqual(['bootstrap', '--host', '0.0.0.0', '--port', '8080']);
+      expect(point.depends_on).toEqual({ redis: { condition: 'service_healthy' }, postgres: { condition: 'service_healthy' } });
+      expect(point.healthcheck?.test.join(' ')).toContain('/healthz');
+      expect(point.ports).toEqual([`${hostPort}:8080`]);
+      // one registry and one banlist for both; each answers /points with the other
+      expect(point.environment?.REDIS_URL).toBe(service('point').environment?.REDIS_URL);
+      expect(point.environment?.DATABASE_URL).toBe(service('point').environment?.DATABASE_URL);
+      expect(point.environment?.POINT_PEERS).toBe(`http://${other}:8080`);
+    }
     const node = service('node');
     expect(node.build).toBe('.');
     expect(node.command).toEqual(['node', '--host', '0.0.0.0', '--port', '7000']);
-    expect(node.depends_on).toEqual({ point: { condition: 'service_healthy' } });
+    expect(node.depends_on).toEqual({ point: { condition: 'service_healthy' }, point2: { condition: 'service_healthy' } });
     expect(node.healthcheck?.test.join(' ')).toContain('/healthz');
   });
 
@@ -118,7 +124,7 @@ describe('docker-compose.yml', () => {
     const node = service('node');
     expect(node.ports).toEqual(['7000']);
     for (const p of node.ports ?? []) expect(p).not.toContain(':');
-    expect(node.environment?.BOOTSTRAP_URL).toBe('http://point:8080');
+    expect(node.environment?.BOOTSTRAP_URL).toBe('http://point:8080,http://point2:8080');
     const dataDir = node.environment?.DATA_DIR as string;
     expect(node.volumes).toEqual([dataDir]); // anonymous: no "name:" before the path, so one per replica
     expect(node.environment).not.toHaveProperty('ADVERTISE'); // each replica advertises its own container address
@@ -126,7 +132,7 @@ describe('docker-compose.yml', () => {
 
   it('documents every environment variable it sets, in the README and in the file', () => {
     const text = readFileSync(new URL('docker-compose.yml', root), 'utf8');
-    for (const name of ['point', 'node']) {
+    for (const name of ['point', 'point2', 'node']) {
       for (const key of Object.keys(service(name).environment ?? {})) {
         expect(dockerSection, `README docker section names ${key}`).toContain(key);
         expect(text.split('services:')[0], `compose header names ${key}`).toContain(key);
@@ -168,19 +174,24 @@ describe('the compose services as plain processes', () => {
     await run(process.execPath, args, { timeout: 10_000 }); // rejects on a non-zero exit
   }
 
-  it('a Point and two nodes started exactly as compose starts them form a cluster', { timeout: 120_000 }, async () => {
+  it('two Points and two nodes started exactly as compose starts them form a cluster, which outlives the first Point', { timeout: 180_000 }, async () => {
     const { redis, db, prefix } = await backends(cleanups);
 
-    const pointSvc = service('point');
-    const pointPort = await freePort();
-    const pointArgs = withFlag(withFlag(pointSvc.command ?? [], '--host', '127.0.0.1'), '--port', String(pointPort));
-    // Addresses substituted; POINT_REDIS_PREFIX only keeps this test's keys apart from others' on a shared Redis.
-    const pointEnv = { ...pointSvc.environment, REDIS_URL: redis.url, DATABASE_URL: db.url, POINT_REDIS_PREFIX: prefix };
-    const point: CliProcess = startCli(pointArgs, { env: pointEnv });
-    const pointUrl = `http://127.0.0.1:${pointPort}`;
-    await waitHealthy(point, `${pointUrl}/healthz`, 60_000);
-    expect(point.output()).not.toMatch(/embedded/i);
-    await healthcheck(pointSvc, '127.0.0.1:8080', `127.0.0.1:${pointPort}`);
+    // Each compose service name in a URL (http://point:8080, http://point2:8080) becomes that Point's loopback address.
+    const ports = { point: await freePort(), point2: await freePort() };
+    const substituted = (urls: string) => urls.replace(/\/\/(point2?):8080/g, (_m, name: 'point' | 'point2') => `//127.0.0.1:${ports[name]}`);
+    const points: Record<'point' | 'point2', CliProcess> = {} as Record<'point' | 'point2', CliProcess>;
+    for (const name of ['point', 'point2'] as const) {
+      const svc = service(name);
+      const args = withFlag(withFlag(svc.command ?? [], '--host', '127.0.0.1'), '--port', String(ports[name]));
+      // Addresses substituted; POINT_REDIS_PREFIX only keeps this test's keys apart from others' on a shared Redis.
+      const env = { ...svc.environment, POINT_PEERS: substituted(svc.environment?.POINT_PEERS ?? ''), REDIS_URL: redis.url, DATABASE_URL: db.url, POINT_REDIS_PREFIX: prefix };
+      const proc = startCli(args, { env });
+      await waitHealthy(proc, `http://127.0.0.1:${ports[name]}/healthz`, 60_000);
+      expect(proc.output()).not.toMatch(/embedded/i);
+      await healthcheck(svc, '127.0.0.1:8080', `127.0.0.1:${ports[name]}`);
+      points[name] = proc;
+    }
 
     // The node's AUTH_PUBLIC_KEY is `${AUTH_PUBLIC_KEY:?...}`, which compose fills from .env.
     const admin = await adminKey(cleanups);
@@ -194,7 +205,7 @@ describe('the compose services as plain processes', () => {
       const dataDir = await tempDir('gcdn-compose-');
       cleanups.push(() => removeDir(dataDir));
       const args = withFlag(withFlag(nodeSvc.command ?? [], '--host', host), '--port', String(port));
-      const env = { ...interpolated(nodeSvc.environment, { AUTH_PUBLIC_KEY: admin.publicKey }), BOOTSTRAP_URL: (nodeSvc.environment?.BOOTSTRAP_URL ?? '').replace('point:8080', `127.0.0.1:${pointPort}`), DATA_DIR: dataDir };
+      const env = { ...interpolated(nodeSvc.environment, { AUTH_PUBLIC_KEY: admin.publicKey }), BOOTSTRAP_URL: substituted(nodeSvc.environment?.BOOTSTRAP_URL ?? ''), DATA_DIR: dataDir };
       const proc = startCli(args, { env });
       const url = `http://${host}:${port}`;
       await waitHealthy(proc, `${url}/readyz`, 60_000);
@@ -217,6 +228,17 @@ describe('the compose services as plain processes', () => {
       return res.status === 200 ? res.text() : undefined;
     }, { what: 'the blob to be readable on node b', timeoutMs: 60_000, intervalMs: 200 });
     expect(body).toBe('hello, compose');
+
+    // The first Point dies: the nodes move to the second (its URL is in their BOOTSTRAP_URL) without restarting.
+    await points.point.kill9();
+    const second = `http://127.0.0.1:${ports.point2}`;
+    for (const n of nodes) {
+      await waitFor(async () => {
+        const view = await (await fetch(`${n.url}/cluster`)).json() as { point: { url: string; state: string } };
+        return view.point.url.replace(/\/$/, '') === second && view.point.state === 'registered';
+      }, { what: `${n.url} to register with the second Point`, timeoutMs: 90_000, intervalMs: 250 });
+      expect(n.proc.hasExited()).toBe(false);
+    }
   });
 });
 
@@ -237,17 +259,19 @@ describe('docker-compose.tls.yml (the TLS variant)', () => {
   }
 
   it('overrides only the Point and the nodes: TLS files from ./certs, https to the Point, https health checks, a fixed subnet', () => {
-    expect(Object.keys(tls.services).sort()).toEqual(['node', 'point']);
-    for (const [name, cert] of [['point', 'point'], ['node', 'node']] as const) {
+    expect(Object.keys(tls.services).sort()).toEqual(['node', 'point', 'point2']);
+    for (const [name, cert] of [['point', 'point'], ['point2', 'point'], ['node', 'node']] as const) {
       const s = over(name);
       expect(s.environment).toMatchObject({ TLS_CERT: `/certs/${cert}.pem`, TLS_KEY: `/certs/${cert}.key`, TLS_CA: '/certs/ca.pem', NODE_EXTRA_CA_CERTS: '/certs/ca.pem' });
       expect(s.volumes).toEqual(['./certs:/certs:ro']);
-      expect(s.healthcheck?.test.join(' ')).toContain(`https://127.0.0.1:${name === 'point' ? 8080 : 7000}/healthz`);
+      expect(s.healthcheck?.test.join(' ')).toContain(`https://127.0.0.1:${name === 'node' ? 7000 : 8080}/healthz`);
       expect(s.command, 'the base command stays').toBeUndefined();
     }
-    expect(over('node').environment?.BOOTSTRAP_URL).toBe('https://point:8080');
+    expect(over('node').environment?.BOOTSTRAP_URL).toBe('https://point:8080,https://point2:8080');
+    expect(over('point').environment?.POINT_PEERS).toBe('https://point2:8080');
+    expect(over('point2').environment?.POINT_PEERS).toBe('https://point:8080');
     expect(tls.networks?.default?.ipam?.config?.[0]?.subnet).toBe('172.28.0.0/24');
-    for (const name of ['point', 'node']) {
+    for (const name of ['point', 'point2', 'node']) {
       for (const key of Object.keys(over(name).environment ?? {})) {
         expect(tlsSection, `README TLS section names ${key}`).toContain(key);
         expect(tlsText.split('services:')[0], `TLS override header names ${key}`).toContain(key);
@@ -267,6 +291,7 @@ describe('docker-compose.tls.yml (the TLS variant)', () => {
     const node = new X509Certificate(readFileSync(join(dir, 'node.pem')));
     expect(point.verify(ca.publicKey) && node.verify(ca.publicKey)).toBe(true);
     expect(point.checkHost('point')).toBe('point');
+    expect(point.checkHost('point2'), 'the second Point of the compose file shares the certificate').toBe('point2');
     expect(point.checkIP('127.0.0.1')).toBe('127.0.0.1');
     for (let i = 2; i <= 254; i++) expect(node.checkIP(`172.28.0.${i}`), `node.pem names 172.28.0.${i}`).toBe(`172.28.0.${i}`);
     expect(node.checkIP('172.28.1.2')).toBeUndefined();
