@@ -201,7 +201,8 @@ const optionsSchema = z
     maxMembers: count(1, LIMITS.maxMembers - 1),
     maxBroadcasts: count(1, 1_000_000),
     maxRelays: count(0, 100_000),
-    maxPeers: count(MIN_PEERS, LIMITS.maxMembers - 1),
+    maxPeers: z.number({ error: 'must be a whole number' }).int('must be a whole number')
+      .min(MIN_PEERS, `must be at least ${MIN_PEERS} (two ring successors and one random peer)`).max(LIMITS.maxMembers - 1, `must be at most ${LIMITS.maxMembers - 1} (the member table's size)`),
   })
   .superRefine((o, ctx) => {
     const rule = (ok: boolean, path: string, message: string) => {

@@ -18,6 +18,7 @@ const view: ClusterView = {
     { id: 'n1111111111111111', address: '10.0.0.3:7000', state: 'alive', incarnation: 0, lastContact: '2026-01-01T00:00:59.600Z', clockOffsetSeconds: null },
   ],
   clock: { limitSeconds: 300, peers: 1, peersBeyond: 0, medianOffsetSeconds: 0.012, disagrees: false },
+  activeView: { maxPeers: 32, peers: ['nfedcba9876543210', 'n1111111111111111'], keptPeers: 2, connections: { kept: 2, oneOff: 0 } },
   blobs: { live: 3, keys: 4, bodies: 3, bytes: 3 * 1024 * 1024, quotaBytes: 1024 ** 3 },
   point: { url: 'http://point:8080', state: 'registered', lastError: null },
   replication: { samples: 0, lagMedianMs: null, lagMaxMs: null, conflictsDetected: 0, conflictsResolved: 0 },
