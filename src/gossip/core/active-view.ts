@@ -7,10 +7,13 @@
  *
  * Filling it, in order:
  * 1. at or below `maxPeers` live members, every one of them (today's full mesh);
- * 2. the `ringPeers` first members after this node in id order (its ring
+ * 2. the `ringPeers` first members after this node on the ring (its ring
  *    successors), so that every member is some nodes' active peer (SWIM
  *    detection needs a prober) and the union of the views is a directed ring
- *    plus random chords: strongly connected, whatever the random picks;
+ *    plus random chords: strongly connected, whatever the random picks. The
+ *    ring orders members by address group, then id: one address's members
+ *    sit together, so past the group cap the walk goes on to the next
+ *    address, and 50 ids on one address get no more ring slots than one;
  * 3. the rest drawn address first: an address group (an IPv4 address, an IPv6
  *    /64, a host name) uniformly among those still under the cap, then the
  *    older of two random members within it (long-lived members preferred).
@@ -66,11 +69,16 @@ export class ActiveView {
   private readonly index = new Map<NodeId, number>();
   private readonly ring = new Set<NodeId>();
 
+  private readonly selfGroup: string;
+
   constructor(
     private readonly selfId: NodeId,
+    selfAddress: string,
     private readonly options: ActiveViewOptions,
     private readonly random: Random,
-  ) {}
+  ) {
+    this.selfGroup = addressGroup(selfAddress);
+  }
 
   get size(): number {
     return this.ids.length;
@@ -141,7 +149,7 @@ export class ActiveView {
     // the ring successors, skipping members whose group is at its cap
     this.ring.clear();
     const wantRing = Math.min(this.options.ringPeers, maxPeers - 1);
-    for (const c of ringAfter(this.selfId, live)) {
+    for (const c of ringAfter({ group: this.selfGroup, id: this.selfId }, live, groupOf)) {
       if (this.ring.size >= wantRing) break;
       const g = groupOf.get(c.id) as string;
       if (this.has(c.id)) {
@@ -234,10 +242,21 @@ export class ActiveView {
   }
 }
 
-/** The live members in ring order after `self`: ids ascending from just above self, wrapping. */
-function ringAfter(self: NodeId, live: readonly ViewCandidate[]): ViewCandidate[] {
-  const sorted = [...live].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
-  let start = sorted.findIndex((c) => c.id > self);
+interface RingKey {
+  readonly group: string;
+  readonly id: NodeId;
+}
+
+function ringOrder(x: RingKey, y: RingKey): number {
+  if (x.group !== y.group) return x.group < y.group ? -1 : 1;
+  return x.id < y.id ? -1 : x.id > y.id ? 1 : 0;
+}
+
+/** The live members in ring order after `self`: by (address group, id) from just past self, wrapping. */
+function ringAfter(self: RingKey, live: readonly ViewCandidate[], groupOf: ReadonlyMap<NodeId, string>): ViewCandidate[] {
+  const keyed = live.map((c) => ({ c, key: { group: groupOf.get(c.id) as string, id: c.id } }));
+  keyed.sort((a, b) => ringOrder(a.key, b.key));
+  let start = keyed.findIndex((k) => ringOrder(k.key, self) > 0);
   if (start < 0) start = 0;
-  return [...sorted.slice(start), ...sorted.slice(0, start)];
+  return [...keyed.slice(start), ...keyed.slice(0, start)].map((k) => k.c);
 }

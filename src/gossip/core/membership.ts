@@ -80,7 +80,7 @@ export class Membership implements PeerSampler {
     this.queue = new BroadcastQueue(options.retransmitMult, options.maxBroadcasts);
     this.awareness = new Awareness(options.awarenessMax);
     this.retry = new DeadRetry(options, env.random);
-    this.view = new ActiveView(env.self.id, { maxPeers: options.maxPeers, ringPeers: RING_PEERS }, env.random);
+    this.view = new ActiveView(env.self.id, env.self.address, { maxPeers: options.maxPeers, ringPeers: RING_PEERS }, env.random);
     this.detector = new FailureDetector(env, options, this.awareness, {
       liveIds: () => (this.limited ? this.view.members() : this.table.liveIds()),
       probeable: (id) => {

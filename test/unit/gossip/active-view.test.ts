@@ -9,9 +9,12 @@ import { SeededRandom } from '../../../tools/sim/seeded-random.js';
 
 const id = (i: number) => `n${String(i).padStart(4, '0')}`;
 
+/** member k's own host: host names group by name, and sort as the ids do */
+const host = (k: number) => `h${String(k).padStart(4, '0')}:7000`;
+
 /** `n` honest members, each on its own address, known since `since`. */
 function honest(n: number, since = 0): ViewCandidate[] {
-  return Array.from({ length: n }, (_, i) => ({ id: id(i + 1), address: `10.0.${i >> 8}.${i & 255}:7000`, since }));
+  return Array.from({ length: n }, (_, i) => ({ id: id(i + 1), address: host(i + 1), since }));
 }
 
 /** `n` Sybils spread over `addresses` addresses, all newer than the honest ones. */
@@ -19,8 +22,8 @@ function sybils(n: number, addresses: number, since = 1_000): ViewCandidate[] {
   return Array.from({ length: n }, (_, i) => ({ id: `s${String(i).padStart(4, '0')}`, address: `192.168.9.${i % addresses}:${9000 + i}`, since }));
 }
 
-function view(maxPeers: number, seed = 1, self = id(0)): ActiveView {
-  return new ActiveView(self, { maxPeers, ringPeers: 2 }, new SeededRandom(seed));
+function view(maxPeers: number, seed = 1, self = id(0), selfAddress = host(0)): ActiveView {
+  return new ActiveView(self, selfAddress, { maxPeers, ringPeers: 2 }, new SeededRandom(seed));
 }
 
 const groupsOf = (v: ActiveView, all: readonly ViewCandidate[]) => {
@@ -63,14 +66,14 @@ describe('ActiveView', () => {
     const live = honest(200);
     v.refill(live);
     expect(v.size).toBe(8);
-    // self is n0000: its successors in id order are n0001 and n0002
+    // self is n0000 on h0000: its ring successors (by address, then id) are n0001 and n0002
     expect([...v.ringMembers()].sort()).toEqual([id(1), id(2)]);
     expect(v.has(id(1)) && v.has(id(2))).toBe(true);
   });
 
   it('wraps the ring past the largest id', () => {
     const live = honest(50);
-    const v = view(4, 3, id(50));
+    const v = view(4, 3, id(50), host(50));
     v.refill(live);
     expect([...v.ringMembers()].sort()).toEqual([id(1), id(2)]);
   });
@@ -125,7 +128,7 @@ describe('ActiveView', () => {
     const live = Array.from({ length: 100 }, (_, i) => ({ id: `m${String(i).padStart(3, '0')}`, address: `127.0.0.1:${8000 + i}`, since: i < 50 ? 0 : 5_000 }));
     let old = 0;
     for (let seed = 1; seed <= 100; seed++) {
-      const v = view(10, seed, 'zzz'); // self last in id order: ring successors are m000, m001 (old)
+      const v = view(10, seed, 'zzz', '127.0.0.1:7999'); // self last on the ring: its successors are m000, m001 (old)
       v.refill(live);
       old += v.members().filter((m) => Number(m.slice(1)) < 50).length - 2;
     }
@@ -148,7 +151,7 @@ describe('ActiveView', () => {
     for (const m of before) if (m !== dead) expect(v.has(m)).toBe(true);
   });
 
-  it('a dead ring successor is replaced by the next one in id order', () => {
+  it('a dead ring successor is replaced by the next one on the ring', () => {
     const live = honest(100);
     const v = view(8);
     v.refill(live);
@@ -194,6 +197,17 @@ describe('ActiveView', () => {
     expect(s).not.toContain(id(1));
     for (const m of s) expect(v.has(m)).toBe(true);
     expect(v.sample(20, random)).toHaveLength(8);
+  });
+
+  it('walks the ring past an address at its cap: many ids on one address take one ring slot', () => {
+    // self on h0000, then 50 Sybils on one address that sorts right after it, then the honest members
+    const crowd = Array.from({ length: 50 }, (_, i) => ({ id: `a${String(i).padStart(3, '0')}`, address: `h0000a:${9000 + i}`, since: 0 }));
+    const all = [...crowd, ...honest(9)];
+    const v = view(5, 4);
+    v.refill(all);
+    // 10 groups, cap 1: one ring slot for the crowd (its first id), the next one is n0001's
+    expect([...v.ringMembers()].sort()).toEqual(['a000', id(1)]);
+    expect(v.members().filter((m) => m.startsWith('a'))).toHaveLength(1);
   });
 
   it('is deterministic for a seed, and differs between seeds', () => {
