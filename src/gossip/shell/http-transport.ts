@@ -59,6 +59,16 @@ function signedOnly(message: GossipMessage): GossipMessage {
   return { ...message, versions: message.versions.filter((v) => v.signature !== undefined) };
 }
 
+/**
+ * Drops a peer's response body unread. undici's body, destroyed before its
+ * end, emits an abort error: with no listener that would be an uncaught
+ * exception, and a peer sending a wrong size could crash the node.
+ */
+export function discardBody(body: Readable): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
 export interface TransportStats {
   sent: number;
   failed: number;
@@ -238,7 +248,7 @@ export class HttpTransport implements Transport {
     }
     const size = Number(res.headers['content-length']);
     if (!Number.isSafeInteger(size)) {
-      res.body.destroy();
+      discardBody(res.body);
       throw new CdnError('CDN_ERR_BODY_UNAVAILABLE', `peer ${peer.id} sent no Content-Length for body ${sha256}`);
     }
     return { size, body: res.body };
