@@ -28,6 +28,8 @@ interface ActiveViewAnswer {
 
 let cluster: Cluster;
 let nodes: ClusterNode[];
+const sybils: Sybil[] = [];
+let heartbeats: NodeJS.Timeout | undefined;
 
 beforeAll(async () => {
   // the Point's own per-address limit on /reg is another defence; off here, so 100 Sybils get registered
@@ -37,8 +39,15 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  // the Sybils first (their servers hold the nodes' keep-alive connections), then the cluster
+  clearInterval(heartbeats);
+  for (const s of sybils) {
+    s.server.closeAllConnections();
+    s.server.close();
+    await s.rogue.close().catch(() => undefined);
+  }
   await cluster?.close();
-});
+}, 60_000);
 
 async function viewOf(node: Pick<ClusterNode, 'url'>): Promise<ActiveViewAnswer> {
   const res = await request(`${node.url}/cluster`, { headersTimeout: 5_000, bodyTimeout: 5_000 });
@@ -85,18 +94,6 @@ interface Sybil {
   key: string;
   server: Server;
 }
-
-const sybils: Sybil[] = [];
-let heartbeats: NodeJS.Timeout | undefined;
-
-afterAll(async () => {
-  clearInterval(heartbeats);
-  for (const s of sybils) {
-    s.server.closeAllConnections();
-    await new Promise<void>((resolve) => s.server.close(() => resolve()));
-    await s.rogue.close();
-  }
-});
 
 /**
  * A registered fake member at `host` that answers every ping with a signed

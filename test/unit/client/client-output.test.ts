@@ -35,6 +35,7 @@ describe('renderCluster', () => {
     expect(text).toContain('node     n0123456789abcdef');
     expect(text).toContain('blobs    3 live keys, 3 bodies, 3MB of 1GB quota');
     expect(text).toContain('peers    1 suspect, 1 alive');
+    expect(text).toContain('links    2 active peers (--max-peers 32), 2 kept connections');
     expect(text).toContain('placement replicas 3, zone eu-1: owns 2 bodies (2MB), caches 1 (1MB of 1GB), hand-off 0, to fetch 1');
     const rows = text.split('\n').filter((l) => /^n[0-9a-f]{16} /.test(l));
     expect(rows).toHaveLength(2);
