@@ -495,6 +495,8 @@ export class Membership implements PeerSampler {
       live.push({ id, address: m.address, since: m.stateSince });
     }
     for (const id of this.view.refill(live, avoid)) this.detector.memberAdded(id);
+    // short of maxPeers (a rotated-out peer was the only candidate, or the address cap binds): try again next interval
+    this.viewDirty = this.view.size < this.options.maxPeers;
   }
 
   private selfUpdate(): MemberUpdate {
