@@ -59,6 +59,9 @@ export function renderCluster(view: ClusterView, now = Date.now()): string {
     placementLine(view.placement),
     `peers    ${summary}`,
   ];
+  // absent from a node older than --max-peers
+  const a = view.activeView as ClusterView['activeView'] | undefined;
+  if (a !== undefined) lines.push(`links    ${a.peers.length} active peers (--max-peers ${a.maxPeers}), ${a.connections.kept} kept connections`);
   const c = view.clock;
   if (c?.disagrees === true) {
     lines.push(`clock    ${Math.abs(Math.round(c.medianOffsetSeconds))} s ${c.medianOffsetSeconds < 0 ? 'ahead of' : 'behind'} ${c.peersBeyond} of ${c.peers} peers, past the limit of ${c.limitSeconds} s: check NTP`);

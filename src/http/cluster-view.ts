@@ -36,6 +36,19 @@ export interface ClusterView {
   startedAt: string;
   peers: PeerView[];
   clock: ClockView;
+  /**
+   * The active view (--max-peers, proposals/0001 "Peer links"): the peers this
+   * node probes, gossips to and keeps connections to; `peers` lists the rest
+   * of what it knows too. Every live member while there are at most maxPeers.
+   */
+  activeView: {
+    maxPeers: number;
+    /** ids of the active peers */
+    peers: string[];
+    /** peers with a keep-alive pool, and open connections: kept (pooled) and one-off (to members outside the view) */
+    keptPeers: number;
+    connections: { kept: number; oneOff: number };
+  };
   blobs: { live: number; keys: number; bodies: number; bytes: number; quotaBytes: number };
   /**
    * The Point this node is registered with (or trying now), every Point it

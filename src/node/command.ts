@@ -9,6 +9,8 @@ import { CdnNode } from './node.js';
 import { MAX_POINTS } from './point-roster.js';
 import { fail, flagError, onShutdownSignal } from '../cli-support.js';
 import { TLS_FLAGS } from '../tls.js';
+import { MIN_PEERS } from '../gossip/core/membership-config.js';
+import { LIMITS } from '../gossip/core/messages.js';
 
 interface NodeFlags {
   port?: string;
@@ -44,6 +46,7 @@ interface NodeFlags {
   gossipRateLimit?: string;
   gossipRateBurst?: string;
   rateLimitTable?: string;
+  maxPeers?: string;
 }
 
 const FLAG_OF: Record<string, string> = {
@@ -63,6 +66,7 @@ const FLAG_OF: Record<string, string> = {
   'rateLimits.publicPerSec': '--rate-limit (RATE_LIMIT)', 'rateLimits.publicBurst': '--rate-burst (RATE_BURST)',
   'rateLimits.gossipPerSec': '--gossip-rate-limit (GOSSIP_RATE_LIMIT)', 'rateLimits.gossipBurst': '--gossip-rate-burst (GOSSIP_RATE_BURST)',
   'rateLimits.tableSize': '--rate-limit-table (RATE_LIMIT_TABLE)',
+  'membership.maxPeers': '--max-peers (MAX_PEERS)',
 };
 
 /**
@@ -109,6 +113,7 @@ export function registerNodeCommand(program: Command): void {
     .addOption(new Option('--gossip-rate-limit <per-second>', `node-to-node requests/s per peer (twice that per address before the signature check); 0 = off (default ${NODE_DEFAULTS.rateLimits.gossipPerSec})`).env('GOSSIP_RATE_LIMIT'))
     .addOption(new Option('--gossip-rate-burst <n>', `node-to-node requests a quiet peer may send at once (default ${NODE_DEFAULTS.rateLimits.gossipBurst})`).env('GOSSIP_RATE_BURST'))
     .addOption(new Option('--rate-limit-table <n>', `addresses (and peers) each rate limiter remembers, least recently seen forgotten first (default ${NODE_DEFAULTS.rateLimits.tableSize})`).env('RATE_LIMIT_TABLE'))
+    .addOption(new Option('--max-peers <n>', `peers this node probes, gossips to and keeps connections to, ${MIN_PEERS}-${LIMITS.maxMembers - 1}; the rest of the members are known, not linked (default ${NODE_DEFAULTS.membership.maxPeers})`).env('MAX_PEERS'))
     .addOption(new Option('--replicas <n|all>', `nodes that own each body, or all (default ${NODE_DEFAULTS.placement.replicas})`).env('REPLICAS'))
     .addOption(new Option('--zone <name>', 'this node\'s zone; owners are spread over distinct zones').env('ZONE'))
     .addOption(new Option('--cache-size <size>', 'disk for bodies this node does not own, e.g. 10GB, or 0 (default 1GiB)').env('CACHE_SIZE'))
@@ -144,6 +149,7 @@ export function registerNodeCommand(program: Command): void {
         gossipPerSec: optionalNumber(flags.gossipRateLimit), gossipBurst: optionalNumber(flags.gossipRateBurst),
         tableSize: optionalNumber(flags.rateLimitTable),
       };
+      input.membership = { maxPeers: optionalNumber(flags.maxPeers) };
       if (flags.tombstoneGrace !== undefined) input.tombstoneGraceMs = wholeNumber(flags.tombstoneGrace);
       if (flags.tombstoneSweep !== undefined) input.tombstoneSweepMs = wholeNumber(flags.tombstoneSweep);
       if (flags.maxClockSkew !== undefined) input.maxClockSkewMs = wholeNumber(flags.maxClockSkew);

@@ -50,6 +50,10 @@ export function exportGossipMetrics(m: NodeMetrics, gossip: Pick<GossipRuntime, 
     () => gossip.metrics().versionsRefused, 'reason');
   m.mirrorCounter('cdn_version_signature_checks_total', 'Origin signatures of versions from peers: verified (an Ed25519 check) or cached (verified before)',
     () => gossip.metrics().signatureChecks, 'result');
+  m.labelledGauge('cdn_active_peers', 'The active view (--max-peers): peers probed, gossiped to and kept connections to (active), and its bound (max)',
+    () => { const l = gossip.metrics().links; return { active: l.active, max: l.maxPeers }; }, 'view');
+  m.labelledGauge('cdn_peer_connections', 'Open connections to peers: in keep-alive pools of active peers (kept), short-lived to others (one_off)',
+    () => { const l = gossip.metrics().links; return { kept: l.keptConnections, one_off: l.oneOffConnections }; }, 'kind');
   m.labelledGauge('cdn_placement_members', 'Members bodies are placed on, this node included', () => ({ members: gossip.metrics().custody.placementMembers }), 'view');
 }
 

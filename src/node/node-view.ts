@@ -43,6 +43,8 @@ export interface NodeState extends ReadinessState {
   readonly custody: CustodyStats | undefined;
   /** each peer's clock offset, ms */
   readonly offsets: ReadonlyMap<string, number>;
+  /** the active view: its bound, its members' ids, peers with a keep-alive pool, open connections */
+  readonly links: { readonly maxPeers: number; readonly active: readonly string[]; readonly kept: number; readonly keptConnections: number; readonly oneOffConnections: number };
 }
 
 export function readiness(s: ReadinessState): { ready: boolean; reason: string } {
@@ -94,6 +96,12 @@ export function clusterView(s: NodeState): ClusterView {
       peersBeyond: s.clock?.beyond ?? 0,
       medianOffsetSeconds: seconds(s.clock?.medianMs) ?? 0,
       disagrees: s.clock?.disagrees ?? false,
+    },
+    activeView: {
+      maxPeers: s.links.maxPeers,
+      peers: [...s.links.active],
+      keptPeers: s.links.kept,
+      connections: { kept: s.links.keptConnections, oneOff: s.links.oneOffConnections },
     },
     blobs: { live: s.store.liveKeys, keys: s.store.keys, bodies: s.store.bodies, bytes: s.store.bodyBytes, quotaBytes: s.store.quotaBytes },
     replication: { ...s.lags, conflictsDetected: s.store.conflictsDetected, conflictsResolved: s.store.conflictsResolved },

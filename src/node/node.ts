@@ -248,7 +248,15 @@ export class CdnNode {
       placement: { replicas: this.config.placement.replicas, zone: this.config.placement.zone ?? null, cacheBytes: this.config.placement.cacheBytes, writeCopies: this.config.placement.writeCopies },
       custody: this.gossip?.metrics().custody,
       offsets: new Map((this.gossip?.peerClocks.all() ?? []).map((o) => [o.peer, o.offsetMs])),
+      links: this.linksState(),
     };
+  }
+
+  private linksState(): NodeState['links'] {
+    const g = this.gossip;
+    if (g === undefined) return { maxPeers: this.config.membership.maxPeers, active: [], kept: 0, keptConnections: 0, oneOffConnections: 0 };
+    const l = g.links();
+    return { maxPeers: l.maxPeers, active: g.activePeers().map((p) => p.id), kept: l.kept, keptConnections: l.keptConnections, oneOffConnections: l.oneOffConnections };
   }
 
   /** Graceful stop: refuse new work, finish in-flight requests, tell peers and the Point, flush, close. */

@@ -22,6 +22,7 @@ interface SimFlags {
   partitionRounds: number;
   idleRounds: number;
   maxRounds: number;
+  maxPeers?: number;
   quiet?: boolean;
 }
 
@@ -58,6 +59,7 @@ export function buildSimProgram(): Command {
     .option('--partition-rounds <r>', 'rounds the half/half partition lasts', integer('--partition-rounds', 0, 100_000), DEFAULT_PARTITION_ROUNDS)
     .option('--idle-rounds <r>', 'after boot, let membership news settle, then measure idle traffic for this many rounds (0: skip)', integer('--idle-rounds', 0, 100_000), 0)
     .option('--max-rounds <r>', 'give up on a phase after this many rounds', integer('--max-rounds', 1, 1_000_000), 300)
+    .option('--max-peers <n>', 'each node\'s active view, as the node\'s --max-peers (default: the profile\'s, 32)', integer('--max-peers', 3, 4095))
     .option('--quiet', 'no progress on stderr')
     .showHelpAfterError(false)
     .configureOutput({ outputError: (text, write) => write(`sim: ${text.trim().replace(/^error: /, 'error: ').split('\n')[0] ?? text}\n`) })
@@ -86,12 +88,13 @@ async function main(): Promise<void> {
     partitionRounds: flags.partitionRounds,
     idleRounds: flags.idleRounds,
     maxPhaseRounds: flags.maxRounds,
+    ...(flags.maxPeers === undefined ? {} : { maxPeers: flags.maxPeers }),
     stopwatch: () => performance.now(),
     onPhase: (phase, detail) => log(`sim: ${phase}: ${detail} (${((performance.now() - started) / 1000).toFixed(1)} s)`),
   });
   process.stdout.write(`${JSON.stringify({ ...report, wallMs: { ...report.wallMs, total: Math.round(performance.now() - started) } })}\n`);
   if (!report.converged) {
-    const replay = `--nodes ${flags.nodes} --seed ${flags.seed} --keys ${flags.keys} --profile ${flags.profile} --latency ${flags.latency} --loss ${flags.loss} --wire ${flags.wire} --partition-rounds ${flags.partitionRounds} --idle-rounds ${flags.idleRounds} --max-rounds ${flags.maxRounds}`;
+    const replay = `--nodes ${flags.nodes} --seed ${flags.seed} --keys ${flags.keys} --profile ${flags.profile} --latency ${flags.latency} --loss ${flags.loss} --wire ${flags.wire} --partition-rounds ${flags.partitionRounds} --idle-rounds ${flags.idleRounds} --max-rounds ${flags.maxRounds}${flags.maxPeers === undefined ? '' : ` --max-peers ${flags.maxPeers}`}`;
     process.stderr.write(`sim: did not converge (seed ${flags.seed}); replay with: npm run sim -- ${replay}\n`);
     process.exitCode = 1;
   }

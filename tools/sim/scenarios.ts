@@ -62,6 +62,8 @@ export interface StandardScenarioOptions {
   /** keys written on both sides of the partition (conflicts); as many again on each side alone */
   readonly partitionWrites?: number;
   readonly maxPhaseRounds?: number;
+  /** each node's active view (membership.maxPeers); absent: the profile's */
+  readonly maxPeers?: number;
   /** a wall clock for the report's durations (the simulation itself never reads one) */
   readonly stopwatch?: () => number;
   /** called as each phase ends, for progress output */
@@ -173,8 +175,9 @@ export async function runStandardScenario(options: StandardScenarioOptions): Pro
     options.onPhase?.(name, detail);
   };
 
+  const core = coreOptions(profile);
   const sim = new Simulation(simulationConfig(options.nodes, options.seed, {
-    core: coreOptions(profile),
+    core: options.maxPeers === undefined ? core : { ...core, membership: { ...core.membership, maxPeers: options.maxPeers } },
     link: link(latency, loss),
     wire: options.wire ?? 'json',
   }));

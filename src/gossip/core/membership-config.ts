@@ -101,6 +101,19 @@ export interface MembershipOptions {
   readonly maxBroadcasts: number;
   /** ping-req relays in flight at once; more are ignored. */
   readonly maxRelays: number;
+  /**
+   * The active view's size (--max-peers): the peers this node probes, relays
+   * through, gossips to, pushes-pulls with and keeps connections to
+   * (active-view.ts). At or below it live members, every member is a peer
+   * (the full mesh, as before the cap). Lower bounds connections and probe
+   * state; too low slows dissemination (fan-out is drawn from fewer peers)
+   * and leaves fewer probers per member. 32: memberlist's own scaling
+   * threshold, so clusters of up to 33 nodes run exactly as before, and
+   * log2(10,000) + c ≈ 14 + c is well inside it (HyParView sizes its view
+   * log n + c). Each active peer costs up to transport.connectionsPerPeer
+   * keep-alive connections.
+   */
+  readonly maxPeers: number;
 }
 
 /**
@@ -134,6 +147,7 @@ const profiles: Profiles<MembershipOptions> = {
     maxMembers: LIMITS.maxMembers - 1,
     maxBroadcasts: LIMITS.maxMembers,
     maxRelays: 256,
+    maxPeers: 32,
   },
   localTest: {
     tickMs: 50,
@@ -155,8 +169,12 @@ const profiles: Profiles<MembershipOptions> = {
     maxMembers: LIMITS.maxMembers - 1,
     maxBroadcasts: LIMITS.maxMembers,
     maxRelays: 256,
+    maxPeers: 32,
   },
 };
+
+/** The smallest active view: two ring successors and one random peer (active-view.ts). */
+export const MIN_PEERS = 3;
 
 const positiveMs = z.number().int('must be whole milliseconds').positive('must be positive');
 const count = (min: number, max: number) =>
@@ -183,6 +201,8 @@ const optionsSchema = z
     maxMembers: count(1, LIMITS.maxMembers - 1),
     maxBroadcasts: count(1, 1_000_000),
     maxRelays: count(0, 100_000),
+    maxPeers: z.number({ error: 'must be a whole number' }).int('must be a whole number')
+      .min(MIN_PEERS, `must be at least ${MIN_PEERS} (two ring successors and one random peer)`).max(LIMITS.maxMembers - 1, `must be at most ${LIMITS.maxMembers - 1} (the member table's size)`),
   })
   .superRefine((o, ctx) => {
     const rule = (ok: boolean, path: string, message: string) => {

@@ -14,8 +14,14 @@
  *   gossip missed; there a remote `dead` only makes the member `suspect`.
  * - Dead members are pinged with backoff, carrying the claim that they are
  *   dead, so a healed partition or a restarted node refutes and rejoins.
+ * - Above `maxPeers` live members, probes, relays, gossip, push-pull and the
+ *   data plane's partners (through `sample`) are drawn from the active view
+ *   (active-view.ts), refilled from the rest of the table when an active
+ *   peer dies or leaves and rotated one peer per push-pull interval. At or
+ *   below it nothing of the view is used: every path is the full-mesh one.
  */
 import { LIMITS, PROTOCOL_VERSION, type GossipMessage, type MemberUpdate, type MessageBody } from './messages.js';
+import { ActiveView, type ViewCandidate } from './active-view.js';
 import { Awareness } from './awareness.js';
 import { BroadcastQueue } from './broadcast-queue.js';
 import { DeadRetry } from './dead-retry.js';
@@ -39,6 +45,9 @@ export interface MembershipStats {
   deadRetries: number;
 }
 
+/** Ring successors every active view holds (active-view.ts): each member has at least this many probers. */
+const RING_PEERS = 2;
+
 export class Membership implements PeerSampler {
   private readonly table: MemberTable;
   private readonly queue: BroadcastQueue;
@@ -55,6 +64,11 @@ export class Membership implements PeerSampler {
   private readonly syncs: PushPullSchedule;
   private nextReapAt: number;
   private lastRevivalSyncAt = -Infinity;
+  private readonly view: ActiveView;
+  /** the view needs a refill (an active peer went, members came); refills wait for nextRefillAt */
+  private viewDirty = true;
+  private nextRefillAt = -Infinity;
+  private nextRotateAt: number;
   readonly stats: MembershipStats = { suspicionsRaised: 0, refutations: 0, declaredDead: 0, pushPulls: 0, deadRetries: 0 };
 
   constructor(
@@ -66,11 +80,12 @@ export class Membership implements PeerSampler {
     this.queue = new BroadcastQueue(options.retransmitMult, options.maxBroadcasts);
     this.awareness = new Awareness(options.awarenessMax);
     this.retry = new DeadRetry(options, env.random);
+    this.view = new ActiveView(env.self.id, env.self.address, { maxPeers: options.maxPeers, ringPeers: RING_PEERS }, env.random);
     this.detector = new FailureDetector(env, options, this.awareness, {
-      liveIds: () => this.table.liveIds(),
+      liveIds: () => (this.limited ? this.view.members() : this.table.liveIds()),
       probeable: (id) => {
         const m = this.table.get(id);
-        return m !== undefined && isLive(m.state) ? peerInfo(m) : undefined;
+        return m !== undefined && isLive(m.state) && (!this.limited || this.view.has(id)) ? peerInfo(m) : undefined;
       },
       peer: (id) => {
         const m = this.table.get(id);
@@ -87,6 +102,7 @@ export class Membership implements PeerSampler {
     const stagger = () => Math.floor(env.random.next() * options.gossipIntervalMs);
     this.nextGossipAt = now + stagger();
     this.syncs = new PushPullSchedule(options, env.random, now);
+    this.nextRotateAt = now + options.pushPullIntervalMs;
     this.nextReapAt = now + options.probeIntervalMs;
     this.queue.push(this.selfUpdate());
   }
@@ -134,6 +150,7 @@ export class Membership implements PeerSampler {
       this.gossip();
     }
     if (this.leaving) return;
+    this.maintainView(now);
     this.detector.tick(now);
     this.expireSuspicions(now);
     for (const id of this.syncs.takeSeeds()) {
@@ -141,7 +158,7 @@ export class Membership implements PeerSampler {
       if (m !== undefined) this.pushPull(m, true);
     }
     if (this.syncs.due(now, this.table.liveCount + 1)) {
-      const [peer] = this.table.sample(1, this.env.random);
+      const [peer] = this.pick(1);
       if (peer !== undefined) this.pushPull(peer, true);
     }
     this.retryDead(now);
@@ -209,7 +226,7 @@ export class Membership implements PeerSampler {
     this.leaving = true;
     this.ownIncarnation++;
     this.queue.push(this.selfUpdate());
-    for (const peer of this.table.sample(this.options.leaveFanout, this.env.random)) {
+    for (const peer of this.pick(this.options.leaveFanout)) {
       this.send(peer, { type: 'leave', incarnation: this.ownIncarnation });
     }
     this.log.info({ incarnation: this.ownIncarnation }, 'leaving the cluster');
@@ -226,8 +243,26 @@ export class Membership implements PeerSampler {
     return (live.length > 0 ? live : all.filter((m) => m.state === 'dead')).map(peerInfo);
   }
 
+  /** Up to `count` random live peers: from the active view above maxPeers members, from every member at or below. */
   sample(count: number, exclude?: ReadonlySet<NodeId>): PeerInfo[] {
-    return this.table.sample(count, this.env.random, exclude).map(peerInfo);
+    return this.pick(count, exclude).map(peerInfo);
+  }
+
+  /** True while there are more live members than maxPeers: the active view is in use. */
+  get limited(): boolean {
+    return this.table.liveCount > this.options.maxPeers;
+  }
+
+  /** The active peers: every live member at or below maxPeers of them, else the active view. */
+  activePeers(): PeerInfo[] {
+    if (!this.limited) return this.table.liveIds().map((id) => peerInfo(this.table.get(id) as Member));
+    return this.view.members().map((id) => peerInfo(this.table.get(id) as Member));
+  }
+
+  /** Whether `id` is an active peer now (the transport keeps connections only to those). */
+  isActive(id: NodeId): boolean {
+    if (!this.limited) return this.peer(id) !== undefined;
+    return this.view.has(id);
   }
 
   peer(id: NodeId): PeerInfo | undefined {
@@ -311,6 +346,10 @@ export class Membership implements PeerSampler {
       this.retry.died(m, now);
     }
     if (state === 'alive' && !isLive(previous)) this.detector.memberAdded(m.id);
+    if (isLive(state) !== isLive(previous)) {
+      this.viewDirty = true;
+      if (!isLive(state)) this.view.remove(m.id);
+    }
     const by = state === 'suspect' || state === 'dead' ? accuser : undefined;
     this.queue.push(toUpdate(m, by));
     if (state !== previous) this.changed(m);
@@ -338,6 +377,7 @@ export class Membership implements PeerSampler {
     });
     if (m === undefined) return undefined;
     this.detector.memberAdded(m.id);
+    this.viewDirty = true;
     if (announce) this.queue.push(toUpdate(m));
     this.changed(m);
     return m;
@@ -402,7 +442,7 @@ export class Membership implements PeerSampler {
   /** While updates are queued, send them to a few random peers (an empty `members` push carries them). */
   private gossip(): void {
     if (this.queue.size === 0 || this.options.gossipNodes === 0) return;
-    for (const peer of this.table.sample(this.options.gossipNodes, this.env.random)) {
+    for (const peer of this.pick(this.options.gossipNodes)) {
       const updates = this.piggyback();
       if (updates === undefined) return;
       this.send(peer, { type: 'members', members: [], reply: false, updates });
@@ -418,6 +458,49 @@ export class Membership implements PeerSampler {
       members.push(toUpdate(m));
     }
     this.send(peer, { type: 'members', members, reply });
+  }
+
+  // ---- the active view ------------------------------------------------------
+
+  /** Up to `count` live members to talk to: the full-mesh draw at or below maxPeers, the active view's above. */
+  private pick(count: number, exclude?: ReadonlySet<NodeId>): Member[] {
+    if (!this.limited) return this.table.sample(count, this.env.random, exclude);
+    this.maintainView(this.env.clock.now());
+    return this.view.sample(count, this.env.random, exclude).map((id) => this.table.get(id) as Member);
+  }
+
+  /**
+   * Above maxPeers: refills the view when it is dirty (at most once a probe
+   * interval, or at once when it has fallen below half), and rotates one
+   * non-ring peer out each push-pull interval. At or below: nothing.
+   */
+  private maintainView(now: number): void {
+    if (!this.limited) {
+      this.viewDirty = true;
+      return;
+    }
+    if (now >= this.nextRotateAt) {
+      this.nextRotateAt = now + this.options.pushPullIntervalMs;
+      const out = this.view.rotateOut();
+      this.refillView(now, out);
+      return;
+    }
+    if (!this.viewDirty) return;
+    if (now < this.nextRefillAt && 2 * this.view.size >= this.options.maxPeers) return;
+    this.refillView(now);
+  }
+
+  private refillView(now: number, avoid?: NodeId): void {
+    this.viewDirty = false;
+    this.nextRefillAt = now + this.options.probeIntervalMs;
+    const live: ViewCandidate[] = [];
+    for (const id of this.table.liveIds()) {
+      const m = this.table.get(id) as Member;
+      live.push({ id, address: m.address, since: m.stateSince });
+    }
+    for (const id of this.view.refill(live, avoid)) this.detector.memberAdded(id);
+    // short of maxPeers (a rotated-out peer was the only candidate, or the address cap binds): try again next interval
+    this.viewDirty = this.view.size < this.options.maxPeers;
   }
 
   private selfUpdate(): MemberUpdate {

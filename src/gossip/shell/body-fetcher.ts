@@ -102,6 +102,8 @@ export class BodyFetcher {
       try {
         const { size, body } = await this.deps.source.fetchBody(peer, version.sha256, this.options.stallTimeoutMs);
         if (size !== version.size) {
+          // destroyed unread, undici's body emits an abort error: listened for, or it would crash the node
+          body.on('error', () => undefined);
           body.destroy();
           this.stats.badBodies++;
           this.deps.onBadPeer(peer, `body ${version.sha256} announced ${size} bytes, the version says ${version.size}`);

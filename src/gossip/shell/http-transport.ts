@@ -8,12 +8,19 @@
  * Over HTTPS when the node has TLS (peers verified against its CA, their
  * advertised host checked against their certificate); a peer whose
  * certificate does not verify is logged at warn, once per peer.
+ *
+ * Connections (proposals/0001, "Peer links"): keep-alive pools only to the
+ * active peers (`isActive`, the membership's active view), one pool per
+ * peer of at most connectionsPerPeer sockets, closed by `prune()` once the
+ * peer leaves the view; anything to another member (an ack to a node whose
+ * view holds this one, a body fetched from a holder outside the view) goes
+ * on a short-lived connection closed after its one request.
  */
 /** Peers whose certificate failure was logged; past this many, the set starts over (bounded). */
 const MAX_WARNED_PEERS = 1024;
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { Agent, request } from 'undici';
+import { Agent, Pool, request, type Dispatcher } from 'undici';
 import PQueue from 'p-queue';
 import type { Logger } from '../../log.js';
 import type { NodeIdentity } from '../../identity/keystore.js';
@@ -52,6 +59,16 @@ function signedOnly(message: GossipMessage): GossipMessage {
   return { ...message, versions: message.versions.filter((v) => v.signature !== undefined) };
 }
 
+/**
+ * Drops a peer's response body unread. undici's body, destroyed before its
+ * end, emits an abort error: with no listener that would be an uncaught
+ * exception, and a peer sending a wrong size could crash the node.
+ */
+export function discardBody(body: Readable): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
 export interface TransportStats {
   sent: number;
   failed: number;
@@ -70,7 +87,13 @@ export interface PeerAnswer {
 }
 
 export class HttpTransport implements Transport {
-  private readonly agent: Agent;
+  /** short-lived connections, to members outside the active view (each request closes its connection) */
+  private readonly oneOff: Agent;
+  private readonly poolOptions: Pool.Options;
+  /** keep-alive pools, one per active peer, keyed by peer id */
+  private readonly pools = new Map<NodeId, { origin: string; pool: Pool }>();
+  /** whether a peer is in the active view; unset: every peer is (no view) */
+  isActive: ((peer: NodeId) => boolean) | undefined;
   private readonly queues = new Map<NodeId, PQueue>();
   private readonly warnedTls = new Set<NodeId>();
   readonly stats: TransportStats = { sent: 0, failed: 0, dropped: 0, bytesOut: 0, byType: {} };
@@ -89,7 +112,7 @@ export class HttpTransport implements Transport {
     /** http, or https verified against the node's CA */
     private readonly dialing: Dialing = PLAIN_DIALING,
   ) {
-    this.agent = new Agent({
+    this.poolOptions = {
       connections: options.connectionsPerPeer,
       keepAliveTimeout: options.keepAliveTimeoutMs,
       headersTimeout: options.messageTimeoutMs,
@@ -97,7 +120,51 @@ export class HttpTransport implements Transport {
       connect: { timeout: options.messageTimeoutMs, ...trustOf(dialing) },
       // undici takes the source address as a client option (inside `connect` it is ignored).
       ...(localAddress === undefined ? {} : { localAddress }),
-    });
+    };
+    this.oneOff = new Agent(this.poolOptions);
+  }
+
+  /**
+   * How to reach a peer: its keep-alive pool if it is active, else a
+   * connection that closes after this request (`reset`).
+   */
+  private route(peer: PeerInfo): { dispatcher: Dispatcher; reset: boolean } {
+    if (this.isActive !== undefined && !this.isActive(peer.id)) return { dispatcher: this.oneOff, reset: true };
+    const origin = `${this.dialing.scheme}://${peer.address}`;
+    let entry = this.pools.get(peer.id);
+    if (entry !== undefined && entry.origin !== origin) {
+      void entry.pool.close().catch(() => undefined);
+      entry = undefined;
+    }
+    if (entry === undefined) {
+      entry = { origin, pool: new Pool(origin, this.poolOptions) };
+      this.pools.set(peer.id, entry);
+    }
+    return { dispatcher: entry.pool, reset: false };
+  }
+
+  /** Closes the keep-alive pools of peers no longer active (their requests in flight finish first). */
+  prune(): void {
+    if (this.isActive === undefined) return;
+    for (const [id, entry] of this.pools) {
+      if (this.isActive(id)) continue;
+      this.pools.delete(id);
+      void entry.pool.close().catch(() => undefined);
+    }
+  }
+
+  /** Peers this node holds a keep-alive pool for (at most the active view, between prunes a few more). */
+  get keptPeers(): number {
+    return this.pools.size;
+  }
+
+  /** Open connections: in keep-alive pools, and short-lived ones still open. */
+  openConnections(): { kept: number; oneOff: number } {
+    let kept = 0;
+    for (const { pool } of this.pools.values()) kept += pool.stats.connected;
+    let oneOff = 0;
+    for (const stats of Object.values(this.oneOff.stats)) oneOff += (stats as { connected?: number }).connected ?? 0;
+    return { kept, oneOff };
   }
 
   private queueFor(peer: NodeId): PQueue {
@@ -121,7 +188,7 @@ export class HttpTransport implements Transport {
       try {
         const sentAt = this.clock.now();
         const headers = { 'content-type': 'application/json', ...this.sign('POST', path, body) };
-        const res = await request(this.urlOf(to, path), { method: 'POST', body, headers, dispatcher: this.agent });
+        const res = await request(this.urlOf(to, path), { method: 'POST', body, headers, ...this.route(to) });
         const time = res.headers[TIME_HEADER];
         const peerTime = typeof time === 'string' && /^\d{1,16}$/.test(time) ? Number(time) : undefined;
         this.onAnswer?.(to, { status: res.statusCode, peerTime, sentAt, answeredAt: this.clock.now() });
@@ -173,7 +240,7 @@ export class HttpTransport implements Transport {
   async fetchBody(peer: PeerInfo, sha256: string, timeoutMs: number): Promise<{ size: number; body: Readable }> {
     const path = `${BODY_PATH_PREFIX}${sha256}`;
     const res = await request(this.urlOf(peer, path), {
-      method: 'GET', headers: this.sign('GET', path, ''), dispatcher: this.agent, headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
+      method: 'GET', headers: this.sign('GET', path, ''), ...this.route(peer), headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
     });
     if (res.statusCode !== 200) {
       await res.body.dump();
@@ -181,7 +248,7 @@ export class HttpTransport implements Transport {
     }
     const size = Number(res.headers['content-length']);
     if (!Number.isSafeInteger(size)) {
-      res.body.destroy();
+      discardBody(res.body);
       throw new CdnError('CDN_ERR_BODY_UNAVAILABLE', `peer ${peer.id} sent no Content-Length for body ${sha256}`);
     }
     return { size, body: res.body };
@@ -202,7 +269,7 @@ export class HttpTransport implements Transport {
       'content-length': String(body === undefined ? 0 : version.size),
     };
     const res = await request(this.urlOf(peer, path), {
-      method: 'PUT', headers, body: body ?? '', dispatcher: this.agent, signal: AbortSignal.timeout(timeoutMs),
+      method: 'PUT', headers, body: body ?? '', ...this.route(peer), signal: AbortSignal.timeout(timeoutMs),
     });
     const text = (await res.body.text()).slice(0, 300);
     if (res.statusCode !== 204) throw new CdnError('CDN_ERR_TOO_FEW_COPIES', `peer ${peer.id} answered ${res.statusCode} to a staged write: ${text}`);
@@ -212,7 +279,7 @@ export class HttpTransport implements Transport {
   async fetchVersions(peer: PeerInfo, key: string, timeoutMs: number): Promise<unknown> {
     const path = `${KEYS_PATH_PREFIX}${key}`;
     const res = await request(this.urlOf(peer, path), {
-      method: 'GET', headers: this.sign('GET', path, ''), dispatcher: this.agent, headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
+      method: 'GET', headers: this.sign('GET', path, ''), ...this.route(peer), headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
     });
     if (res.statusCode !== 200) {
       await res.body.dump();
@@ -231,6 +298,8 @@ export class HttpTransport implements Transport {
 
   async close(): Promise<void> {
     for (const q of this.queues.values()) q.clear();
-    await this.agent.close();
+    const pools = [...this.pools.values()].map((e) => e.pool.close());
+    this.pools.clear();
+    await Promise.all([this.oneOff.close(), ...pools]);
   }
 }

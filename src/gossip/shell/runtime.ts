@@ -24,7 +24,7 @@ import type { CustodyStats } from '../core/custody.js';
 import { VerifiedSlice } from './remote-body.js';
 import { RejoinReads } from './rejoin-reads.js';
 import type { Readable } from 'node:stream';
-import { HttpTransport } from './http-transport.js';
+import { discardBody, HttpTransport } from './http-transport.js';
 import { PLAIN_DIALING, type Dialing } from '../../tls.js';
 import { BodyFetcher, type BodySink } from './body-fetcher.js';
 import type { BodyFetcherOptions, HttpTransportOptions, RuntimeOptions } from './runtime-config.js';
@@ -69,6 +69,8 @@ export interface GossipMetrics {
   versionsRefused: VerifierStats['refused'];
   /** origin signatures checked, and versions accepted from the verified-signature cache */
   signatureChecks: { verified: number; cached: number };
+  /** the active view (--max-peers): its size, its bound, peers with a keep-alive pool, open connections by kind */
+  links: { active: number; maxPeers: number; kept: number; keptConnections: number; oneOffConnections: number };
 }
 
 /** A verified sender the Point vouched for, with the address it serves on. */
@@ -152,6 +154,8 @@ export class GossipRuntime {
       },
       revocationHooks,
     );
+    // keep-alive connections only to the active view (proposals/0001, "Peer links")
+    this.transport.isActive = (id) => this.core.membership.isActive(id);
     this.fetcher = new BodyFetcher({
       source: this.transport,
       sink: store,
@@ -188,7 +192,10 @@ export class GossipRuntime {
     if (this.lastContact === undefined || this.wall.now() - this.lastContact > this.options.dataPlane.tombstoneGraceMs) this.core.tombstones.enterPullOnly();
     this.rejoinReads.started();
     this.started = true;
-    this.tickTimer = setInterval(() => this.core.tick(), this.options.membership.tickMs);
+    this.tickTimer = setInterval(() => {
+      this.core.tick();
+      this.transport.prune();
+    }, this.options.membership.tickMs);
     this.tickTimer.unref();
     this.persistTimer = setInterval(() => { void this.savePeers(); }, this.options.runtime.persistEveryMs);
     this.persistTimer.unref();
@@ -440,7 +447,7 @@ export class GossipRuntime {
       try {
         const { size, body } = await this.transport.fetchBody(peer, version.sha256, this.options.bodyFetcher.stallTimeoutMs);
         if (size !== version.size) {
-          body.destroy();
+          discardBody(body);
           this.badPeer(peer.address.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''), `body ${version.sha256} announced ${size} bytes, the version says ${version.size}`);
           continue;
         }
@@ -502,7 +509,25 @@ export class GossipRuntime {
       custody: this.core.custody.stats(),
       versionsRefused: { ...this.verifier.stats.refused },
       signatureChecks: { verified: this.verifier.stats.verified, cached: this.verifier.stats.cacheHits },
+      links: this.links(),
     };
+  }
+
+  /** The active view and the connections behind it. */
+  links(): GossipMetrics['links'] {
+    const open = this.transport.openConnections();
+    return {
+      active: this.core.membership.activePeers().length,
+      maxPeers: this.options.membership.maxPeers,
+      kept: this.transport.keptPeers,
+      keptConnections: open.kept,
+      oneOffConnections: open.oneOff,
+    };
+  }
+
+  /** The active peers (all live members at or below --max-peers of them). */
+  activePeers(): PeerInfo[] {
+    return this.core.membership.activePeers();
   }
 
   members(): MemberRecord[] {

@@ -35,6 +35,8 @@ describe('gossip-cdn node', () => {
     [['node', '--advertise', 'nohostport'], /advertise/],
     [['node', '--quota', 'lots'], /quota/],
     [['node', '--log-level', 'loud'], /--log-level/],
+    [['node', '--max-peers', '2'], /--max-peers \(MAX_PEERS\): must be at least 3/],
+    [['node', '--max-peers', 'many'], /--max-peers \(MAX_PEERS\): must be a whole number/],
     [['node', '--no-such-flag'], /unknown option/],
   ])('%j → one-line error, non-zero exit', async (args, pattern) => {
     expectOneLineError(await runCli(args as string[]), pattern);

@@ -18,6 +18,7 @@ const view: ClusterView = {
     { id: 'n1111111111111111', address: '10.0.0.3:7000', state: 'alive', incarnation: 0, lastContact: '2026-01-01T00:00:59.600Z', clockOffsetSeconds: null },
   ],
   clock: { limitSeconds: 300, peers: 1, peersBeyond: 0, medianOffsetSeconds: 0.012, disagrees: false },
+  activeView: { maxPeers: 32, peers: ['nfedcba9876543210', 'n1111111111111111'], keptPeers: 2, connections: { kept: 2, oneOff: 0 } },
   blobs: { live: 3, keys: 4, bodies: 3, bytes: 3 * 1024 * 1024, quotaBytes: 1024 ** 3 },
   point: { url: 'http://point:8080', state: 'registered', lastError: null, known: ['http://point:8080'], failovers: 0 },
   replication: { samples: 0, lagMedianMs: null, lagMaxMs: null, conflictsDetected: 0, conflictsResolved: 0 },
@@ -39,6 +40,7 @@ describe('renderCluster', () => {
     expect(text).toContain('node     n0123456789abcdef');
     expect(text).toContain('blobs    3 live keys, 3 bodies, 3MB of 1GB quota');
     expect(text).toContain('peers    1 suspect, 1 alive');
+    expect(text).toContain('links    2 active peers (--max-peers 32), 2 kept connections');
     expect(text).toContain('placement replicas 3, zone eu-1: owns 2 bodies (2MB), caches 1 (1MB of 1GB), hand-off 0, to fetch 1');
     const rows = text.split('\n').filter((l) => /^n[0-9a-f]{16} /.test(l));
     expect(rows).toHaveLength(2);

@@ -114,6 +114,11 @@ describe('node config', () => {
     expect(refused({ pointLink: { retry: { baseMs: 20_000 } } }).message).toBe('pointLink.retry.baseMs: must not exceed retry.capMs');
     expect(refused({ server: { headersTimeoutMs: '50' } }).message).toBe('server.headersTimeoutMs: must be at least 100 ms');
     expect(refused({ server: { maxConnections: 'many' } }).message).toBe('server.maxConnections: must be a whole number');
+    expect(refused({ membership: { maxPeers: 2 } }).message).toBe('membership.maxPeers: must be at least 3 (two ring successors and one random peer)');
+    expect(refused({ membership: { maxPeers: 4096 } }).message).toBe('membership.maxPeers: must be at most 4095 (the member table\'s size)');
+    expect(refused({ membership: { maxPeers: Number.NaN } }).message).toBe('membership.maxPeers: must be a whole number');
+    expect(buildNodeConfig({ membership: { maxPeers: 8 } }).membership.maxPeers).toBe(8);
+    expect(buildNodeConfig().membership.maxPeers).toBe(32);
     expect(refused({ port: 'abc' }).message).toBe('port: must be a port number 0-65535');
     expect(refused({ port: '70000' }).option).toBe('port');
     expect(refused({ profile: 'fast' as never }).message).toBe('profile: must be production or local-test');

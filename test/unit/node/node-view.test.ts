@@ -19,6 +19,7 @@ const base: NodeState = {
   placement: { replicas: 2, zone: null, cacheBytes: 1000, writeCopies: 1 },
   custody: undefined,
   offsets: new Map(),
+  links: { maxPeers: 32, active: [], kept: 0, keptConnections: 0, oneOffConnections: 0 },
 };
 
 describe('readiness', () => {
@@ -64,6 +65,8 @@ describe('clusterView', () => {
     expect(view.replication).toEqual({ samples: 2, lagMedianMs: 40, lagMaxMs: 90, conflictsDetected: 1, conflictsResolved: 1 });
     expect(view.startedAt).toBe('2026-01-01T00:00:00.000Z');
     expect(view.point).toEqual({ url: 'http://127.0.0.1:8080', state: 'unreachable', lastError: 'connect ECONNREFUSED', known: ['http://127.0.0.1:8080', 'http://127.0.0.1:8081'], failovers: 1 });
+    expect(clusterView({ ...base, links: { maxPeers: 3, active: ['a', 'c'], kept: 2, keptConnections: 3, oneOffConnections: 1 } }).activeView)
+      .toEqual({ maxPeers: 3, peers: ['a', 'c'], keptPeers: 2, connections: { kept: 3, oneOff: 1 } });
   });
 
   it('shows custody\'s heaps, or every held body as owned when there is no custody (alone)', () => {
