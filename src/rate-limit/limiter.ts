@@ -13,7 +13,7 @@
  * gossip) and the Point.
  */
 import type { Socket } from 'node:net';
-import { isIPv4, isIPv6 } from 'node:net';
+import { ipGroup } from '../address-group.js';
 import { LRUCache } from 'lru-cache';
 import { fullBucket, takeTokens, type Bucket, type BucketSpec } from './token-bucket.js';
 
@@ -119,43 +119,13 @@ export class RateLimiter {
   }
 }
 
-/** Expands an IPv6 address to its 8 groups (undefined if it is not one). */
-function ipv6Groups(address: string): string[] | undefined {
-  const [head = '', tail] = address.split('::');
-  const parse = (part: string): string[] => (part === '' ? [] : part.split(':'));
-  let left = parse(head);
-  let right = tail === undefined ? [] : parse(tail);
-  // a trailing dotted quad (::ffff:1.2.3.4) stands for two groups
-  const last = (right.length > 0 ? right : left).at(-1);
-  if (last !== undefined && isIPv4(last)) {
-    const o = last.split('.').map(Number) as [number, number, number, number];
-    const groups = [((o[0] << 8) | o[1]).toString(16), ((o[2] << 8) | o[3]).toString(16)];
-    if (right.length > 0) right = [...right.slice(0, -1), ...groups];
-    else left = [...left.slice(0, -1), ...groups];
-  }
-  const fill = tail === undefined ? 0 : 8 - left.length - right.length;
-  const groups = [...left, ...Array<string>(Math.max(0, fill)).fill('0'), ...right];
-  return groups.length === 8 ? groups.map((g) => parseInt(g, 16).toString(16)) : undefined;
-}
-
 /**
  * The limiter key of a socket's remote address: an IPv4 address (an
  * IPv4-mapped IPv6 one unwrapped), or an IPv6 address's /64 prefix as
  * `a:b:c:d::/64`. Unknown addresses share one key.
  */
 export function addressKey(raw: string | undefined): string {
-  if (raw === undefined) return 'unknown';
-  if (isIPv4(raw)) return raw;
-  const address = raw.split('%')[0]?.toLowerCase() ?? '';
-  if (!isIPv6(address)) return 'unknown';
-  const groups = ipv6Groups(address);
-  if (groups === undefined) return 'unknown';
-  if (groups.slice(0, 5).every((g) => g === '0') && groups[5] === 'ffff') {
-    const hi = parseInt(groups[6] as string, 16);
-    const lo = parseInt(groups[7] as string, 16);
-    return `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
-  }
-  return `${groups.slice(0, 4).join(':')}::/64`;
+  return (raw === undefined ? undefined : ipGroup(raw)) ?? 'unknown';
 }
 
 const KEY = Symbol('gossip-cdn.rateLimitKey');

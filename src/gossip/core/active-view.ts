@@ -25,6 +25,7 @@
  * a slot no group under its cap can fill stays empty rather than go to an
  * address already at its share. Pure: randomness is injected.
  */
+import { ipGroup } from '../../address-group.js';
 import type { NodeId, Random } from './types.js';
 
 export interface ViewCandidate {
@@ -43,20 +44,10 @@ export interface ActiveViewOptions {
 
 /** The address group a HOST:PORT belongs to: the IPv4 address, the IPv6 /64, or the host name. */
 export function addressGroup(address: string): string {
-  const v6 = /^\[([0-9a-fA-F:.]+)\]:\d+$/.exec(address);
-  if (v6 !== null) return `${expandV6(v6[1] as string).slice(0, 4).join(':')}::/64`;
+  const v6 = /^\[(.+)\]:\d+$/.exec(address);
   const colon = address.lastIndexOf(':');
-  return (colon < 0 ? address : address.slice(0, colon)).toLowerCase();
-}
-
-/** An IPv6 address as its eight groups (a trailing dotted IPv4 counts as two). */
-function expandV6(text: string): string[] {
-  const [head = '', tail] = text.toLowerCase().split('::');
-  const part = (s: string | undefined) => (s === undefined || s === '' ? [] : s.split(':').flatMap((g) => (g.includes('.') ? ['v4', 'v4'] : [g.replace(/^0+(?=.)/, '')])));
-  const left = part(head);
-  const right = part(tail);
-  const zeros = tail === undefined ? [] : Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0');
-  return [...left, ...zeros, ...right];
+  const host = v6 !== null ? (v6[1] as string) : colon < 0 ? address : address.slice(0, colon);
+  return ipGroup(host) ?? host.toLowerCase();
 }
 
 /** The most slots one address group may hold: ceil(maxPeers / groups), at least 1. */
