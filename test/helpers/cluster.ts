@@ -4,6 +4,8 @@
  * address (127.0.0.x), so bans by IP mean something. Gossip runs with the
  * local-test timing profile.
  */
+import { randomUUID } from 'node:crypto';
+import { expect } from 'vitest';
 import { request } from 'undici';
 import { startCli, waitHealthy, type CliProcess } from './process.js';
 import { freePort } from './net.js';
@@ -67,6 +69,27 @@ export function nextHost(): string {
   return `${hostNet}.${hostCounter}`;
 }
 
+/**
+ * Starts `gossip-cdn <args>` as the node serving `url` with `dataDir`, and
+ * waits until it is healthy and is that node: the node answering at the
+ * address must hold the key in its data dir (not another process there).
+ */
+export async function startOwnNode(args: string[], url: string, dataDir: string, env: NodeJS.ProcessEnv = {}): Promise<{ proc: CliProcess; id: string }> {
+  const proc = startCli(args, { env });
+  // generous: the machine is shared, and a node's start-up includes replaying its log
+  await waitHealthy(proc, `${url}/healthz`, 60_000).catch(async (err: unknown) => {
+    await proc.kill9();
+    throw err;
+  });
+  const view = (await (await request(`${url}/cluster`)).body.json()) as { id: string };
+  const own = await loadOrCreateIdentity(dataDir);
+  if (view.id !== own.id || proc.hasExited()) {
+    await proc.kill9();
+    throw new Error(`${url} answered as ${view.id}, not as the node started there (${own.id}); its output:\n${proc.output().slice(-2000)}`);
+  }
+  return { proc, id: view.id };
+}
+
 /** Removes a test cluster's data dirs, its database and Redis keys, and stops its private services. */
 export async function releaseBackends(b: { dirs: string[]; db: { drop(): Promise<void> }; redis: Service; postgres: Service; prefix: string }): Promise<void> {
   for (const d of b.dirs) await removeDir(d);
@@ -91,21 +114,9 @@ export async function startCluster(size: number, options: { nodeArgs?: string[];
   const launch = async (index: number, host: string, port: number, dataDir: string, extra: string[], env: NodeJS.ProcessEnv): Promise<ClusterNode> => {
     const args = ['node', '--host', host, '--port', String(port), '--data-dir', dataDir, '--bootstrap', point.url,
       '--gossip-profile', 'local-test', ...(options.nodeArgs ?? []), ...extra];
-    const proc = startCli(args, { env });
     const url = `http://${host}:${port}`;
-    // generous: the machine is shared, and a node's start-up includes replaying its log
-    await waitHealthy(proc, `${url}/healthz`, 60_000).catch(async (err: unknown) => {
-      await proc.kill9();
-      throw err;
-    });
-    const view = (await (await request(`${url}/cluster`)).body.json()) as { id: string };
-    // the node that answers must be this one (its key is in its data dir), not another process at the address
-    const own = await loadOrCreateIdentity(dataDir);
-    if (view.id !== own.id || proc.hasExited()) {
-      await proc.kill9();
-      throw new Error(`${url} answered as ${view.id}, not as the node started there (${own.id}); its output:\n${proc.output().slice(-2000)}`);
-    }
-    return { index, host, port, url, dataDir, proc, id: view.id, args: extra, env };
+    const { proc, id } = await startOwnNode(args, url, dataDir, env);
+    return { index, host, port, url, dataDir, proc, id, args: extra, env };
   };
 
   const cluster: Cluster = {
@@ -178,4 +189,20 @@ export async function getBlob(node: Pick<ClusterNode, 'url'>, key: string, heade
 export async function versionsOf(node: Pick<ClusterNode, 'url'>, key: string): Promise<{ status: number; json: { winner?: { etag: string; bodyHeld: boolean; tombstone: boolean }; siblings?: { etag: string }[]; deleted?: boolean } }> {
   const res = await request(`${node.url}/blobs/${key}/versions`);
   return { status: res.statusCode, json: (await res.body.json()) as { winner?: { etag: string; bodyHeld: boolean; tombstone: boolean } } };
+}
+
+/**
+ * An authenticated cluster takes writes with a token only: an anonymous PUT
+ * on node `a` is refused (401), one with `token` is taken (201), and node
+ * `b` then serves exactly `text` under that key.
+ */
+export async function expectTokenWriteReplicates(a: string, b: string, token: string, text: string): Promise<void> {
+  const key = randomUUID();
+  expect((await fetch(`${a}/blobs/${key}`, { method: 'PUT', body: 'anonymous' })).status).toBe(401);
+  expect((await fetch(`${a}/blobs/${key}`, { method: 'PUT', body: text, headers: { authorization: `Bearer ${token}` } })).status).toBe(201);
+  const body = await waitFor(async () => {
+    const res = await fetch(`${b}/blobs/${key}`);
+    return res.status === 200 ? res.text() : undefined;
+  }, { what: `the blob written on ${a} to be readable on ${b}`, timeoutMs: 60_000, intervalMs: 200 });
+  expect(body).toBe(text);
 }

@@ -10,8 +10,7 @@ import { request } from 'undici';
 import { startCli, waitHealthy } from './process.js';
 import { freePort } from './net.js';
 import { tempDir } from './node.js';
-import { nextHost, releaseBackends, type ClusterNode, type ClusterPoint } from './cluster.js';
-import { loadOrCreateIdentity } from '../../src/identity/keystore.js';
+import { nextHost, releaseBackends, startOwnNode, type ClusterNode, type ClusterPoint } from './cluster.js';
 import { freshDatabase, postgresForTests, redisForTests, uniquePrefix, type Service } from './services.js';
 
 export interface PointsCluster {
@@ -67,20 +66,9 @@ export async function startPointsCluster(count: number, options: { pointArgs?: s
       dirs.push(dataDir);
       const args = ['node', '--host', host, '--port', String(port), '--data-dir', dataDir, '--bootstrap', bootstrap,
         '--gossip-profile', 'local-test', ...(options.nodeArgs ?? []), ...extra];
-      const proc = startCli(args);
       const url = `http://${host}:${port}`;
-      await waitHealthy(proc, `${url}/healthz`, 60_000).catch(async (err: unknown) => {
-        await proc.kill9();
-        throw err;
-      });
-      const view = (await (await request(`${url}/cluster`)).body.json()) as { id: string };
-      // the node that answers must be this one (its key is in its data dir), not another process at the address
-      const own = await loadOrCreateIdentity(dataDir);
-      if (view.id !== own.id || proc.hasExited()) {
-        await proc.kill9();
-        throw new Error(`${url} answered as ${view.id}, not as the node started there (${own.id}); its output:\n${proc.output().slice(-2000)}`);
-      }
-      const node: ClusterNode = { index: cluster.nodes.length, host, port, url, dataDir, proc, id: view.id, args: extra, env: {} };
+      const { proc, id } = await startOwnNode(args, url, dataDir);
+      const node: ClusterNode = { index: cluster.nodes.length, host, port, url, dataDir, proc, id, args: extra, env: {} };
       cluster.nodes.push(node);
       return node;
     },

@@ -16,13 +16,13 @@ import { Agent, request } from 'undici';
 import { requireTools } from '../helpers/prereqs.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { randomUUID, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { parse } from 'yaml';
 import { CLI as cli, startCli, stopAll, waitHealthy, type CliProcess } from '../helpers/process.js';
 import { freePort } from '../helpers/net.js';
 import { waitFor } from '../helpers/wait.js';
 import { removeDir, tempDir } from '../helpers/node.js';
-import { nextHost } from '../helpers/cluster.js';
+import { expectTokenWriteReplicates, nextHost } from '../helpers/cluster.js';
 import { dropPrefix, freshDatabase, postgresForTests, redisForTests, uniquePrefix, type Service } from '../helpers/services.js';
 
 const run = promisify(execFile);
@@ -219,15 +219,8 @@ describe('the compose services as plain processes', () => {
       return view.peers.some((p) => `http://${p.address}` === b.url && p.state === 'alive');
     }, { what: 'node a to see node b alive', timeoutMs: 60_000, intervalMs: 200 });
 
-    const key = randomUUID();
-    // authenticated: an anonymous write is refused, one with a token the admin key signed is taken
-    expect((await fetch(`${a.url}/blobs/${key}`, { method: 'PUT', body: 'anonymous' })).status).toBe(401);
-    expect((await fetch(`${a.url}/blobs/${key}`, { method: 'PUT', body: 'hello, compose', headers: { authorization: `Bearer ${token}` } })).status).toBe(201);
-    const body = await waitFor(async () => {
-      const res = await fetch(`${b.url}/blobs/${key}`);
-      return res.status === 200 ? res.text() : undefined;
-    }, { what: 'the blob to be readable on node b', timeoutMs: 60_000, intervalMs: 200 });
-    expect(body).toBe('hello, compose');
+    // authenticated: an anonymous write is refused, one with a token the admin key signed is taken and replicates
+    await expectTokenWriteReplicates(a.url, b.url, token, 'hello, compose');
 
     // The first Point dies: the nodes move to the second (its URL is in their BOOTSTRAP_URL) without restarting.
     await points.point.kill9();

@@ -36,13 +36,12 @@ import { registerNodeCommand } from '../../src/node/command.js';
 import { registerBootstrapCommand } from '../../src/bootstrap/command.js';
 import { buildNodeConfig, NODE_DEFAULTS } from '../../src/node/config.js';
 import { POINT_DEFAULTS } from '../../src/bootstrap/config.js';
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { CLI, startCli, stopAll, waitHealthy, type CliProcess } from '../helpers/process.js';
 import { freePort } from '../helpers/net.js';
 import { waitFor } from '../helpers/wait.js';
 import { removeDir, tempDir } from '../helpers/node.js';
-import { nextHost } from '../helpers/cluster.js';
+import { expectTokenWriteReplicates, nextHost } from '../helpers/cluster.js';
 import { dropPrefix, freshDatabase, postgresForTests, redisForTests, uniquePrefix } from '../helpers/services.js';
 import { onPath } from '../../scripts/test-prereqs.mjs';
 import { requireTools } from '../helpers/prereqs.js';
@@ -768,14 +767,8 @@ describe('deploy/kubernetes: the Point and two nodes started with the manifests\
     };
     await waitFor(async () => (await peerState(a.url, b.address)) === 'alive', { what: 'node a to see node b alive at its advertised address', timeoutMs: 60_000, intervalMs: 200 });
 
-    const key = randomUUID();
-    expect((await fetch(`${a.url}/blobs/${key}`, { method: 'PUT', body: 'anonymous' })).status).toBe(401);
-    expect((await fetch(`${a.url}/blobs/${key}`, { method: 'PUT', body: 'hello, kubernetes', headers: { authorization: `Bearer ${token}` } })).status).toBe(201);
-    const body = await waitFor(async () => {
-      const res = await fetch(`${b.url}/blobs/${key}`);
-      return res.status === 200 ? res.text() : undefined;
-    }, { what: 'the blob to be readable on node b', timeoutMs: 60_000, intervalMs: 200 });
-    expect(body).toBe('hello, kubernetes');
+    // authenticated: an anonymous write is refused, one with a token the admin key signed is taken and replicates
+    await expectTokenWriteReplicates(a.url, b.url, token, 'hello, kubernetes');
 
     // what the kubelet does after the preStop pause: SIGTERM, then SIGKILL at the grace period's end
     const graceMs = (template(nodeW).spec.terminationGracePeriodSeconds ?? 30) * 1000 - (nodeC.lifecycle?.preStop?.sleep?.seconds ?? 0) * 1000;

@@ -1,7 +1,12 @@
 import { createServer } from 'node:net';
 
-/** A port that was free on `host` a moment ago (the OS picks it). */
-export async function freePort(host = '127.0.0.1'): Promise<number> {
+/** Ports this process handed out lately (host:port), oldest first: the OS may offer a closed port again at once. */
+const handedOut = new Set<string>();
+const REMEMBERED = 4096;
+const ATTEMPTS = 32;
+
+/** A port the OS picks on `host`, free a moment ago. */
+function osPort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
@@ -14,4 +19,21 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
       });
     });
   });
+}
+
+/**
+ * A port that was free on `host` a moment ago, and not one this process
+ * handed out lately: two calls before either port is bound (two Points
+ * started side by side) get two different ports.
+ */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  for (let i = 0; i < ATTEMPTS; i++) {
+    const port = await osPort(host);
+    const key = `${host}:${port}`;
+    if (handedOut.has(key)) continue;
+    handedOut.add(key);
+    if (handedOut.size > REMEMBERED) handedOut.delete(handedOut.values().next().value as string);
+    return port;
+  }
+  throw new Error(`no port on ${host} that this process has not handed out lately, after ${ATTEMPTS} tries`);
 }
