@@ -92,3 +92,19 @@ export async function dropPrefix(url: string, prefix: string): Promise<void> {
     redis.disconnect();
   }
 }
+
+/**
+ * Redis, PostgreSQL and a fresh database for a test's Points, with a key
+ * prefix of their own; `cleanups` gets what releases them (the database
+ * dropped, the prefix's keys deleted from a shared Redis).
+ */
+export async function pointBackends(cleanups: (() => Promise<void>)[]): Promise<{ redis: Service; postgres: Service; db: { url: string }; prefix: string }> {
+  const redis = await redisForTests();
+  const postgres = await postgresForTests();
+  const db = await freshDatabase(postgres.url);
+  const prefix = uniquePrefix();
+  cleanups.push(async () => { await redis.close(); await postgres.close(); });
+  cleanups.push(() => db.drop());
+  cleanups.push(() => (redis.private ? Promise.resolve() : dropPrefix(redis.url, prefix)));
+  return { redis, postgres, db, prefix };
+}

@@ -23,7 +23,7 @@ import { freePort } from '../helpers/net.js';
 import { waitFor } from '../helpers/wait.js';
 import { removeDir, tempDir } from '../helpers/node.js';
 import { expectTokenWriteReplicates, nextHost } from '../helpers/cluster.js';
-import { dropPrefix, freshDatabase, postgresForTests, redisForTests, uniquePrefix, type Service } from '../helpers/services.js';
+import { pointBackends } from '../helpers/services.js';
 
 const run = promisify(execFile);
 const root = new URL('../../', import.meta.url);
@@ -71,17 +71,6 @@ async function adminKey(cleanups: (() => Promise<void>)[]): Promise<{ publicKey:
   return { publicKey: made.stdout.trim(), keyFile: join(dir, 'admin-key.pem') };
 }
 
-/** Redis and a fresh PostgreSQL database for one Point, released by `cleanups`. */
-async function backends(cleanups: (() => Promise<void>)[]): Promise<{ redis: Service; db: { url: string }; prefix: string }> {
-  const redis = await redisForTests();
-  const postgres = await postgresForTests();
-  const db = await freshDatabase(postgres.url);
-  const prefix = uniquePrefix();
-  cleanups.push(async () => { await redis.close(); await postgres.close(); });
-  cleanups.push(() => db.drop());
-  cleanups.push(() => (redis.private ? Promise.resolve() : dropPrefix(redis.url, prefix)));
-  return { redis, db, prefix };
-}
 
 describe('docker-compose.yml', () => {
   it('has redis, postgres, two Points and node, with volumes and health checks', () => {
@@ -175,7 +164,7 @@ describe('the compose services as plain processes', () => {
   }
 
   it('two Points and two nodes started exactly as compose starts them form a cluster, which outlives the first Point', { timeout: 180_000 }, async () => {
-    const { redis, db, prefix } = await backends(cleanups);
+    const { redis, db, prefix } = await pointBackends(cleanups);
 
     // Each compose service name in a URL (http://point:8080, http://point2:8080) becomes that Point's loopback address.
     const ports = { point: await freePort(), point2: await freePort() };
@@ -299,7 +288,7 @@ describe('docker-compose.tls.yml (the TLS variant)', () => {
     await run('sh', [fileURLToPath(new URL('scripts/make-certs.sh', root)), certs], { timeout: 60_000 });
     const files = (env: Record<string, string> | undefined): Record<string, string> =>
       Object.fromEntries(Object.entries(env ?? {}).map(([k, v]) => [k, v.replace(/^\/certs\//, `${certs}/`)]));
-    const { redis, db, prefix } = await backends(cleanups);
+    const { redis, db, prefix } = await pointBackends(cleanups);
 
     const pointPort = await freePort();
     const pointEnv = { ...service('point').environment, ...files(over('point').environment), REDIS_URL: redis.url, DATABASE_URL: db.url, POINT_REDIS_PREFIX: prefix };

@@ -42,7 +42,7 @@ import { freePort } from '../helpers/net.js';
 import { waitFor } from '../helpers/wait.js';
 import { removeDir, tempDir } from '../helpers/node.js';
 import { expectTokenWriteReplicates, nextHost } from '../helpers/cluster.js';
-import { dropPrefix, freshDatabase, postgresForTests, redisForTests, uniquePrefix } from '../helpers/services.js';
+import { pointBackends } from '../helpers/services.js';
 import { onPath } from '../../scripts/test-prereqs.mjs';
 import { requireTools } from '../helpers/prereqs.js';
 
@@ -718,13 +718,7 @@ describe('deploy/kubernetes: the Point and two nodes started with the manifests\
     // Only addresses substituted: a loopback address of its own stands for each pod IP (the downward
     // API's status.podIP, where the pod listens), free ports for 8080/7000, the test's Redis and
     // PostgreSQL for the Services', a temp dir for each volume claim, a real admin key for the Secret's.
-    const redis = await redisForTests();
-    const postgres = await postgresForTests();
-    const db = await freshDatabase(postgres.url);
-    const prefix = uniquePrefix();
-    cleanups.push(async () => { await redis.close(); await postgres.close(); });
-    cleanups.push(() => db.drop());
-    cleanups.push(() => (redis.private ? Promise.resolve() : dropPrefix(redis.url, prefix)));
+    const { redis, db, prefix } = await pointBackends(cleanups);
 
     const pointW = named(workloads, 'point');
     const pointC = container(pointW, 'point');
