@@ -46,6 +46,18 @@ export interface StoreDeps {
   sign?: ((fields: Version) => Version) | undefined;
 }
 
+/**
+ * Drops a body this store does not need, unread. A stream destroyed before
+ * its end may fail with an error (undici's body from a peer fails with an
+ * abort error): it is listened for here, or it would be an uncaught
+ * exception that stops the node.
+ */
+function discard(source: Readable | undefined): void {
+  if (source === undefined) return;
+  source.on('error', () => undefined);
+  source.destroy();
+}
+
 /** Maps an error from the file system to the code the client sees. */
 function storageError(err: unknown): unknown {
   if (err instanceof CdnError) return err;
@@ -439,7 +451,7 @@ export class BlobStore {
   async putRemoteBody(sha256: string, size: number, source: Readable): Promise<boolean> {
     this.assertOpen();
     if (this.bodies.has(sha256)) {
-      source.destroy();
+      discard(source);
       return false;
     }
     const reservation = this.quota.reservation();
@@ -481,7 +493,7 @@ export class BlobStore {
   async stageRemote(version: Version, source: Readable | undefined): Promise<void> {
     this.assertOpen();
     if (this.staged.has(version) || !mergeVersion(this.siblings(version.key), version).changed) {
-      source?.destroy();
+      discard(source);
       return;
     }
     if (!version.tombstone && source === undefined) throw new CdnError('GOSSIP_ERR_BAD_MESSAGE', 'a staged version needs its body');
@@ -498,7 +510,7 @@ export class BlobStore {
         }
         body = { sha256: written.sha256, size: written.size, checksums: written.checksums };
       } else {
-        source?.destroy();
+        discard(source);
       }
       await this.gate.shared(() => this.locks.run(version.key, async () => {
         if (this.staged.has(version)) return;

@@ -251,6 +251,8 @@ export class HttpTransport implements Transport {
       discardBody(res.body);
       throw new CdnError('CDN_ERR_BODY_UNAVAILABLE', `peer ${peer.id} sent no Content-Length for body ${sha256}`);
     }
+    // whoever drops it unread (the store when it already holds the body, a size check), its abort error never crashes the node
+    res.body.on('error', () => undefined);
     return { size, body: res.body };
   }
 

@@ -56,6 +56,26 @@ describe('BlobStore', () => {
     for (const r of results) expect(['before', 'equal']).toContain(compareClocks(r.version.clock, winner?.clock ?? {}));
   });
 
+  it('drops a peer\'s body it already holds unread, and the stream\'s abort error does not become an uncaught exception', async () => {
+    const store = await openStore();
+    const { version } = await put(store, randomUUID(), 'held already');
+    // as undici's body from a peer does: destroyed before its end, it fails with an abort error
+    const aborts = (): Readable => new Readable({ read() { this.push('held'); }, destroy(err, callback) { callback(err ?? new Error('aborted before its end')); } });
+    for (const source of [aborts(), aborts()]) {
+      const closed = new Promise((resolve) => source.once('close', resolve)); // not events.once: it would listen for 'error' itself
+      const taken = await store.putRemoteBody(version.sha256, version.size, source);
+      expect(taken).toBe(false);
+      await closed; // the error is emitted before 'close': unlistened, it would have failed this test run by now
+      expect(source.errored?.message).toBe('aborted before its end');
+    }
+    // and a staged write of a version the store already holds drops its body the same way
+    const staged = aborts();
+    const closed = new Promise((resolve) => staged.once('close', resolve));
+    await store.stageRemote(version, staged);
+    await closed;
+    expect(staged.errored?.message).toBe('aborted before its end');
+  });
+
   it('compaction keeps the live state and shrinks the log', async () => {
     let store = await openStore();
     const key = randomUUID();
