@@ -59,16 +59,6 @@ function signedOnly(message: GossipMessage): GossipMessage {
   return { ...message, versions: message.versions.filter((v) => v.signature !== undefined) };
 }
 
-/**
- * Drops a peer's response body unread. undici's body, destroyed before its
- * end, emits an abort error: with no listener that would be an uncaught
- * exception, and a peer sending a wrong size could crash the node.
- */
-export function discardBody(body: Readable): void {
-  body.on('error', () => undefined);
-  body.destroy();
-}
-
 export interface TransportStats {
   sent: number;
   failed: number;
@@ -242,17 +232,19 @@ export class HttpTransport implements Transport {
     const res = await request(this.urlOf(peer, path), {
       method: 'GET', headers: this.sign('GET', path, ''), ...this.route(peer), headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
     });
+    // Whoever drops this body unread (a size check here, the fetcher, the store that holds it already)
+    // destroys it before its end, and undici's body then fails with an abort error: listened for here,
+    // or it would be an uncaught exception that stops the node.
+    res.body.on('error', () => undefined);
     if (res.statusCode !== 200) {
       await res.body.dump();
       throw new CdnError('CDN_ERR_BODY_UNAVAILABLE', `peer ${peer.id} answered ${res.statusCode} for body ${sha256}`);
     }
     const size = Number(res.headers['content-length']);
     if (!Number.isSafeInteger(size)) {
-      discardBody(res.body);
+      res.body.destroy();
       throw new CdnError('CDN_ERR_BODY_UNAVAILABLE', `peer ${peer.id} sent no Content-Length for body ${sha256}`);
     }
-    // whoever drops it unread (the store when it already holds the body, a size check), its abort error never crashes the node
-    res.body.on('error', () => undefined);
     return { size, body: res.body };
   }
 

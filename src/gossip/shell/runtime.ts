@@ -24,7 +24,7 @@ import type { CustodyStats } from '../core/custody.js';
 import { VerifiedSlice } from './remote-body.js';
 import { RejoinReads } from './rejoin-reads.js';
 import type { Readable } from 'node:stream';
-import { discardBody, HttpTransport } from './http-transport.js';
+import { HttpTransport } from './http-transport.js';
 import { PLAIN_DIALING, type Dialing } from '../../tls.js';
 import { BodyFetcher, type BodySink } from './body-fetcher.js';
 import type { BodyFetcherOptions, HttpTransportOptions, RuntimeOptions } from './runtime-config.js';
@@ -447,7 +447,7 @@ export class GossipRuntime {
       try {
         const { size, body } = await this.transport.fetchBody(peer, version.sha256, this.options.bodyFetcher.stallTimeoutMs);
         if (size !== version.size) {
-          discardBody(body);
+          body.destroy(); // the transport listens for its abort error
           this.badPeer(peer.address.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''), `body ${version.sha256} announced ${size} bytes, the version says ${version.size}`);
           continue;
         }
