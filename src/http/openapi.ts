@@ -146,7 +146,7 @@ export const NODE_OPENAPI = {
       get: {
         summary: "This node's view of the cluster",
         parameters: [{ name: 'nodes', in: 'query', required: false, schema: { type: 'string', enum: ['1'] }, description: 'also ask every live peer (up to 32, 800 ms each) for its own blob and byte counts' }],
-        responses: { 200: { description: 'id, peers with state, last contact and clock offset (seconds), the clock verdict (limit, peers beyond it, median offset, whether this node disagrees with most peers), blob counts, and placement: replicas, zone, write copies, members, owned and cached bodies and bytes, hand-off backlog; and the Point: the one registered with or tried now (url), state, last error, every Point known, moves away from a Point that stopped answering (failovers)' } },
+        responses: { 200: { description: 'id, peers with state, last contact and clock offset (seconds), the clock verdict (limit, peers beyond it, median offset, whether this node disagrees with most peers), blob counts, and placement: replicas, zone, write copies, members, owned and cached bodies and bytes, hand-off backlog; and the Point: the one registered with or tried now (url), state, last error, every Point known, moves away from a Point that stopped answering (failovers); and the active view (activeView: maxPeers, the active peers\' ids, peers with a keep-alive pool, open connections kept and one-off)' } },
       },
     },
     '/healthz': { get: { summary: 'Liveness', responses: { 200: { description: 'alive' } } } },
